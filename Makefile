@@ -1,0 +1,113 @@
+# Makefile - builds ./pipeline and runs the demo, tests, benchmarks and fuzzers.
+#
+#   make            build ./pipeline
+#   make demo       install what is missing, run the nightly on the fixture world, print the reports
+#   make test       install what is missing, run unit and integration tests (SANITIZE=1: ASan+UBSan)
+#   make bench      print benchmark figures (never fails because the machine is slow)
+#   make fuzz       run every libFuzzer harness for FUZZ_SECONDS each
+#   make fixtures-large N=100000   write a generated world of N statement lines under var/large
+#   make install PREFIX=/usr/local / make uninstall
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+           -Isrc -Iformats -Istages -Ireports -Ibuild \
+           -DPIPELINE_VERSION='"$(VERSION)"' \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD   := build/san
+else
+BUILD   := build/rel
+endif
+
+SRCS     := $(wildcard src/*.c stages/*.c formats/*.c reports/*.c)
+OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/migrations.o
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+SQL      := $(sort $(wildcard sql/*.sql))
+
+.PHONY: all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview
+
+all: pipeline
+
+pipeline: $(BUILD)/pipeline
+	cp $< $@
+
+$(BUILD)/pipeline: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard src/*.h formats/*.h stages/*.h reports/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The migrations are compiled into the program, so an installed pipeline can `db init` anywhere.
+$(BUILD)/migrations.c: $(SQL) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/migrations.o: $(BUILD)/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	$(MAKE) pipeline
+	@bash scripts/demo.sh
+
+unit: $(UNIT_BINS)
+	@bash tests/run-unit.sh $(UNIT_BINS)
+
+integration: pipeline
+	@bash tests/run-integration.sh
+
+test: deps
+	$(MAKE) pipeline
+	$(MAKE) unit
+	$(MAKE) integration
+
+bench: deps
+	$(MAKE) pipeline
+	@bash bench/run.sh
+
+fuzz:
+	@bash fuzz/run.sh
+
+reliability: deps
+	$(MAKE) pipeline
+	@bash tests/reliability/run.sh
+
+report-preview: pipeline
+	@bash scripts/report-preview.sh
+
+fixtures-large:
+	python3 tools/genworld.py --lines $(or $(N),100000) --out var/large
+
+install: pipeline
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pipeline/formats \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/pipeline
+	install -m 0755 pipeline $(DESTDIR)$(PREFIX)/bin/pipeline
+	install -m 0644 formats/*.layout $(DESTDIR)$(PREFIX)/share/pipeline/formats/
+	install -m 0644 pipeline.conf $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
+	install -m 0644 docs/pipeline.1 $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pipeline $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/pipeline $(DESTDIR)$(PREFIX)/share/doc/pipeline
+
+clean:
+	rm -rf build pipeline

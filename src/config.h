@@ -1,0 +1,121 @@
+/*
+ * config.h - pipeline.conf: the one configuration file, parsed strictly.
+ *
+ * INI syntax (libinih). Unknown sections, unknown keys, duplicate sections and bad values are
+ * errors naming the file and line. Secrets never live in this file: a key passphrase or database
+ * password is named by an environment variable (`*_env`) or a file that must be mode 0600 or stricter.
+ * Relative paths in the file are resolved against the directory holding the file.
+ * docs/configuration.md documents every key; keep the two in step.
+ */
+#ifndef PIPELINE_CONFIG_H
+#define PIPELINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bizdate.h"
+#include "errors.h"
+
+#define CONFIG_MAX_SOURCES 32
+#define CONFIG_MAX_PATTERNS 8
+
+enum transport_kind { TRANSPORT_DIR = 0, TRANSPORT_SFTP = 1 };
+
+/* Where files come from or go to: an SFTP server, or a local directory. */
+struct endpoint_cfg {
+	enum transport_kind transport;
+	char *host;               /* sftp */
+	int port;                 /* sftp, default 22 */
+	char *user;               /* sftp */
+	char *key_file;           /* sftp: Ed25519 or ECDSA private key, mode 0600 */
+	char *key_passphrase_env; /* sftp: name of the environment variable holding the passphrase, or NULL */
+	char *known_hosts;        /* sftp: OpenSSH known_hosts file */
+	char *remote_dir;         /* sftp: directory on the server; dir: the local directory */
+	int connect_timeout_s;    /* default 15 */
+	int io_timeout_s;         /* default 60: a stuck server must not hang the night */
+	int retries;              /* default 3, on connection loss */
+	int retry_backoff_ms;     /* default 1000, doubled each retry */
+};
+
+/* [source.NAME]: one stream of statement files. */
+struct source_cfg {
+	char *name;               /* NAME from the section header; also the inbox subdirectory */
+	struct endpoint_cfg ep;
+	char *pattern;            /* PCRE2, anchored; strftime-style %Y %m %d %y are replaced by the business date */
+	char *format;             /* "mt940", "trustee_register" or a CSV layout name from formats/ (without .layout) */
+	char *encoding;           /* "UTF-8" (default) or "ISO-8859-1" */
+	char *account_no;         /* expected account, or NULL (then taken from the file) */
+	char *reference_patterns[CONFIG_MAX_PATTERNS]; /* PCRE2, tried in order; first capture group or whole match */
+	size_t n_reference_patterns;
+	bool required;            /* default true: missing means exit 3 */
+	int expected_count;       /* default 1 */
+	int64_t max_size;         /* bytes, default 256 MiB */
+	char *archive_dir;        /* remote directory to move fetched files to, or NULL */
+	int missing_retries;      /* default 0: how often to look again for a missing file before exit 3 */
+	int missing_backoff_ms;   /* default 5000 */
+};
+
+struct config {
+	char *path;               /* the file read */
+	char *base_dir;           /* its directory: relative paths resolve against it */
+
+	/* [pipeline] */
+	char *data_dir;           /* default "var" */
+	char *timezone;           /* default "Asia/Singapore" */
+	char *company;            /* report document property */
+	char *log_format;         /* "logfmt" (default) or "json" */
+	char *formats_dir;        /* default "formats" */
+
+	/* [calendar] */
+	struct calendar calendar;
+
+	/* [database] */
+	char *db_conninfo;        /* libpq connection string; empty = embedded cluster under data_dir/pg */
+	char *db_password_file;   /* optional, mode 0600: its first line becomes PGPASSWORD */
+	char *pg_bindir;          /* embedded cluster: where initdb/pg_ctl live; default from pg_config */
+
+	/* [accounts] */
+	char *client_money_account;
+	char *operating_account;
+
+	/* [match] */
+	int match_window_days;    /* default 3 business days */
+	bool rule_reference, rule_batch, rule_amount_date; /* default all true */
+
+	/* [settle] */
+	char *four_eyes_currency;        /* currency of the limit, e.g. "SGD" */
+	int64_t four_eyes_limit_minor;   /* transfers above this are held; INT64_MAX = no limit */
+	bool pay_despite_breaks;         /* default false */
+	char *debtor_name;               /* pain.001 initiating party / debtor name */
+	char *debtor_bic;                /* pain.001 debtor agent BIC */
+	struct endpoint_cfg payments_out;  /* [outbound.payments] */
+	struct endpoint_cfg issuance_out;  /* [outbound.issuance] */
+	bool have_payments_out, have_issuance_out;
+
+	/* [report] */
+	char *report_dir;         /* default data_dir/reports */
+	long matched_row_cap;     /* default 100000 */
+	long sheet_row_limit;     /* default 1048576 (Excel's limit, header included) */
+
+	/* [source.NAME] */
+	struct source_cfg sources[CONFIG_MAX_SOURCES];
+	size_t n_sources;
+
+	char digest[65];          /* SHA-256 of the file's bytes, recorded with every run */
+};
+
+/*
+ * Reads and validates the file at `path`. On success *out is a new config owned by the caller
+ * (free with config_free). On failure returns PERR_CONFIG with "file:line: reason" in perr_detail.
+ */
+enum perr config_load(const char *path, struct config **out);
+/* Safe to call with NULL. */
+void config_free(struct config *cfg);
+
+/* Resolves a path from the config against base_dir. Returns a new string owned by the caller. */
+char *config_path(const struct config *cfg, const char *p);
+
+const struct source_cfg *config_source(const struct config *cfg, const char *name);
+
+#endif

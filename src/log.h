@@ -1,0 +1,30 @@
+/*
+ * log.h - one line per event on stderr (logfmt, or JSON by configuration) and into the per-run log.
+ *
+ * log_event(LOG_INFO, "fetch", "file fetched", "file", path, "size", "123", NULL) writes
+ *   ts=2026-11-26T01:02:03Z level=info run=42 stage=fetch date=2026-11-25 msg="file fetched" file=... size=123
+ * Key/value pairs end with NULL. Never pass a secret as a value.
+ */
+#ifndef PIPELINE_LOG_H
+#define PIPELINE_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+/* Verbosity: messages below `min` are dropped. Default LOG_INFO; -v LOG_DEBUG; -q LOG_WARN. */
+void log_set_level(enum log_level min);
+void log_set_json(int json);
+/* Context added to every line: the run id and business date ("" for none). */
+void log_set_context(int64_t run_id, const char *date);
+/* Also append every line to this file (the per-run log); NULL to stop. */
+void log_set_file(const char *path);
+
+void log_event(enum log_level level, const char *stage, const char *msg, ...)
+    __attribute__((sentinel));
+
+/* printf-style convenience: message only. */
+void log_msg(enum log_level level, const char *stage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
