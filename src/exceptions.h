@@ -1,0 +1,51 @@
+/*
+ * exceptions.h - opening, closing and resetting exceptions ("breaks"): the one way every stage
+ * writes to the exception table, so carrying and rerun rules live in one place.
+ *
+ * Carrying: an OPEN exception of a type for a subject stays open across nights; opening it again
+ * is a no-op (exception_open reports it as already open). Rerun: before a stage redoes a date it
+ * calls exceptions_reset(stage, date), which deletes what that stage opened on that date and
+ * reopens what that stage closed on that date (manual resolutions are never touched).
+ */
+#ifndef PIPELINE_EXCEPTIONS_H
+#define PIPELINE_EXCEPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stage.h"
+
+struct exception_rec {
+	const char *type;        /* e.g. "UNMATCHED_STATEMENT"; see the CHECK in sql/002_pipeline.sql */
+	const char *severity;    /* "ERROR" or "WARNING" */
+	const char *subject;     /* what it is about: "line:123", "movement:M-1", "file:7", ... */
+	const char *account_no;  /* NULL if none */
+	const char *item_date;   /* "YYYY-MM-DD" or NULL */
+	bool has_amount;
+	int64_t amount_minor;
+	const char *currency;    /* NULL if none */
+	const char *reference;   /* NULL = "" */
+	const char *statement_ref;
+	const char *ledger_id;
+	const char *detail;      /* a sentence a finance person understands */
+};
+
+/*
+ * Opens an exception for ctx->date raised by `stage` unless one of that type is already open for
+ * the subject. *opened (may be NULL) says whether a new row was written; ctx->exceptions counts it.
+ * Runs inside the caller's transaction.
+ */
+enum perr exception_open(struct stage_ctx *ctx, const char *stage, const struct exception_rec *e,
+    bool *opened);
+
+/* Closes the open exception of `type` for `subject` (if any) as CLOSED by `closed_by` on ctx->date. */
+enum perr exception_close(struct stage_ctx *ctx, const char *type, const char *subject,
+    const char *closed_by);
+
+/* Undoes what `stage` did to exceptions on ctx->date (see above). Inside the caller's transaction. */
+enum perr exceptions_reset(struct stage_ctx *ctx, const char *stage);
+
+/* `pipeline resolve ID --note TEXT [--by NAME]`: closes one by hand (RESOLVED). */
+enum perr exception_resolve(PGconn *db, int64_t id, const char *by, const char *note);
+
+#endif
