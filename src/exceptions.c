@@ -1,0 +1,135 @@
+/*
+ * exceptions.c - the one place that opens, closes and resets exceptions (see exceptions.h).
+ *
+ * A RESOLVED exception is a person's decision: it is never deleted or reopened, and the same
+ * break (type and subject) is not raised again once a person has resolved it.
+ */
+#include "exceptions.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+enum perr
+exception_open(struct stage_ctx *ctx, const char *stage, const struct exception_rec *e, bool *opened)
+{
+	char amount[24], run[24];
+	const char *params[16];
+	PGresult *res;
+	bool did;
+
+	snprintf(amount, sizeof amount, "%lld", (long long)e->amount_minor);
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	params[0] = e->type;
+	params[1] = e->severity;
+	params[2] = stage;
+	params[3] = e->subject;
+	params[4] = e->account_no;
+	params[5] = e->item_date;
+	params[6] = e->has_amount ? amount : NULL;
+	params[7] = e->currency;
+	params[8] = e->reference ? e->reference : "";
+	params[9] = e->statement_ref ? e->statement_ref : "";
+	params[10] = e->ledger_id ? e->ledger_id : "";
+	params[11] = e->detail;
+	params[12] = ctx->date_iso;
+	params[13] = run;
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "INSERT INTO exception (type, severity, stage, subject, account_no, item_date, amount_minor,"
+	    "  currency, reference, statement_ref, ledger_id, detail, opened_date, opened_run_id)"
+	    " SELECT $1, $2, $3, $4, $5, $6::date, $7::bigint, $8, $9, $10, $11, $12, $13::date, $14::bigint"
+	    "  WHERE NOT EXISTS (SELECT 1 FROM exception WHERE type = $1 AND subject = $4"
+	    "                     AND status IN ('OPEN', 'RESOLVED'))"
+	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING"
+	    " RETURNING exception_id", 14, params);
+	if (res == NULL)
+		return PERR_DB;
+	did = PQntuples(res) == 1;
+	PQclear(res);
+	if (did)
+		ctx->exceptions++;
+	if (opened)
+		*opened = did;
+	return PERR_OK;
+}
+
+enum perr
+exception_close(struct stage_ctx *ctx, const char *type, const char *subject, const char *closed_by)
+{
+	char run[24];
+	const char *params[5];
+
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	params[0] = type;
+	params[1] = subject;
+	params[2] = ctx->date_iso;
+	params[3] = run;
+	params[4] = closed_by;
+	return db_command(ctx->db,
+	    "UPDATE exception SET status = 'CLOSED', closed_date = $3::date, closed_run_id = $4::bigint,"
+	    "       closed_by = $5"
+	    " WHERE type = $1 AND subject = $2 AND status = 'OPEN'", 5, params);
+}
+
+enum perr
+exceptions_reset(struct stage_ctx *ctx, const char *stage)
+{
+	const char *params[2] = { stage, ctx->date_iso };
+	enum perr e;
+
+	/* Reopen first: what this stage closed on this date goes back to OPEN. */
+	e = db_command(ctx->db,
+	    "UPDATE exception x SET status = 'OPEN', closed_date = NULL, closed_run_id = NULL,"
+	    "       closed_by = NULL, close_note = NULL"
+	    "  FROM stage_run r"
+	    " WHERE x.status = 'CLOSED' AND x.closed_run_id = r.run_id"
+	    "   AND r.stage = $1 AND r.business_date = $2::date", 2, params);
+	if (e != PERR_OK)
+		return e;
+	/* Then forget what it opened on this date, unless a person has resolved it. */
+	return db_command(ctx->db,
+	    "DELETE FROM exception WHERE stage = $1 AND opened_date = $2::date AND status <> 'RESOLVED'",
+	    2, params);
+}
+
+enum perr
+exception_resolve(PGconn *db, int64_t id, const char *by, const char *note)
+{
+	char idbuf[24];
+	const char *params[3];
+	PGresult *res;
+	int n;
+
+	if (by == NULL || *by == '\0')
+		return perr_set(PERR_USAGE, "resolve: who resolves it is required (--by NAME or $USER)");
+	if (note == NULL || *note == '\0')
+		return perr_set(PERR_USAGE, "resolve: a note saying why is required (--note TEXT)");
+	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+	params[0] = idbuf;
+	params[1] = by;
+	params[2] = note;
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "UPDATE exception SET status = 'RESOLVED', closed_date = current_date, closed_by = $2,"
+	    "       close_note = $3"
+	    " WHERE exception_id = $1::bigint AND status = 'OPEN' RETURNING exception_id", 3, params);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 1)
+		return PERR_OK;
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT status, coalesce(closed_by, '') FROM exception WHERE exception_id = $1::bigint",
+	    1, params);
+	if (res == NULL)
+		return PERR_DB;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return perr_set(PERR_NOT_FOUND, "exception %lld does not exist", (long long)id);
+	}
+	perr_set(PERR_STATE, "exception %lld is already %s (by %s)", (long long)id,
+	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return PERR_STATE;
+}

@@ -1,0 +1,182 @@
+/*
+ * money.c - exact parsing, formatting and checked arithmetic of minor-unit amounts.
+ */
+#include "money.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct currency currencies[] = {
+	{ "AUD", 2 }, { "BHD", 3 }, { "CHF", 2 }, { "CNY", 2 }, { "EUR", 2 }, { "GBP", 2 },
+	{ "HKD", 2 }, { "JPY", 0 }, { "KRW", 0 }, { "KWD", 3 }, { "MYR", 2 }, { "SGD", 2 },
+	{ "USD", 2 },
+};
+
+const struct money_style money_style_plain = {
+	.decimal_sep = '.', .thousands_sep = 0, .allow_parens = false,
+	.allow_trailing_minus = false, .allow_sign = true, .allow_empty_decimals = false,
+};
+
+const struct money_style money_style_mt940 = {
+	.decimal_sep = ',', .thousands_sep = 0, .allow_parens = false,
+	.allow_trailing_minus = false, .allow_sign = false, .allow_empty_decimals = true,
+};
+
+const struct currency *
+currency_find(const char *code)
+{
+	size_t i;
+
+	if (code == NULL || strlen(code) != 3)
+		return NULL;
+	for (i = 0; i < sizeof currencies / sizeof currencies[0]; i++)
+		if (memcmp(currencies[i].code, code, 3) == 0)
+			return &currencies[i];
+	return NULL;
+}
+
+bool
+money_add(int64_t a, int64_t b, int64_t *out)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
+bool
+money_sub(int64_t a, int64_t b, int64_t *out)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
+bool
+money_mul(int64_t a, int64_t b, int64_t *out)
+{
+	int64_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return false;
+	*out = r;
+	return true;
+}
+
+static enum perr
+bad(const char *s, size_t len, const char *why)
+{
+	return perr_set(PERR_MONEY_FORMAT, "amount \"%.*s\" is not a valid amount: %s",
+	    (int)(len > 64 ? 64 : len), s, why);
+}
+
+/*
+ * Grammar, in the given style: [sign] ( "(" body ")" | body ) [trailing "-"]
+ * body: digits with optional thousands separators in groups of three, then optionally the decimal
+ * separator and 0..exponent digits (at least one unless allow_empty_decimals).
+ */
+enum perr
+money_parse(const char *s, size_t len, int exponent, const struct money_style *st, int64_t *out)
+{
+	size_t i = 0, end = len;
+	bool negative = false, parens = false, any_digit = false, seen_sep = false;
+	int group_len = 0, decimals = 0;
+	int64_t value = 0;
+
+	if (exponent < 0 || exponent > 4)
+		return perr_set(PERR_CURRENCY, "currency exponent %d is out of range", exponent);
+	if (len == 0)
+		return bad(s, len, "empty");
+	if (st->allow_trailing_minus && s[end - 1] == '-') {
+		negative = true;
+		end--;
+	}
+	if (i < end && (s[i] == '+' || s[i] == '-')) {
+		if (!st->allow_sign || negative)
+			return bad(s, len, "a sign is not expected here");
+		negative = s[i] == '-';
+		i++;
+	}
+	if (i < end && s[i] == '(') {
+		if (!st->allow_parens || negative)
+			return bad(s, len, "parentheses are not expected here");
+		if (s[end - 1] != ')' || end - i < 3)
+			return bad(s, len, "unbalanced parentheses");
+		parens = negative = true;
+		i++;
+		end--;
+	}
+	/* integer part */
+	for (; i < end; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9') {
+			if (!money_mul(value, 10, &value) || !money_add(value, c - '0', &value))
+				return perr_set(PERR_MONEY_OVERFLOW, "amount \"%.*s\" is too large",
+				    (int)(len > 64 ? 64 : len), s);
+			any_digit = true;
+			group_len++;
+			continue;
+		}
+		if (st->thousands_sep != 0 && c == st->thousands_sep) {
+			if (!any_digit || (seen_sep ? group_len != 3 : group_len > 3))
+				return bad(s, len, "thousands separators must separate groups of three digits");
+			seen_sep = true;
+			group_len = 0;
+			continue;
+		}
+		if (c == st->decimal_sep)
+			break;
+		return bad(s, len, "unexpected character");
+	}
+	if (!any_digit)
+		return bad(s, len, "no digits before the decimal separator");
+	if (seen_sep && group_len != 3)
+		return bad(s, len, "thousands separators must separate groups of three digits");
+	if (i < end) {          /* at the decimal separator */
+		i++;
+		if (i == end && !st->allow_empty_decimals)
+			return bad(s, len, "no digits after the decimal separator");
+		for (; i < end; i++) {
+			char c = s[i];
+
+			if (c < '0' || c > '9')
+				return bad(s, len, "unexpected character in the decimals");
+			if (++decimals > exponent)
+				return bad(s, len, exponent == 0 ? "the currency has no minor units"
+				    : "more decimals than the currency allows");
+			if (!money_mul(value, 10, &value) || !money_add(value, c - '0', &value))
+				return perr_set(PERR_MONEY_OVERFLOW, "amount \"%.*s\" is too large",
+				    (int)(len > 64 ? 64 : len), s);
+		}
+	}
+	for (; decimals < exponent; decimals++)
+		if (!money_mul(value, 10, &value))
+			return perr_set(PERR_MONEY_OVERFLOW, "amount \"%.*s\" is too large",
+			    (int)(len > 64 ? 64 : len), s);
+	(void)parens;
+	*out = negative ? -value : value;
+	return PERR_OK;
+}
+
+char *
+money_format(int64_t minor, int exponent, char *buf)
+{
+	uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+	uint64_t scale = 1;
+	int i;
+
+	for (i = 0; i < exponent; i++)
+		scale *= 10;
+	if (exponent == 0)
+		snprintf(buf, MONEY_BUFSZ, "%s%llu", minor < 0 ? "-" : "", (unsigned long long)mag);
+	else
+		snprintf(buf, MONEY_BUFSZ, "%s%llu.%0*llu", minor < 0 ? "-" : "",
+		    (unsigned long long)(mag / scale), exponent, (unsigned long long)(mag % scale));
+	return buf;
+}
