@@ -85,8 +85,12 @@ date_format_iso(date_t d, char *buf)
 {
 	int y, m, dd;
 
+	char tmp[32];
+
 	date_to_ymd(d, &y, &m, &dd);
-	snprintf(buf, DATE_BUFSZ, "%04d-%02d-%02d", y % 10000, m, dd);
+	snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y % 10000, m % 100, dd % 100);
+	memcpy(buf, tmp, DATE_BUFSZ - 1);
+	buf[DATE_BUFSZ - 1] = '\0';
 	return buf;
 }
 

@@ -492,6 +492,15 @@ config_load(const char *path, struct config **out)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
+	{
+		/* Absolute, so paths handed to other programs (pg_ctl, sshd) mean the same thing. */
+		char *abs = realpath(cfg->base_dir, NULL);
+
+		if (abs != NULL) {
+			free(cfg->base_dir);
+			cfg->base_dir = abs;
+		}
+	}
 
 	if ((e = read_file(path, &text, &len, 1 << 20)) != PERR_OK) {
 		config_free(cfg);

@@ -136,6 +136,15 @@ embedded_ensure(const struct config *cfg, char **socket_dir_out)
 	}
 	if ((e = mkdir_p(pg, 0700)) != PERR_OK || (e = chown_postgres(pg)) != PERR_OK)
 		goto out;
+	/* The server appends to the log too, so it must belong to the user the server runs as. */
+	if ((lockfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+		e = perr_set(PERR_IO, "%s: cannot create: %s", log, strerror(errno));
+		goto out;
+	}
+	close(lockfd);
+	lockfd = -1;
+	if ((e = chown_postgres(log)) != PERR_OK)
+		goto out;
 	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) != 0) {
 		e = perr_set(PERR_IO, "%s: cannot lock: %s", lockp, strerror(errno));
 		goto out;

@@ -4,6 +4,7 @@
 #include "errors.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static char detail[2048];
 static enum perr detail_code;
@@ -64,7 +65,11 @@ perr_exit_code(enum perr code)
 enum perr
 perr_vset(enum perr code, const char *fmt, va_list ap)
 {
-	vsnprintf(detail, sizeof detail, fmt, ap);
+	char tmp[sizeof detail];
+
+	/* Format into a copy first: callers often pass perr_detail() itself as an argument. */
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	memcpy(detail, tmp, sizeof detail);
 	detail_code = code;
 	return code;
 }

@@ -1,6 +1,6 @@
 /*
  * migrations.h - the numbered, forward-only schema migrations compiled into the program
- * (generated from sql/*.sql by scripts/embed-sql.sh). Numbers are strictly increasing.
+ * (generated from the files in sql/ by scripts/embed-sql.sh). Numbers are strictly increasing.
  */
 #ifndef PIPELINE_MIGRATIONS_H
 #define PIPELINE_MIGRATIONS_H

@@ -1,0 +1,582 @@
+/*
+ * runner.c - runs stages for a business date and records every execution in stage_run:
+ * `pipeline run`, `pipeline STAGE`, `pipeline status`, `pipeline db init`.
+ *
+ * Invariants (stage_run): the state of (date, stage) is its latest row. A row is 'running' only
+ * while its process holds the pipeline lock; rows left 'running' by a process that died are marked
+ * failed by the next run (which holds the lock, so they cannot be alive). A stage redone for a
+ * date marks the later stages' done rows 'stale', so the next `run` redoes them.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "db.h"
+#include "log.h"
+#include "stage.h"
+#include "util.h"
+
+struct stage_def {
+	const char *name;
+	stage_fn fn;
+	const char *summary;
+};
+
+/* The nightly, in order. `run` walks this table; `pipeline STAGE` runs one row. */
+static const struct stage_def stages[] = {
+	{ "fetch", stage_fetch, "bring the night's statement files from the bank's and trustee's SFTP servers" },
+	{ "normalize", stage_normalize, "parse and check statements, load them in canonical form" },
+	{ "reconcile", stage_reconcile, "match statement lines against the ledger, carry and age the breaks" },
+	{ "settle", stage_settle, "close ended offerings, issue transfers and DABS issuance records once" },
+	{ "report", stage_report, "write the XLSX workbook the finance team reads in the morning" },
+};
+#define N_STAGES ((int)(sizeof stages / sizeof stages[0]))
+
+static int
+stage_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < N_STAGES; i++)
+		if (!strcmp(stages[i].name, name))
+			return i;
+	return -1;
+}
+
+bool runner_is_stage(const char *name);
+bool
+runner_is_stage(const char *name)
+{
+	return stage_index(name) >= 0;
+}
+
+/* ---- cli.h ---- */
+
+const char *
+cli_operator(void)
+{
+	const char *s = getenv("PIPELINE_OPERATOR");
+
+	if (s == NULL || *s == '\0')
+		s = getenv("USER");
+	return (s && *s) ? s : "scheduler";
+}
+
+int
+cli_fail(enum perr e)
+{
+	const char *d = perr_last() == e && perr_detail()[0] ? perr_detail() : perr_message(e);
+
+	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", e == PERR_OK ? "0"
+	    : (const char *[]){ "0", "1", "2", "3", "4", "5" }[perr_exit_code(e)], (const char *)NULL);
+	/* The log line above is for machines; a person at a terminal also gets a plain sentence. */
+	if (is_terminal(2))
+		fprintf(stderr, "pipeline: %s\n", d);
+	return perr_exit_code(e);
+}
+
+enum perr
+cli_open(const char *config_path, const char *what, struct config **cfg_out, PGconn **db_out)
+{
+	struct config *cfg;
+	PGconn *db;
+	char app[64];
+	enum perr e;
+	const char *params[1];
+
+	if ((e = config_load(config_path, &cfg)) != PERR_OK)
+		return e;
+	log_set_json(!strcmp(cfg->log_format, "json"));
+	if (db_out == NULL) {
+		*cfg_out = cfg;
+		return PERR_OK;
+	}
+	snprintf(app, sizeof app, "pipeline pid=%ld %s", (long)getpid(), what);
+	if ((e = db_connect(cfg, app, &db)) != PERR_OK) {
+		config_free(cfg);
+		return e;
+	}
+	/* The session's time zone is the business one, so current_date means the business today. */
+	params[0] = cfg->timezone;
+	{
+		PGresult *r = db_query(db, PGRES_TUPLES_OK, "SELECT set_config('TimeZone', $1, false)", 1, params);
+
+		if (r == NULL) {
+			PQfinish(db);
+			config_free(cfg);
+			return PERR_CONFIG;
+		}
+		PQclear(r);
+	}
+	if (strcmp(what, "db init") != 0 && (e = db_require_schema(db)) != PERR_OK) {
+		PQfinish(db);
+		config_free(cfg);
+		return e;
+	}
+	*cfg_out = cfg;
+	*db_out = db;
+	return PERR_OK;
+}
+
+enum perr
+cli_date(const struct config *cfg, const char *arg, date_t *out)
+{
+	date_t today;
+	enum perr e;
+	char buf[DATE_BUFSZ];
+
+	if (arg != NULL) {
+		if ((e = date_parse_iso(arg, out)) != PERR_OK)
+			return perr_set(PERR_USAGE, "--date %s: %s", arg, perr_detail());
+		if (!calendar_is_business_day(&cfg->calendar, *out))
+			log_event(LOG_WARN, "", "the date is not a business day (weekend or holiday)",
+			    "date", date_format_iso(*out, buf), (const char *)NULL);
+		return PERR_OK;
+	}
+	if ((e = date_today_in_zone(cfg->timezone, &today)) != PERR_OK)
+		return e;
+	*out = calendar_prev_business_day(&cfg->calendar, today);
+	return PERR_OK;
+}
+
+/* ---- stage_run bookkeeping ---- */
+
+static enum perr
+reap_dead_runs(PGconn *db)
+{
+	/* We hold the lock, so nobody else is running: a 'running' row belongs to a dead process. */
+	return db_command(db,
+	    "UPDATE stage_run SET state = 'failed', finished_at = clock_timestamp(), error_code = 30,"
+	    "       error = 'the process (pid ' || pid || ' on ' || host || ') ended before the stage finished'"
+	    " WHERE state = 'running'", 0, NULL);
+}
+
+static enum perr
+latest_state(PGconn *db, const char *date, const char *stage, char *state, size_t n)
+{
+	const char *params[2] = { date, stage };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT state FROM stage_run WHERE business_date = $1::date AND stage = $2"
+	    " ORDER BY run_id DESC LIMIT 1", 2, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	snprintf(state, n, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "pending");
+	PQclear(res);
+	return PERR_OK;
+}
+
+static enum perr
+record_start(struct stage_ctx *ctx, const char *stage)
+{
+	char pid[16], host[256];
+	const char *params[7];
+	PGresult *res;
+
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "unknown");
+	host[sizeof host - 1] = '\0';
+	params[0] = ctx->date_iso;
+	params[1] = stage;
+	params[2] = ctx->force ? "true" : "false";
+	params[3] = pid;
+	params[4] = host;
+	params[5] = ctx->operator_name;
+	params[6] = ctx->cfg->digest;
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "INSERT INTO stage_run (business_date, stage, state, forced, pid, host, operator, config_digest)"
+	    " VALUES ($1::date, $2, 'running', $3::boolean, $4::integer, $5, $6, $7) RETURNING run_id",
+	    7, params);
+	if (res == NULL)
+		return PERR_DB;
+	ctx->run_id = db_get_i64(res, 0, 0);
+	PQclear(res);
+	return PERR_OK;
+}
+
+static enum perr
+record_end(struct stage_ctx *ctx, enum perr result)
+{
+	char run[24], in[24], out[24], exc[24], code[16];
+	const char *params[7];
+
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	snprintf(in, sizeof in, "%lld", (long long)ctx->rows_in);
+	snprintf(out, sizeof out, "%lld", (long long)ctx->rows_out);
+	snprintf(exc, sizeof exc, "%lld", (long long)ctx->exceptions);
+	snprintf(code, sizeof code, "%d", (int)result);
+	params[0] = run;
+	params[1] = result == PERR_OK ? "done" : "failed";
+	params[2] = in;
+	params[3] = out;
+	params[4] = exc;
+	params[5] = result == PERR_OK ? NULL : code;
+	params[6] = result == PERR_OK ? NULL
+	    : (perr_last() == result && perr_detail()[0] ? perr_detail() : perr_message(result));
+	return db_command(ctx->db,
+	    "UPDATE stage_run SET state = $2, finished_at = clock_timestamp(), rows_in = $3::bigint,"
+	    "       rows_out = $4::bigint, exceptions = $5::bigint, error_code = $6::integer, error = $7"
+	    " WHERE run_id = $1::bigint", 7, params);
+}
+
+static enum perr
+mark_later_stale(PGconn *db, const char *date, int idx)
+{
+	int i;
+
+	for (i = idx + 1; i < N_STAGES; i++) {
+		const char *params[2] = { date, stages[i].name };
+		enum perr e = db_command(db,
+		    "UPDATE stage_run SET state = 'stale' WHERE run_id = ("
+		    "  SELECT max(run_id) FROM stage_run WHERE business_date = $1::date AND stage = $2)"
+		    " AND state = 'done'", 2, params);
+
+		if (e != PERR_OK)
+			return e;
+	}
+	return PERR_OK;
+}
+
+/* Runs stage `idx` for the date unless already done (and not forced). */
+static enum perr
+run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, bool *ran)
+{
+	struct stage_ctx ctx;
+	char state[16], counts[128];
+	enum perr e, r;
+	int64_t t0;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = cfg;
+	ctx.db = db;
+	ctx.date = date;
+	date_format_iso(date, ctx.date_iso);
+	ctx.force = force;
+	ctx.operator_name = cli_operator();
+	*ran = false;
+
+	if ((e = latest_state(db, ctx.date_iso, stages[idx].name, state, sizeof state)) != PERR_OK)
+		return e;
+	if (!strcmp(state, "done") && !force) {
+		log_event(LOG_INFO, stages[idx].name, "already done for this date; skipped (use --force to redo)",
+		    (const char *)NULL);
+		return PERR_OK;
+	}
+	if ((e = record_start(&ctx, stages[idx].name)) != PERR_OK)
+		return e;
+	log_set_context(ctx.run_id, ctx.date_iso);
+	log_event(LOG_INFO, stages[idx].name, force ? "stage started (forced)" : "stage started",
+	    "previous_state", state, (const char *)NULL);
+	t0 = now_ms();
+	perr_clear();
+	r = stages[idx].fn(&ctx);
+	if (PQtransactionStatus(db) != PQTRANS_IDLE)
+		db_rollback(db);        /* a stage that failed mid-transaction leaves nothing behind */
+	if ((e = record_end(&ctx, r)) != PERR_OK)
+		return e;
+	snprintf(counts, sizeof counts, "in=%lld out=%lld exceptions=%lld ms=%lld",
+	    (long long)ctx.rows_in, (long long)ctx.rows_out, (long long)ctx.exceptions,
+	    (long long)(now_ms() - t0));
+	if (r != PERR_OK) {
+		log_event(LOG_ERROR, stages[idx].name, "stage failed", "error",
+		    perr_last() == r && perr_detail()[0] ? perr_detail() : perr_message(r),
+		    (const char *)NULL);
+		return r;
+	}
+	log_event(LOG_INFO, stages[idx].name, "stage done", "counts", counts, (const char *)NULL);
+	*ran = true;
+	if (strcmp(state, "pending") != 0 && (e = mark_later_stale(db, ctx.date_iso, idx)) != PERR_OK)
+		return e;
+	return PERR_OK;
+}
+
+static enum perr
+open_error_exceptions(PGconn *db, long *n)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT count(*) FROM exception WHERE status = 'OPEN' AND severity = 'ERROR'", 0, NULL);
+
+	if (res == NULL)
+		return PERR_DB;
+	*n = (long)db_get_i64(res, 0, 0);
+	PQclear(res);
+	return PERR_OK;
+}
+
+static void
+set_run_log(const struct config *cfg, date_t date)
+{
+	char d[DATE_BUFSZ], ts[32];
+	char *dir, *path;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+	dir = xasprintf("%s/log/%s", cfg->data_dir, date_format_iso(date, d));
+	if (mkdir_p(dir, 0750) == PERR_OK) {
+		path = xasprintf("%s/pipeline-%s-%ld.log", dir, ts, (long)getpid());
+		log_set_file(path);
+		free(path);
+	}
+	free(dir);
+}
+
+static void
+usage_run(FILE *fp)
+{
+	int i;
+
+	fprintf(fp,
+	    "usage: pipeline [--config FILE] run [--date YYYY-MM-DD] [--from STAGE] [--force] [--fail-on-exceptions]\n"
+	    "       pipeline [--config FILE] STAGE [--date YYYY-MM-DD] [--force]\n\n"
+	    "Runs the nightly stages in order for the business date (default: the business day before\n"
+	    "today in the configured time zone). A stage already done for the date is skipped unless\n"
+	    "--force, which redoes it by replacing its own output and marks the later stages stale.\n\nStages:\n");
+	for (i = 0; i < N_STAGES; i++)
+		fprintf(fp, "  %-10s %s\n", stages[i].name, stages[i].summary);
+	fprintf(fp, "\nExit codes: 0 success, 1 failure, 2 usage/configuration, 3 input not available yet,\n"
+	    "4 another run holds the lock, 5 (--fail-on-exceptions) open error exceptions.\n");
+}
+
+/* Shared by `run` and `STAGE`: argv[0] is "run" or a stage name. */
+static int
+run_command(int argc, char **argv, const char *config_path, bool single)
+{
+	static const struct option opts[] = {
+		{ "date", required_argument, NULL, 'd' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "fail-on-exceptions", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *date_arg = NULL, *from = NULL;
+	bool force = false, fail_on_exc = false, ran;
+	struct config *cfg = NULL;
+	PGconn *db = NULL;
+	date_t date;
+	enum perr e;
+	int c, first, last, i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': date_arg = optarg; break;
+		case 'f': from = optarg; break;
+		case 'F': force = true; break;
+		case 'x': fail_on_exc = true; break;
+		case 'h': usage_run(stdout); return 0;
+		default: usage_run(stderr); return 2;
+		}
+	}
+	if (optind != argc || (single && from)) {
+		usage_run(stderr);
+		return 2;
+	}
+	if (single) {
+		first = last = stage_index(argv[0]);
+	} else {
+		first = from ? stage_index(from) : 0;
+		last = N_STAGES - 1;
+		if (first < 0) {
+			fprintf(stderr, "pipeline: --from %s: not a stage (fetch, normalize, reconcile, settle, report)\n", from);
+			return 2;
+		}
+	}
+	if ((e = cli_open(config_path, argv[0], &cfg, &db)) != PERR_OK)
+		return cli_fail(e);
+	if ((e = cli_date(cfg, date_arg, &date)) != PERR_OK)
+		goto out;
+	set_run_log(cfg, date);
+	if ((e = db_lock_acquire(db)) != PERR_OK)
+		goto out;
+	if ((e = reap_dead_runs(db)) != PERR_OK)
+		goto out;
+	for (i = first; i <= last; i++) {
+		/* A stage redone marks the later ones stale, so this loop runs them again too. */
+		if ((e = run_one(cfg, db, date, i, force, &ran)) != PERR_OK)
+			goto out;
+	}
+	if (fail_on_exc) {
+		long n;
+
+		if ((e = open_error_exceptions(db, &n)) != PERR_OK)
+			goto out;
+		if (n > 0) {
+			e = perr_set(PERR_EXCEPTIONS, "%ld open error exception(s); see the report", n);
+			goto out;
+		}
+	}
+out:
+	if (db) {
+		db_lock_release(db);
+		PQfinish(db);
+	}
+	config_free(cfg);
+	log_set_file(NULL);
+	return e == PERR_OK ? 0 : cli_fail(e);
+}
+
+int
+cmd_run(int argc, char **argv, const char *config_path)
+{
+	return run_command(argc, argv, config_path, false);
+}
+
+int
+cmd_stage(int argc, char **argv, const char *config_path)
+{
+	return run_command(argc, argv, config_path, true);
+}
+
+/* ---- status ---- */
+
+static void
+print_status_json_escape(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+}
+
+int
+cmd_status(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "date", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *date_arg = NULL;
+	bool json = false;
+	struct config *cfg = NULL;
+	PGconn *db = NULL;
+	date_t dates[7], d;
+	int n_dates = 0, c, i, j;
+	enum perr e;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': date_arg = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			printf("usage: pipeline status [--date YYYY-MM-DD] [--json]\n"
+			    "Shows each stage's state for the date, or for the last 7 business dates.\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
+		return 2;
+	}
+	if ((e = cli_open(config_path, "status", &cfg, &db)) != PERR_OK)
+		return cli_fail(e);
+	if (date_arg) {
+		if ((e = cli_date(cfg, date_arg, &dates[0])) != PERR_OK)
+			goto out;
+		n_dates = 1;
+	} else {
+		if ((e = cli_date(cfg, NULL, &d)) != PERR_OK)
+			goto out;
+		for (n_dates = 0; n_dates < 7; n_dates++) {
+			dates[n_dates] = d;
+			d = calendar_prev_business_day(&cfg->calendar, d);
+		}
+	}
+	if (json)
+		printf("[");
+	for (i = 0; i < n_dates; i++) {
+		char iso[DATE_BUFSZ];
+		const char *params[1];
+		PGresult *res;
+
+		params[0] = date_format_iso(dates[i], iso);
+		res = db_query(db, PGRES_TUPLES_OK,
+		    "SELECT s.stage, coalesce(r.state, 'pending'),"
+		    "  coalesce(to_char(r.started_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+		    "  coalesce(to_char(r.finished_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+		    "  coalesce(to_char(extract(epoch FROM (coalesce(r.finished_at, clock_timestamp()) - r.started_at)),"
+		    "           'FM999999990.0') || 's', ''),"
+		    "  coalesce(r.rows_in, 0), coalesce(r.rows_out, 0), coalesce(r.exceptions, 0),"
+		    "  coalesce(r.error, ''), coalesce(r.run_id, 0), coalesce(r.operator, '')"
+		    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
+		    "       WITH ORDINALITY AS s(stage, ord)"
+		    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
+		    "                      AND x.stage = s.stage ORDER BY run_id DESC LIMIT 1) r ON true"
+		    " ORDER BY s.ord", 1, params);
+		if (res == NULL) {
+			e = PERR_DB;
+			goto out;
+		}
+		if (json) {
+			printf("%s{\"date\":\"%s\",\"stages\":[", i ? "," : "", iso);
+			for (j = 0; j < PQntuples(res); j++) {
+				printf("%s{\"stage\":\"%s\",\"state\":\"%s\",\"run_id\":%s,\"started_at\":\"%s\","
+				    "\"finished_at\":\"%s\",\"rows_in\":%s,\"rows_out\":%s,\"exceptions\":%s,\"error\":\"",
+				    j ? "," : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), PQgetvalue(res, j, 9),
+				    PQgetvalue(res, j, 2), PQgetvalue(res, j, 3), PQgetvalue(res, j, 5),
+				    PQgetvalue(res, j, 6), PQgetvalue(res, j, 7));
+				print_status_json_escape(PQgetvalue(res, j, 8));
+				printf("\"}");
+			}
+			printf("]}");
+		} else {
+			printf("%s%s\n", i ? "\n" : "", iso);
+			printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", "STAGE", "STATE", "STARTED",
+			    "FINISHED", "DURATION", "ROWS IN", "ROWS OUT", "EXC", "ERROR");
+			for (j = 0; j < PQntuples(res); j++)
+				printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", PQgetvalue(res, j, 0),
+				    PQgetvalue(res, j, 1), PQgetvalue(res, j, 2), PQgetvalue(res, j, 3),
+				    PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
+				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
+		}
+		PQclear(res);
+	}
+	if (json)
+		printf("]\n");
+out:
+	PQfinish(db);
+	config_free(cfg);
+	return e == PERR_OK ? 0 : cli_fail(e);
+}
+
+/* ---- db init ---- */
+
+int
+cmd_db(int argc, char **argv, const char *config_path)
+{
+	struct config *cfg = NULL;
+	PGconn *db = NULL;
+	int applied = 0, version = 0;
+	enum perr e;
+
+	if (argc != 2 || strcmp(argv[1], "init") != 0) {
+		fprintf(stderr, "usage: pipeline db init   (create or migrate the schema)\n");
+		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+	}
+	if ((e = cli_open(config_path, "db init", &cfg, &db)) != PERR_OK)
+		return cli_fail(e);
+	if ((e = db_migrate(db, &applied)) == PERR_OK && (e = db_schema_version(db, &version)) == PERR_OK)
+		printf("schema at version %d (%d migration%s applied)\n", version, applied, applied == 1 ? "" : "s");
+	PQfinish(db);
+	config_free(cfg);
+	return e == PERR_OK ? 0 : cli_fail(e);
+}
