@@ -36,7 +36,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SQL      := $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview
+.PHONY: pipeline all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview
 
 all: pipeline
 

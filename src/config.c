@@ -201,8 +201,9 @@ parse_holidays(struct parse_state *ps, const char *v)
 		date_t d;
 
 		if (date_parse_iso(tok, &d) != PERR_OK) {
+			fail(ps, "holidays: \"%s\" is not a date YYYY-MM-DD", tok);
 			free(copy);
-			return fail(ps, "holidays: \"%s\" is not a date YYYY-MM-DD", tok);
+			return 0;
 		}
 		cal->holidays = xrealloc(cal->holidays, (cal->n_holidays + 1) * sizeof *cal->holidays);
 		cal->holidays[cal->n_holidays++] = d;
@@ -238,8 +239,9 @@ parse_rules(struct parse_state *ps, const char *v)
 		else if (!strcmp(tok, "amount_date"))
 			cfg->rule_amount_date = true;
 		else {
+			fail(ps, "rules: \"%s\" is not a rule (reference, batch, amount_date)", tok);
 			free(copy);
-			return fail(ps, "rules: \"%s\" is not a rule (reference, batch, amount_date)", tok);
+			return 0;
 		}
 	}
 	free(copy);
@@ -421,6 +423,10 @@ validate(struct config *cfg)
 	size_t i;
 	char what[96];
 	enum perr e;
+	date_t today;
+
+	if (date_today_in_zone(cfg->timezone, &today) != PERR_OK)
+		return perr_set(PERR_CONFIG, "%s: [pipeline] timezone: %s", cfg->path, perr_detail());
 
 	for (i = 0; i < cfg->n_sources; i++) {
 		struct source_cfg *src = &cfg->sources[i];

@@ -287,16 +287,33 @@ enum_ok(const char *choices, const char *v)
 	return false;
 }
 
-/* Copies tmpl into out with its one "%s" replaced by v (message templates are data, not formats). */
+/*
+ * Copies tmpl into out with its one "%s" (or "%.Ns", which also truncates v to N bytes) replaced
+ * by v. Message templates are data here, so they are not handed to printf as formats.
+ */
 static void
 fill(char *out, size_t n, const char *tmpl, const char *v)
 {
-	const char *at = strstr(tmpl, "%s");
+	const char *at = strchr(tmpl, '%'), *p;
+	int maxlen = -1;
 
-	if (at == NULL)
+	if (at == NULL) {
 		snprintf(out, n, "%s", tmpl);
-	else
-		snprintf(out, n, "%.*s%s%s", (int)(at - tmpl), tmpl, v, at + 2);
+		return;
+	}
+	p = at + 1;
+	if (*p == '.') {
+		maxlen = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			maxlen = maxlen * 10 + (*p - '0');
+	}
+	if (*p != 's') {
+		snprintf(out, n, "%s", tmpl);
+		return;
+	}
+	if (maxlen < 0)
+		maxlen = (int)strlen(v);
+	snprintf(out, n, "%.*s%.*s%s", (int)(at - tmpl), tmpl, maxlen, v, p + 1);
 }
 
 static enum perr

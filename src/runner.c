@@ -75,9 +75,8 @@ cli_fail(enum perr e)
 
 	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", e == PERR_OK ? "0"
 	    : (const char *[]){ "0", "1", "2", "3", "4", "5" }[perr_exit_code(e)], (const char *)NULL);
-	/* The log line above is for machines; a person at a terminal also gets a plain sentence. */
-	if (is_terminal(2))
-		fprintf(stderr, "pipeline: %s\n", d);
+	/* The log line above is for machines; the last line is a plain sentence for a person. */
+	fprintf(stderr, "pipeline: %s\n", d);
 	return perr_exit_code(e);
 }
 

@@ -1,0 +1,49 @@
+#!/bin/sh
+# deps.sh - installs the Debian packages the pipeline needs to build, test and run the demo, if
+# any is missing. Needs root (apt-get); as another user it prints the command to run instead.
+# One package a line in PACKAGES; say in README.md why each is there.
+set -eu
+
+PACKAGES="
+gcc
+make
+pkg-config
+libc6-dev
+libpq-dev
+postgresql
+libssh2-1-dev
+libcsv-dev
+libxlsxwriter-dev
+libpcre2-dev
+libinih-dev
+libssl-dev
+libcmocka-dev
+openssh-server
+openssh-client
+python3
+python3-openpyxl
+libxml2-utils
+tzdata
+procps
+time
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run as root: apt-get install -y$missing" >&2
+	exit 2
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The Debian postgresql package starts a system cluster; the pipeline runs its own under var/.

@@ -1,0 +1,109 @@
+# tests/lib.sh - helpers for the integration tests (bash). Source it, call t_init NAME, use the
+# helpers, end with t_done. A failed assertion prints what was expected and what was found and
+# exits 1. The tests talk to a real PostgreSQL (tests/pg.sh) and run the real ./pipeline.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PIPELINE=${PIPELINE:-$REPO/pipeline}
+PGSOCK=${PGSOCK:-$("$REPO/tests/pg.sh" start)}
+T_FAILS=0
+
+# t_init NAME: a fresh directory $T, a fresh database, and $T/pipeline.conf derived from the
+# repository's pipeline.conf: data and reports under $T, every source and outbound destination on
+# the `dir` transport under $T/remote/<remote_dir>, formats from the repository.
+t_init() {
+	T_NAME=$1
+	T=$REPO/var/test/$T_NAME
+	T_DB=t_$(echo "$T_NAME" | tr -c 'a-zA-Z0-9_\n' '_')
+	rm -rf "$T"
+	mkdir -p "$T/remote" "$T/data"
+	psql -q -X -h "$PGSOCK" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $T_DB WITH (FORCE)" \
+		-c "CREATE DATABASE $T_DB" >/dev/null || { echo "t_init: cannot create database" >&2; exit 1; }
+	awk -v T="$T" -v REPO="$REPO" -v CONN="host=$PGSOCK user=postgres dbname=$T_DB" '
+		/^\[/ { sec = $0 }
+		sec == "[pipeline]" && /^data_dir *=/ { print "data_dir = " T "/data"; next }
+		sec == "[pipeline]" && /^formats_dir *=/ { print "formats_dir = " REPO "/formats"; next }
+		sec == "[database]" && /^conninfo *=/ { print "conninfo = " CONN; next }
+		sec == "[report]" && /^dir *=/ { print "dir = " T "/reports"; next }
+		(sec ~ /^\[(source|outbound)\./) && /^transport *=/ { print "transport = dir"; next }
+		(sec ~ /^\[(source|outbound)\./) && /^remote_dir *=/ {
+			sub(/^remote_dir *= */, ""); print "remote_dir = " T "/remote" $0; next }
+		(sec ~ /^\[(source|outbound)\./) && /^(key_file|known_hosts) *=/ {
+			split($0, kv, / *= */); print kv[1] " = " REPO "/" kv[2]; next }
+		{ print }
+	' "$REPO/pipeline.conf" > "$T/pipeline.conf"
+	for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$T/pipeline.conf"); do
+		mkdir -p "$d"
+	done
+	"$PIPELINE" --config "$T/pipeline.conf" -q db init >/dev/null || { echo "t_init: db init failed" >&2; exit 1; }
+}
+
+# t_pipeline ARGS...: ./pipeline with the test's configuration.
+t_pipeline() { "$PIPELINE" --config "$T/pipeline.conf" "$@"; }
+
+# t_psql SQL: the result unaligned, tuples only, fields separated by |.
+t_psql() { psql -X -q -A -t -h "$PGSOCK" -U postgres -d "$T_DB" -v ON_ERROR_STOP=1 -c "$1"; }
+
+# t_deliver DATE [late]: puts the fixture statements of DATE where the sources look for them.
+t_deliver() {
+	local src=$REPO/fixtures/statements/$1
+	[ "${2:-}" = late ] && src=$REPO/fixtures/statements/late/$1
+	[ -d "$src" ] || { echo "t_deliver: no fixtures in $src" >&2; exit 1; }
+	cp -R "$src/." "$T/remote/"
+}
+
+t_import() { t_pipeline -q ledger import "$REPO/fixtures/ledger/$1" >/dev/null; }
+
+# t_day DATE: the nightly for DATE as the scheduler runs it (late files delivered after exit 3).
+t_day() {
+	t_import "$1" || return 1
+	t_deliver "$1"
+	t_pipeline -q run --date "$1"
+	local rc=$?
+	if [ $rc = 3 ] && [ -d "$REPO/fixtures/statements/late/$1" ]; then
+		t_deliver "$1" late
+		t_pipeline -q run --date "$1"
+		rc=$?
+	fi
+	return $rc
+}
+
+t_fail() {
+	echo "FAIL [$T_NAME]: $*" >&2
+	T_FAILS=$((T_FAILS + 1))
+}
+
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		t_fail "$3: expected [$1], got [$2]"
+		return 1
+	fi
+}
+
+assert_contains() {
+	case "$1" in
+	*"$2"*) ;;
+	*) t_fail "$3: [$2] not found in [$1]"; return 1 ;;
+	esac
+}
+
+# assert_exit CODE CMD...: runs CMD, checks its exit code; its stderr is kept in $T_ERR, stdout in $T_OUT.
+assert_exit() {
+	local want=$1
+	shift
+	T_OUT=$("$@" 2>"$T/stderr")
+	local rc=$?
+	T_ERR=$(cat "$T/stderr")
+	if [ "$rc" != "$want" ]; then
+		t_fail "exit code of [$*]: expected $want, got $rc; stderr: $T_ERR"
+		return 1
+	fi
+}
+
+t_done() {
+	if [ "$T_FAILS" -gt 0 ]; then
+		echo "FAILED [$T_NAME]: $T_FAILS assertion(s)" >&2
+		exit 1
+	fi
+	exit 0
+}
