@@ -1,0 +1,1954 @@
+/*
+ * xlsx.c - the morning workbook (libxlsxwriter, constant-memory mode): Summary, Exceptions,
+ * Closed Today, Matched, Pending, Settlements, DABS Issuance, Statements, in that order.
+ *
+ * How it is built:
+ *  - Everything is read inside one REPEATABLE READ snapshot, through server-side cursors, so the
+ *    sheets agree with each other and memory does not grow with the day's size.
+ *  - Row counts are taken first, so the workbook knows before writing how many sheets a table needs
+ *    ("Exceptions (2)" follows "Exceptions" when [report] sheet_row_limit is reached).
+ *  - The data sheets are streamed row by row (constant memory needs rows in order per sheet) while
+ *    the Summary's figures are summed in int64 from the very rows written, then the Summary (the
+ *    first sheet) is written last. So every Summary figure is recomputable from the other sheets.
+ *  - Amounts stay int64 minor units; they become a double only at the libxlsxwriter call
+ *    (minor / 10^exponent) - presentation, never arithmetic.
+ *  - Text from outside is always written with worksheet_write_string: it can never become a
+ *    formula, a hyperlink or DDE, whatever it starts with.
+ *  - Every libxlsxwriter result is checked (a sticky first error, see struct w); on any error the
+ *    temporary file is removed and the earlier report, if any, stays in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xlsxwriter.h>
+
+#include "csv_export.h"
+#include "db.h"
+#include "money.h"
+#include "report.h"
+#include "report_data.h"
+#include "util.h"
+
+#ifndef PIPELINE_VERSION
+#define PIPELINE_VERSION "0.0.0"
+#endif
+
+#define MAX_EXP 4
+#define MAX_SHEETS_PER_TABLE 1000
+#define FIRST_DATA_ROW 2        /* row 0: title, row 1: column headers */
+
+static const double pow10_tab[MAX_EXP + 1] = { 1.0, 10.0, 100.0, 1000.0, 10000.0 };
+
+/* One family of cell formats: plain, highlighted (new today) or totals. */
+struct fset {
+	lxw_format *text, *wrap, *date, *datetime, *num, *pct, *amount[MAX_EXP + 1];
+};
+
+struct fmts {
+	lxw_format *title, *subtitle, *section, *header, *label, *note, *mono;
+	lxw_format *green, *amber, *red;
+	struct fset plain, hl, total;
+};
+
+/*
+ * The writer: the workbook, its formats, and the first error met. Writes after an error are
+ * skipped, and the error is reported once, naming where it happened.
+ */
+struct w {
+	lxw_workbook *wb;
+	struct fmts f;
+	lxw_error lerr;
+	char where[128];
+	enum perr perr;
+	char *cellbuf;          /* RD_CELL_MAX + 16 bytes, for truncated text */
+};
+
+struct col {
+	const char *header;
+	double width;
+};
+
+/*
+ * A table that may span several sheets. Invariant: 0 <= cur < nsheets; rows on ws[cur] so far
+ * are row - FIRST_DATA_ROW <= per_sheet; written <= nrows.
+ */
+struct tsheet {
+	const char *base;
+	const struct col *cols;
+	int ncols;
+	int64_t nrows;          /* data rows planned (counted in the snapshot) */
+	int64_t per_sheet;
+	int nsheets;
+	lxw_worksheet **ws;
+	int cur;
+	lxw_row_t row;
+	int64_t written;
+};
+
+/* Per account figures for the Summary, summed from the rows written to the other sheets. */
+struct acct {
+	char *account_no;       /* "" = exceptions without an account */
+	char *name;
+	char *purpose;
+	char currency[4];
+	bool in_ledger;
+	bool has_stmt, has_ledger;
+	date_t open_date, close_date;
+	int64_t opening, closing, ledger;
+	int64_t lines, matched, open_err, open_warn, pending;
+	int64_t by_type[RD_N_TYPES];
+};
+
+/* Settlement figures of the day per currency. */
+struct curtot {
+	char currency[4];
+	int64_t transfers, proceeds, fees, held, held_amount, offerings, refunded;
+	int64_t issuances, units, issued;
+};
+
+struct rep {
+	struct stage_ctx *ctx;
+	const struct config *cfg;
+	struct w w;
+	const char *params1[1];     /* $1 = business date */
+	struct acct *accts;
+	size_t n_accts, cap_accts;
+	struct curtot *curs;
+	size_t n_curs, cap_curs;
+	int64_t type_bucket[RD_N_TYPES][RD_AGE_BUCKETS];
+	int64_t type_err[RD_N_TYPES], type_warn[RD_N_TYPES];
+	int64_t open_err, open_warn, new_today, closed_today, pending, matched_total;
+	int matched_capped;
+	struct report_result *res;
+};
+
+/* ---------------------------------------------------------------- writing cells */
+
+static void
+w_chk(struct w *w, lxw_error e, const char *what, lxw_row_t row, lxw_col_t col)
+{
+	if (e == LXW_NO_ERROR || w->lerr != LXW_NO_ERROR)
+		return;
+	w->lerr = e;
+	snprintf(w->where, sizeof(w->where), "%s at row %u column %u", what, (unsigned)row + 1,
+	    (unsigned)col + 1);
+}
+
+static bool
+w_ok(const struct w *w)
+{
+	return w->lerr == LXW_NO_ERROR && w->perr == PERR_OK;
+}
+
+static void
+w_fail(struct w *w, enum perr e)
+{
+	if (w->perr == PERR_OK)
+		w->perr = e;
+}
+
+/* Text from anywhere: always a string cell (never a formula, URL or number). NULL/"" = blank. */
+static void
+w_str(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s, lxw_format *fmt)
+{
+	if (!w_ok(w))
+		return;
+	if (s == NULL || *s == '\0') {
+		if (fmt != NULL)
+			w_chk(w, worksheet_write_blank(ws, r, c, fmt), "write_blank", r, c);
+		return;
+	}
+	w_chk(w, worksheet_write_string(ws, r, c, rd_cell_text(s, RD_CELL_MAX, w->cellbuf), fmt),
+	    "write_string", r, c);
+}
+
+static void
+w_int(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t v, lxw_format *fmt)
+{
+	if (!w_ok(w))
+		return;
+	w_chk(w, worksheet_write_number(ws, r, c, (double)v, fmt), "write_number", r, c);
+}
+
+/* Presentation only: the one place minor units become a double. */
+static void
+w_minor(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t minor, int exp,
+    const struct fset *fs)
+{
+	if (!w_ok(w))
+		return;
+	if (exp < 0 || exp > MAX_EXP) {
+		w_fail(w, perr_set(PERR_CURRENCY, "report: currency exponent %d not supported", exp));
+		return;
+	}
+	w_chk(w, worksheet_write_number(ws, r, c, (double)minor / pow10_tab[exp], fs->amount[exp]),
+	    "write_number", r, c);
+}
+
+/* The exponent of a currency code; an unknown code is an error (never a guessed 2). */
+static int
+w_exp(struct w *w, const char *code)
+{
+	const struct currency *cur = code != NULL ? currency_find(code) : NULL;
+
+	if (cur == NULL) {
+		w_fail(w, perr_set(PERR_CURRENCY, "report: unknown currency \"%s\"",
+		    code != NULL ? code : "(null)"));
+		return 2;
+	}
+	return cur->exponent;
+}
+
+static void
+w_date(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, date_t d, lxw_format *fmt)
+{
+	lxw_datetime dt;
+	int y, m, dd;
+
+	if (!w_ok(w))
+		return;
+	date_to_ymd(d, &y, &m, &dd);
+	memset(&dt, 0, sizeof(dt));
+	dt.year = y;
+	dt.month = m;
+	dt.day = dd;
+	w_chk(w, worksheet_write_datetime(ws, r, c, &dt, fmt), "write_datetime", r, c);
+}
+
+/* A "YYYY-MM-DD" value from the database as a real date cell; NULL = blank. */
+static void
+w_date_s(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s, lxw_format *fmt)
+{
+	date_t d;
+
+	if (!w_ok(w))
+		return;
+	if (s == NULL) {
+		w_chk(w, worksheet_write_blank(ws, r, c, fmt), "write_blank", r, c);
+		return;
+	}
+	if (rd_parse_date(s, "date column", &d) != PERR_OK) {
+		w_fail(w, PERR_DB);
+		return;
+	}
+	w_date(w, ws, r, c, d, fmt);
+}
+
+/* A "YYYY-MM-DD HH:MM:SS" value (already in the configured time zone); NULL = blank. */
+static void
+w_ts_s(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s, lxw_format *fmt)
+{
+	lxw_datetime dt;
+	int y, mo, d, h, mi, sec, n = 0;
+
+	if (!w_ok(w))
+		return;
+	if (s == NULL) {
+		w_chk(w, worksheet_write_blank(ws, r, c, fmt), "write_blank", r, c);
+		return;
+	}
+	if (strlen(s) != 19 || sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19 || !date_valid(y, mo, d) || h > 23 || mi > 59 || sec > 59) {
+		w_fail(w, perr_set(PERR_DB, "report: expected a timestamp YYYY-MM-DD HH:MM:SS, got \"%s\"", s));
+		return;
+	}
+	memset(&dt, 0, sizeof(dt));
+	dt.year = y;
+	dt.month = mo;
+	dt.day = d;
+	dt.hour = h;
+	dt.min = mi;
+	dt.sec = sec;
+	w_chk(w, worksheet_write_datetime(ws, r, c, &dt, fmt), "write_datetime", r, c);
+}
+
+/* ---------------------------------------------------------------- formats */
+
+static lxw_format *
+fmt_new(struct w *w)
+{
+	lxw_format *f = workbook_add_format(w->wb);
+
+	if (f == NULL)
+		w_fail(w, perr_set(PERR_REPORT, "report: libxlsxwriter could not add a format"));
+	return f;
+}
+
+static void
+fset_init(struct w *w, struct fset *fs, uint32_t bg, bool bold)
+{
+	static const char *const amount_fmt[MAX_EXP + 1] = {
+		"#,##0;[Red]-#,##0",
+		"#,##0.0;[Red]-#,##0.0",
+		"#,##0.00;[Red]-#,##0.00",
+		"#,##0.000;[Red]-#,##0.000",
+		"#,##0.0000;[Red]-#,##0.0000",
+	};
+	lxw_format **all[6 + MAX_EXP + 1];
+	int n = 0;
+
+	all[n++] = &fs->text;
+	all[n++] = &fs->wrap;
+	all[n++] = &fs->date;
+	all[n++] = &fs->datetime;
+	all[n++] = &fs->num;
+	all[n++] = &fs->pct;
+	for (int e = 0; e <= MAX_EXP; e++)
+		all[n++] = &fs->amount[e];
+	for (int i = 0; i < n; i++) {
+		*all[i] = fmt_new(w);
+		if (*all[i] == NULL)
+			return;
+		format_set_font_size(*all[i], 10);
+		format_set_align(*all[i], LXW_ALIGN_VERTICAL_TOP);
+		if (bg != 0)
+			format_set_bg_color(*all[i], bg);
+		if (bold) {
+			format_set_bold(*all[i]);
+			format_set_top(*all[i], LXW_BORDER_THIN);
+		}
+	}
+	format_set_text_wrap(fs->wrap);
+	format_set_num_format(fs->date, "yyyy-mm-dd");
+	format_set_num_format(fs->datetime, "yyyy-mm-dd hh:mm:ss");
+	format_set_num_format(fs->num, "#,##0");
+	format_set_num_format(fs->pct, "0.0%");
+	for (int e = 0; e <= MAX_EXP; e++)
+		format_set_num_format(fs->amount[e], amount_fmt[e]);
+}
+
+static void
+fmts_init(struct w *w)
+{
+	struct fmts *f = &w->f;
+
+	fset_init(w, &f->plain, 0, false);
+	fset_init(w, &f->hl, 0xFFF2CC, false);      /* pale yellow: opened today */
+	fset_init(w, &f->total, 0xF2F2F2, true);
+	if ((f->title = fmt_new(w)) == NULL || (f->subtitle = fmt_new(w)) == NULL ||
+	    (f->section = fmt_new(w)) == NULL || (f->header = fmt_new(w)) == NULL ||
+	    (f->label = fmt_new(w)) == NULL || (f->note = fmt_new(w)) == NULL ||
+	    (f->mono = fmt_new(w)) == NULL || (f->green = fmt_new(w)) == NULL ||
+	    (f->amber = fmt_new(w)) == NULL || (f->red = fmt_new(w)) == NULL)
+		return;
+	format_set_bold(f->title);
+	format_set_font_size(f->title, 14);
+	format_set_font_color(f->title, 0x1F3864);
+	format_set_font_size(f->subtitle, 10);
+	format_set_font_color(f->subtitle, 0x595959);
+	format_set_bold(f->section);
+	format_set_font_size(f->section, 11);
+	format_set_font_color(f->section, 0x1F3864);
+	format_set_bottom(f->section, LXW_BORDER_MEDIUM);
+	format_set_bottom_color(f->section, 0x1F3864);
+	format_set_bold(f->header);
+	format_set_font_size(f->header, 10);
+	format_set_font_color(f->header, 0xFFFFFF);
+	format_set_bg_color(f->header, 0x1F3864);
+	format_set_text_wrap(f->header);
+	format_set_align(f->header, LXW_ALIGN_VERTICAL_CENTER);
+	format_set_border(f->header, LXW_BORDER_THIN);
+	format_set_border_color(f->header, 0xBFBFBF);
+	format_set_bold(f->label);
+	format_set_font_size(f->label, 10);
+	format_set_italic(f->note);
+	format_set_font_size(f->note, 9);
+	format_set_font_color(f->note, 0x595959);
+	format_set_font_name(f->mono, "Consolas");
+	format_set_font_size(f->mono, 9);
+	format_set_bold(f->green);
+	format_set_bg_color(f->green, 0xC6EFCE);
+	format_set_font_color(f->green, 0x006100);
+	format_set_align(f->green, LXW_ALIGN_CENTER);
+	format_set_bold(f->amber);
+	format_set_bg_color(f->amber, 0xFFEB9C);
+	format_set_font_color(f->amber, 0x9C5700);
+	format_set_align(f->amber, LXW_ALIGN_CENTER);
+	format_set_bold(f->red);
+	format_set_bg_color(f->red, 0xFFC7CE);
+	format_set_font_color(f->red, 0x9C0006);
+	format_set_align(f->red, LXW_ALIGN_CENTER);
+}
+
+/* ---------------------------------------------------------------- sheets */
+
+/* Header/footer text: '&' is a control character there. */
+static char *
+hf_escape(const char *s)
+{
+	size_t n = 0;
+	char *out, *p;
+
+	for (const char *q = s; *q; q++)
+		n += (*q == '&') ? 2 : 1;
+	out = xmalloc(n + 1);
+	p = out;
+	for (const char *q = s; *q; q++) {
+		if (*q == '&')
+			*p++ = '&';
+		*p++ = *q;
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Page setup, protection and the header/footer every sheet shares. */
+static void
+sheet_setup(struct rep *r, lxw_worksheet *ws, bool repeat_header)
+{
+	struct w *w = &r->w;
+	lxw_protection prot;
+	char *company = hf_escape(r->cfg->company != NULL ? r->cfg->company : "");
+	char *hdr = xasprintf("&L&8%s&R&8Reconciliation %s", company, r->ctx->date_iso);
+
+	worksheet_set_landscape(ws);
+	worksheet_set_paper(ws, 9);                 /* A4 */
+	worksheet_fit_to_pages(ws, 1, 0);
+	worksheet_set_margins(ws, 0.4, 0.4, 0.6, 0.6);
+	worksheet_set_zoom(ws, 90);
+	w_chk(w, worksheet_set_header(ws, hdr), "set_header", 0, 0);
+	w_chk(w, worksheet_set_footer(ws, "&L&8&A&R&8Page &P of &N"), "set_footer", 0, 0);
+	if (repeat_header)
+		w_chk(w, worksheet_repeat_rows(ws, 0, 1), "repeat_rows", 0, 0);
+	/* Protected against accidental edits, no password; filtering and resizing stay allowed. */
+	memset(&prot, 0, sizeof(prot));
+	prot.autofilter = 1;
+	prot.sort = 1;
+	prot.format_columns = 1;
+	prot.format_rows = 1;
+	worksheet_protect(ws, NULL, &prot);
+	free(hdr);
+	free(company);
+}
+
+static lxw_worksheet *
+sheet_add(struct rep *r, const char *name)
+{
+	lxw_worksheet *ws;
+
+	if (!w_ok(&r->w))
+		return NULL;
+	ws = workbook_add_worksheet(r->w.wb, name);
+	if (ws == NULL)
+		w_fail(&r->w, perr_set(PERR_REPORT, "report: libxlsxwriter could not add sheet \"%s\"", name));
+	return ws;
+}
+
+/* Plans how many sheets `nrows` data rows need under the configured row limit. */
+static enum perr
+ts_plan(struct rep *r, struct tsheet *ts, const char *base, const struct col *cols, int ncols,
+    int64_t nrows)
+{
+	int64_t n;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->base = base;
+	ts->cols = cols;
+	ts->ncols = ncols;
+	ts->nrows = nrows;
+	ts->per_sheet = r->cfg->sheet_row_limit - FIRST_DATA_ROW;
+	if (ts->per_sheet < 1)
+		return perr_set(PERR_CONFIG, "%s: [report] sheet_row_limit %ld leaves no room for data "
+		    "(the title and header rows take %d)", r->cfg->path, r->cfg->sheet_row_limit, FIRST_DATA_ROW);
+	n = nrows == 0 ? 1 : (nrows + ts->per_sheet - 1) / ts->per_sheet;
+	if (n > MAX_SHEETS_PER_TABLE)
+		return perr_set(PERR_REPORT, "report: sheet %s would need %lld sheets of %lld rows "
+		    "(raise [report] sheet_row_limit)", base, (long long)n, (long long)ts->per_sheet);
+	ts->nsheets = (int)n;
+	ts->ws = xcalloc((size_t)n, sizeof(*ts->ws));
+	ts->row = FIRST_DATA_ROW;
+	return PERR_OK;
+}
+
+/* Adds the table's sheets (in workbook order) and writes their title and header rows. */
+static void
+ts_add(struct rep *r, struct tsheet *ts, const char *title)
+{
+	struct w *w = &r->w;
+
+	for (int i = 0; i < ts->nsheets && w_ok(w); i++) {
+		char name[32];
+		lxw_worksheet *ws;
+
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s", ts->base);
+		else
+			snprintf(name, sizeof(name), "%s (%d)", ts->base, i + 1);
+		if ((ws = sheet_add(r, name)) == NULL)
+			return;
+		ts->ws[i] = ws;
+		sheet_setup(r, ws, true);
+		for (int c = 0; c < ts->ncols; c++)
+			w_chk(w, worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, ts->cols[c].width, NULL),
+			    "set_column", 0, (lxw_col_t)c);
+		worksheet_freeze_panes(ws, FIRST_DATA_ROW, 0);
+		if (ts->nsheets == 1) {
+			w_str(w, ws, 0, 0, title, w->f.title);
+		} else {
+			char *t = xasprintf("%s (part %d of %d)", title, i + 1, ts->nsheets);
+			w_str(w, ws, 0, 0, t, w->f.title);
+			free(t);
+		}
+		w_chk(w, worksheet_set_row(ws, 1, 30, NULL), "set_row", 1, 0);
+		for (int c = 0; c < ts->ncols; c++)
+			w_str(w, ws, 1, (lxw_col_t)c, ts->cols[c].header, w->f.header);
+	}
+}
+
+/* The sheet and row for the next data row, moving on to the next sheet at the limit. */
+static lxw_worksheet *
+ts_next(struct rep *r, struct tsheet *ts, lxw_row_t *row)
+{
+	if (ts->written >= ts->nrows) {
+		w_fail(&r->w, perr_set(PERR_INTERNAL, "report: sheet %s: more rows than counted (%lld)",
+		    ts->base, (long long)ts->nrows));
+		return NULL;
+	}
+	if ((int64_t)(ts->row - FIRST_DATA_ROW) >= ts->per_sheet) {
+		ts->cur++;
+		ts->row = FIRST_DATA_ROW;
+	}
+	ts->written++;
+	*row = ts->row++;
+	return ts->ws[ts->cur];
+}
+
+/* Autofilter over each sheet's table; a note on an empty table. */
+static void
+ts_finish(struct rep *r, struct tsheet *ts, const char *empty_note)
+{
+	struct w *w = &r->w;
+
+	if (!w_ok(w))
+		return;
+	if (ts->written != ts->nrows) {
+		w_fail(w, perr_set(PERR_INTERNAL, "report: sheet %s: %lld rows written, %lld counted",
+		    ts->base, (long long)ts->written, (long long)ts->nrows));
+		return;
+	}
+	for (int i = 0; i < ts->nsheets; i++) {
+		int64_t rows = ts->nrows - ts->per_sheet * i;
+		lxw_row_t last;
+
+		if (rows > ts->per_sheet)
+			rows = ts->per_sheet;
+		if (rows < 0)
+			rows = 0;
+		last = (lxw_row_t)(FIRST_DATA_ROW - 1 + rows);
+
+		w_chk(w, worksheet_autofilter(ts->ws[i], 1, 0, last, (lxw_col_t)(ts->ncols - 1)),
+		    "autofilter", 1, 0);
+	}
+	if (ts->nrows == 0 && empty_note != NULL)
+		w_str(w, ts->ws[0], FIRST_DATA_ROW, 0, empty_note, w->f.note);
+	r->res->rows_out += ts->written;
+}
+
+static void
+ts_free(struct tsheet *ts)
+{
+	free(ts->ws);
+	ts->ws = NULL;
+}
+
+/* ---------------------------------------------------------------- aggregates */
+
+static struct acct *
+acct_get(struct rep *r, const char *account_no)
+{
+	const char *a = account_no != NULL ? account_no : "";
+
+	for (size_t i = 0; i < r->n_accts; i++)
+		if (strcmp(r->accts[i].account_no, a) == 0)
+			return &r->accts[i];
+	if (r->n_accts == r->cap_accts) {
+		r->cap_accts = r->cap_accts ? r->cap_accts * 2 : 8;
+		r->accts = xrealloc(r->accts, r->cap_accts * sizeof(*r->accts));
+	}
+	struct acct *ac = &r->accts[r->n_accts++];
+	memset(ac, 0, sizeof(*ac));
+	ac->account_no = xstrdup(a);
+	ac->name = xstrdup(*a ? "(not a ledger account)" : "(no account)");
+	ac->purpose = xstrdup("");
+	return ac;
+}
+
+static struct curtot *
+cur_get(struct rep *r, const char *currency)
+{
+	const char *c = currency != NULL ? currency : "";
+
+	for (size_t i = 0; i < r->n_curs; i++)
+		if (strcmp(r->curs[i].currency, c) == 0)
+			return &r->curs[i];
+	if (r->n_curs == r->cap_curs) {
+		r->cap_curs = r->cap_curs ? r->cap_curs * 2 : 4;
+		r->curs = xrealloc(r->curs, r->cap_curs * sizeof(*r->curs));
+	}
+	struct curtot *ct = &r->curs[r->n_curs++];
+	memset(ct, 0, sizeof(*ct));
+	snprintf(ct->currency, sizeof(ct->currency), "%s", c);
+	return ct;
+}
+
+/* Checked int64 accumulation: overflow is an error, never a wrap. */
+static void
+add_chk(struct rep *r, int64_t *acc, int64_t v)
+{
+	if (!money_add(*acc, v, acc))
+		w_fail(&r->w, perr_set(PERR_MONEY_OVERFLOW, "report: a total overflows 64 bits"));
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static const char sql_accounts[] =
+    "SELECT account_no, name, purpose, currency FROM bank_account "
+    "ORDER BY CASE purpose WHEN 'CLIENT_MONEY' THEN 0 WHEN 'OPERATING' THEN 1 ELSE 2 END, account_no";
+
+/* The ledger's balance of each bank account: its journal account BANK:<no> up to the date. */
+static const char sql_ledger[] =
+    "SELECT substr(p.ledger_account, 6), p.currency, sum(p.amount_minor)::text "
+    "FROM journal_posting p JOIN journal_txn t ON t.txn_id = p.txn_id "
+    "WHERE p.ledger_account LIKE 'BANK:%' AND t.business_date <= $1::date "
+    "GROUP BY 1, 2 ORDER BY 1, 2";
+
+#define EXC_OPEN_AS_OF "opened_date <= $1::date AND (closed_date IS NULL OR closed_date > $1::date)"
+
+static const char sql_exc_count[] = "SELECT count(*) FROM exception WHERE " EXC_OPEN_AS_OF;
+static const char sql_exc[] =
+    "SELECT type, severity, account_no, item_date, amount_minor, currency, reference, statement_ref, "
+    "ledger_id, opened_date, detail, exception_id FROM exception WHERE " EXC_OPEN_AS_OF " "
+    "ORDER BY CASE severity WHEN 'ERROR' THEN 0 ELSE 1 END, opened_date, type, exception_id";
+
+static const char sql_closed_count[] = "SELECT count(*) FROM exception WHERE closed_date = $1::date";
+static const char sql_closed[] =
+    "SELECT exception_id, type, severity, account_no, item_date, amount_minor, currency, reference, "
+    "opened_date, status, closed_by, close_note, detail FROM exception WHERE closed_date = $1::date "
+    "ORDER BY exception_id";
+
+static const char sql_matched_count[] = "SELECT count(*) FROM recon_match WHERE business_date = $1::date";
+static const char sql_matched[] =
+    "SELECT m.rule, l.account_no, l.value_date, l.amount_minor, l.currency, l.reference, l.bank_ref, "
+    "l.customer_ref, l.narrative, "
+    "(SELECT string_agg(mm.movement_id, ' ' ORDER BY mm.movement_id) FROM recon_match_movement mm "
+    "WHERE mm.match_id = m.match_id), s.business_date, m.match_id "
+    "FROM recon_match m JOIN statement_line l ON l.line_id = m.line_id "
+    "JOIN statement s ON s.statement_id = l.statement_id "
+    "WHERE m.business_date = $1::date ORDER BY l.account_no, l.value_date, m.match_id";
+
+/* Pending: expected inside [from, to], not matched by the date, not already a break. */
+#define PENDING_WHERE \
+    "c.expected_date BETWEEN $2::date AND $3::date AND NOT EXISTS (" \
+    "SELECT 1 FROM recon_match_movement mm JOIN recon_match m ON m.match_id = mm.match_id " \
+    "WHERE mm.movement_id = c.movement_id AND m.business_date <= $1::date) AND NOT EXISTS (" \
+    "SELECT 1 FROM exception e WHERE (e.subject = 'movement:' || c.movement_id " \
+    "OR e.ledger_id = c.movement_id) AND e.opened_date <= $1::date " \
+    "AND (e.closed_date IS NULL OR e.closed_date > $1::date))"
+static const char sql_pending_count[] = "SELECT count(*) FROM cash_movement c WHERE " PENDING_WHERE;
+static const char sql_pending[] =
+    "SELECT c.movement_id, c.account_no, c.kind, c.direction, c.expected_date, c.amount_minor, "
+    "c.currency, c.reference, c.investor_id, c.batch_id, c.origin FROM cash_movement c WHERE "
+    PENDING_WHERE " ORDER BY c.account_no, c.expected_date, c.movement_id";
+
+#define TRANSFER_WHERE \
+    "t.business_date = $1::date OR (t.status = 'AWAITING_APPROVAL' AND t.business_date <= $1::date)"
+static const char sql_transfer_count[] = "SELECT count(*) FROM transfer t WHERE " TRANSFER_WHERE;
+static const char sql_transfers[] =
+    "SELECT t.transfer_id, t.offering_id, t.purpose, t.from_account, t.to_account, t.amount_minor, "
+    "t.currency, t.status, t.approved_by, t.payment_file, "
+    "to_char(o.uploaded_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), t.business_date "
+    "FROM transfer t LEFT JOIN outbound_file o ON o.file_name = t.payment_file WHERE "
+    TRANSFER_WHERE " ORDER BY t.business_date, t.offering_id, t.purpose";
+
+/* Rows of the allocation block besides one per offering: gap, title, header, gap, rule lines, note. */
+#define ALLOC_BLOCK_EXTRA 10
+static const char sql_alloc_count[] =
+    "SELECT count(*) FROM offering_settlement WHERE business_date = $1::date";
+static const char sql_alloc[] =
+    "SELECT s.offering_id, o.name, s.outcome, s.requested_units, s.allocated_units, s.gross_minor, "
+    "s.proceeds_minor, s.fee_minor, s.refunded_minor, o.currency, o.fee_bps, o.units_offered, "
+    "o.unit_price_minor FROM offering_settlement s JOIN offering o ON o.offering_id = s.offering_id "
+    "WHERE s.business_date = $1::date ORDER BY s.offering_id";
+
+static const char sql_issuance_count[] = "SELECT count(*) FROM issuance WHERE business_date = $1::date";
+static const char sql_issuance[] =
+    "SELECT i.issuance_id, i.offering_id, i.investor_id, v.name, i.units, i.unit_price_minor, "
+    "i.amount_minor, i.currency, i.settlement_date, i.issuance_file "
+    "FROM issuance i LEFT JOIN investor v ON v.investor_id = i.investor_id "
+    "WHERE i.business_date = $1::date ORDER BY i.offering_id, i.investor_id";
+
+#define STMT_FROM \
+    "FROM fetched_file f LEFT JOIN file_load fl ON fl.file_id = f.file_id " \
+    "LEFT JOIN statement s ON s.file_id = f.file_id " \
+    "LEFT JOIN trustee_register tr ON tr.file_id = f.file_id WHERE f.business_date = $1::date"
+static const char sql_stmt_count[] = "SELECT count(*) " STMT_FROM;
+static const char sql_stmts[] =
+    "SELECT f.source, f.remote_name, f.sha256, s.account_no, "
+    "s.statement_no || CASE WHEN s.sequence_no <> '' THEN '/' || s.sequence_no ELSE '' END, "
+    "s.currency, s.opening_date, s.opening_minor, s.closing_date, s.closing_minor, "
+    "CASE WHEN s.statement_id IS NOT NULL THEN s.line_count "
+    "     WHEN tr.register_id IS NOT NULL THEN (SELECT count(*) FROM trustee_holding h "
+    "          WHERE h.register_id = tr.register_id) END, "
+    "CASE WHEN s.statement_id IS NOT NULL THEN s.gate WHEN tr.register_id IS NOT NULL THEN 'REGISTER' "
+    "     WHEN fl.status IS NOT NULL THEN fl.status WHEN f.status = 'NEW' THEN 'NOT LOADED' "
+    "     ELSE f.status END, "
+    "CASE WHEN fl.reason IS NOT NULL THEN fl.reason "
+    "     WHEN tr.register_id IS NOT NULL THEN 'unit register as of ' || tr.as_of_date "
+    "     WHEN f.status = 'DUPLICATE' THEN 'same content as fetched file ' || f.duplicate_of "
+    "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "
+    "     ELSE '' END "
+    STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "
+    "s.statement_no, s.sequence_no, s.statement_id";
+
+static const char sql_inputs[] =
+    "SELECT source, remote_name, status, size_bytes, "
+    "to_char(fetched_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), sha256 "
+    "FROM fetched_file WHERE business_date = $1::date ORDER BY source, remote_name, file_id";
+
+/* ---------------------------------------------------------------- Exceptions */
+
+static const struct col exc_cols[] = {
+	{ "Type", 26 }, { "Severity", 9 }, { "Account", 13 }, { "Date", 11 }, { "Amount", 15 },
+	{ "Currency", 9 }, { "Reference", 20 }, { "Statement Ref", 18 }, { "Ledger ID", 16 },
+	{ "Age (days)", 9 }, { "Detail", 70 },
+};
+
+static enum perr
+sheet_exceptions(struct rep *r, struct tsheet *ts)
+{
+	struct w *w = &r->w;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+	date_t d = r->ctx->date;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_exc", sql_exc, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *type = rd_val(&c, 0), *sev = rd_val(&c, 1), *acct = rd_val(&c, 2);
+		const char *amount = rd_val(&c, 4), *cur = rd_val(&c, 5);
+		date_t opened;
+		int64_t minor = 0;
+		int ti, age;
+		lxw_row_t row;
+		lxw_worksheet *ws;
+		const struct fset *fs;
+		struct acct *ac;
+
+		if ((e = rd_parse_date(rd_val(&c, 9), "exception.opened_date", &opened)) != PERR_OK)
+			break;
+		if (amount != NULL && (e = rd_parse_i64(amount, "exception.amount_minor", &minor)) != PERR_OK)
+			break;
+		if ((ti = rd_type_index(type)) < 0) {
+			e = perr_set(PERR_DB, "report: exception %s has an unknown type \"%s\"", rd_val(&c, 11), type);
+			break;
+		}
+		age = calendar_business_days_between(&r->cfg->calendar, opened, d);
+		fs = opened == d ? &w->f.hl : &w->f.plain;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		w_str(w, ws, row, 0, type, fs->text);
+		w_str(w, ws, row, 1, sev, fs->text);
+		w_str(w, ws, row, 2, acct, fs->text);
+		w_date_s(w, ws, row, 3, rd_val(&c, 3), fs->date);
+		if (amount != NULL)
+			w_minor(w, ws, row, 4, minor, w_exp(w, cur), fs);
+		else
+			w_str(w, ws, row, 4, NULL, fs->text);
+		w_str(w, ws, row, 5, cur, fs->text);
+		w_str(w, ws, row, 6, rd_val(&c, 6), fs->text);
+		w_str(w, ws, row, 7, rd_val(&c, 7), fs->text);
+		w_str(w, ws, row, 8, rd_val(&c, 8), fs->text);
+		w_int(w, ws, row, 9, age, fs->num);
+		w_str(w, ws, row, 10, rd_val(&c, 10), fs->text);
+
+		ac = acct_get(r, acct);
+		ac->by_type[ti]++;
+		r->type_bucket[ti][rd_age_bucket(age)]++;
+		if (strcmp(sev, "ERROR") == 0) {
+			ac->open_err++;
+			r->type_err[ti]++;
+			r->open_err++;
+		} else {
+			ac->open_warn++;
+			r->type_warn[ti]++;
+			r->open_warn++;
+		}
+		if (opened == d)
+			r->new_today++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No open exceptions at the end of this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Closed Today */
+
+static const struct col closed_cols[] = {
+	{ "ID", 8 }, { "Type", 26 }, { "Severity", 9 }, { "Account", 13 }, { "Date", 11 },
+	{ "Amount", 15 }, { "Currency", 9 }, { "Reference", 20 }, { "Opened", 11 },
+	{ "Status", 10 }, { "Closed By", 22 }, { "Note", 30 }, { "Detail", 60 },
+};
+
+static enum perr
+sheet_closed(struct rep *r, struct tsheet *ts)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_closed", sql_closed, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *amount = rd_val(&c, 5);
+		int64_t id, minor = 0;
+		lxw_row_t row;
+		lxw_worksheet *ws;
+
+		if ((e = rd_parse_i64(rd_val(&c, 0), "exception.exception_id", &id)) != PERR_OK)
+			break;
+		if (amount != NULL && (e = rd_parse_i64(amount, "exception.amount_minor", &minor)) != PERR_OK)
+			break;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		w_int(w, ws, row, 0, id, fs->text);
+		w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
+		w_str(w, ws, row, 3, rd_val(&c, 3), fs->text);
+		w_date_s(w, ws, row, 4, rd_val(&c, 4), fs->date);
+		if (amount != NULL)
+			w_minor(w, ws, row, 5, minor, w_exp(w, rd_val(&c, 6)), fs);
+		w_str(w, ws, row, 6, rd_val(&c, 6), fs->text);
+		w_str(w, ws, row, 7, rd_val(&c, 7), fs->text);
+		w_date_s(w, ws, row, 8, rd_val(&c, 8), fs->date);
+		w_str(w, ws, row, 9, rd_val(&c, 9), fs->text);
+		w_str(w, ws, row, 10, rd_val(&c, 10), fs->text);
+		w_str(w, ws, row, 11, rd_val(&c, 11), fs->text);
+		w_str(w, ws, row, 12, rd_val(&c, 12), fs->text);
+		r->closed_today++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No exception was closed on this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Matched (+ CSV) */
+
+static const struct col matched_cols[] = {
+	{ "Rule", 13 }, { "Account", 13 }, { "Value Date", 11 }, { "Amount", 15 }, { "Currency", 9 },
+	{ "Reference", 20 }, { "Bank Ref", 18 }, { "Customer Ref", 18 }, { "Narrative", 40 },
+	{ "Ledger Movements", 26 }, { "Statement Date", 11 }, { "Match ID", 9 },
+};
+
+static enum perr
+sheet_matched(struct rep *r, struct tsheet *ts, int64_t shown, struct atomic_file *csv)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+	int64_t i = 0;
+
+	if (csv != NULL) {
+		for (int k = 0; k < (int)(sizeof(matched_cols) / sizeof(matched_cols[0])); k++)
+			csv_field(csv->fp, matched_cols[k].header, k == 0, false);
+		csv_end_row(csv->fp);
+	}
+	if ((e = rd_open(&c, r->ctx->db, "rep_matched", sql_matched, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *acct = rd_val(&c, 1), *cur = rd_val(&c, 4);
+		int64_t minor, id;
+		date_t sdate;
+		int exp = w_exp(w, cur);
+
+		if ((e = rd_parse_i64(rd_val(&c, 3), "statement_line.amount_minor", &minor)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 11), "recon_match.match_id", &id)) != PERR_OK ||
+		    (e = rd_parse_date(rd_val(&c, 10), "statement.business_date", &sdate)) != PERR_OK)
+			break;
+		if (i < shown) {
+			lxw_row_t row;
+			lxw_worksheet *ws = ts_next(r, ts, &row);
+
+			if (ws == NULL)
+				break;
+			w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+			w_str(w, ws, row, 1, acct, fs->text);
+			w_date_s(w, ws, row, 2, rd_val(&c, 2), fs->date);
+			w_minor(w, ws, row, 3, minor, exp, fs);
+			w_str(w, ws, row, 4, cur, fs->text);
+			for (int k = 5; k <= 9; k++)
+				w_str(w, ws, row, (lxw_col_t)k, rd_val(&c, k), fs->text);
+			w_date(w, ws, row, 10, sdate, fs->date);
+			w_int(w, ws, row, 11, id, fs->text);
+		}
+		if (csv != NULL) {
+			char buf[MONEY_BUFSZ], idbuf[24];
+
+			snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+			csv_field(csv->fp, rd_val(&c, 0), true, false);
+			csv_field(csv->fp, acct, false, true);
+			csv_field(csv->fp, rd_val(&c, 2), false, false);
+			csv_field(csv->fp, money_format(minor, exp, buf), false, false);
+			csv_field(csv->fp, cur, false, false);
+			for (int k = 5; k <= 9; k++)
+				csv_field(csv->fp, rd_val(&c, k), false, true);
+			csv_field(csv->fp, rd_val(&c, 10), false, false);
+			csv_field(csv->fp, idbuf, false, false);
+			csv_end_row(csv->fp);
+			r->res->rows_out++;
+		}
+		if (sdate == r->ctx->date)
+			acct_get(r, acct)->matched++;
+		r->matched_total++;
+		i++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No statement line was matched on this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Pending */
+
+static const struct col pending_cols[] = {
+	{ "Movement ID", 18 }, { "Account", 13 }, { "Kind", 12 }, { "Direction", 9 },
+	{ "Expected Date", 11 }, { "Window Ends", 11 }, { "Amount", 15 }, { "Currency", 9 },
+	{ "Reference", 22 }, { "Investor", 12 }, { "Batch", 18 }, { "Origin", 8 },
+};
+
+static enum perr
+sheet_pending(struct rep *r, struct tsheet *ts, const char *const *params)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_pending", sql_pending, 3, params)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *acct = rd_val(&c, 1), *cur = rd_val(&c, 6);
+		date_t expected;
+		int64_t minor;
+		lxw_row_t row;
+		lxw_worksheet *ws;
+
+		if ((e = rd_parse_date(rd_val(&c, 4), "cash_movement.expected_date", &expected)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 5), "cash_movement.amount_minor", &minor)) != PERR_OK)
+			break;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+		w_str(w, ws, row, 1, acct, fs->text);
+		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
+		w_str(w, ws, row, 3, rd_val(&c, 3), fs->text);
+		w_date(w, ws, row, 4, expected, fs->date);
+		w_date(w, ws, row, 5, calendar_add_business_days(&r->cfg->calendar, expected,
+		    r->cfg->match_window_days), fs->date);
+		w_minor(w, ws, row, 6, minor, w_exp(w, cur), fs);
+		w_str(w, ws, row, 7, cur, fs->text);
+		for (int k = 7; k <= 10; k++)
+			w_str(w, ws, row, (lxw_col_t)(k + 1), rd_val(&c, k), fs->text);
+		acct_get(r, acct)->pending++;
+		r->pending++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No expected movement is pending inside its window.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Settlements */
+
+static const struct col transfer_cols[] = {
+	{ "Transfer ID", 24 }, { "Offering", 12 }, { "Purpose", 10 }, { "From", 13 }, { "To", 13 },
+	{ "Amount", 16 }, { "Currency", 9 }, { "Status", 18 }, { "Approved By", 14 },
+	{ "File", 30 }, { "Uploaded At", 18 }, { "Business Date", 12 },
+};
+
+static const char *const alloc_headers[] = {
+	"Offering", "Name", "Outcome", "Requested", "Allocated", "Refunded (units)", "Gross",
+	"Proceeds", "Fee", "Refunded", "Currency", "Fee (bps)", "Units Offered",
+};
+
+static enum perr
+sheet_settlements(struct rep *r, struct tsheet *ts, const char *const *params)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+	lxw_worksheet *ws;
+	lxw_row_t row;
+	int64_t n_alloc = 0;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_transfers", sql_transfers, 2, params)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *cur = rd_val(&c, 6), *status = rd_val(&c, 7), *purpose = rd_val(&c, 2);
+		int64_t minor;
+		date_t bdate;
+		struct curtot *ct;
+
+		if ((e = rd_parse_i64(rd_val(&c, 5), "transfer.amount_minor", &minor)) != PERR_OK ||
+		    (e = rd_parse_date(rd_val(&c, 11), "transfer.business_date", &bdate)) != PERR_OK)
+			break;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		for (int k = 0; k <= 4; k++)
+			w_str(w, ws, row, (lxw_col_t)k, rd_val(&c, k), fs->text);
+		w_minor(w, ws, row, 5, minor, w_exp(w, cur), fs);
+		w_str(w, ws, row, 6, cur, fs->text);
+		w_str(w, ws, row, 7, strcmp(status, "AWAITING_APPROVAL") == 0 ?
+		    "AWAITING_APPROVAL (held)" : status, fs->text);
+		w_str(w, ws, row, 8, rd_val(&c, 8), fs->text);
+		w_str(w, ws, row, 9, rd_val(&c, 9), fs->text);
+		w_ts_s(w, ws, row, 10, rd_val(&c, 10), fs->datetime);
+		w_date(w, ws, row, 11, bdate, fs->date);
+		ct = cur_get(r, cur);
+		if (bdate == r->ctx->date) {
+			ct->transfers++;
+			add_chk(r, strcmp(purpose, "PROCEEDS") == 0 ? &ct->proceeds : &ct->fees, minor);
+		}
+		if (strcmp(status, "AWAITING_APPROVAL") == 0) {
+			ct->held++;
+			add_chk(r, &ct->held_amount, minor);
+		}
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No transfer today and none awaiting approval.");
+	if (!w_ok(w))
+		return PERR_OK;
+
+	/* Below the transfers, on the last sheet: the allocation per offering closed today. */
+	ws = ts->ws[ts->nsheets - 1];
+	if (ts->cur == ts->nsheets - 1)
+		row = ts->row + (ts->nrows == 0 ? 2 : 1);
+	else
+		row = FIRST_DATA_ROW + 1;       /* a sheet of its own (see build) */
+	w_str(w, ws, row++, 0, "Offerings settled on this business date", w->f.section);
+	for (int k = 0; k < (int)(sizeof(alloc_headers) / sizeof(alloc_headers[0])); k++)
+		w_str(w, ws, row, (lxw_col_t)k, alloc_headers[k], w->f.header);
+	row++;
+	if ((e = rd_open(&c, r->ctx->db, "rep_alloc", sql_alloc, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		int64_t v[12];
+		const char *cur = rd_val(&c, 9);
+		int exp = w_exp(w, cur);
+		struct curtot *ct;
+
+		for (int k = 3; k <= 12; k++) {
+			if (k == 9)
+				continue;
+			if ((e = rd_parse_i64(rd_val(&c, k), "offering_settlement", &v[k - 3])) != PERR_OK)
+				break;
+		}
+		if (e != PERR_OK)
+			break;
+		w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+		w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
+		w_int(w, ws, row, 3, v[0], fs->num);                     /* requested */
+		w_int(w, ws, row, 4, v[1], fs->num);                     /* allocated */
+		w_int(w, ws, row, 5, v[0] - v[1], fs->num);              /* refunded units */
+		w_minor(w, ws, row, 6, v[2], exp, fs);                   /* gross */
+		w_minor(w, ws, row, 7, v[3], exp, fs);                   /* proceeds */
+		w_minor(w, ws, row, 8, v[4], exp, fs);                   /* fee */
+		w_minor(w, ws, row, 9, v[5], exp, fs);                   /* refunded */
+		w_str(w, ws, row, 10, cur, fs->text);
+		w_int(w, ws, row, 11, v[7], fs->num);                    /* fee_bps */
+		w_int(w, ws, row, 12, v[8], fs->num);                    /* units offered */
+		row++;
+		n_alloc++;
+		ct = cur_get(r, cur);
+		ct->offerings++;
+		add_chk(r, &ct->refunded, v[5]);
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	if (n_alloc == 0)
+		w_str(w, ws, row++, 0, "No offering was settled on this business date.", w->f.note);
+	r->res->rows_out += n_alloc;
+	row++;
+	static const char *const rule[] = {
+		"Allocation rule: an offering whose active subscriptions total fewer units than its minimum "
+		"fails and every subscription is refunded in full.",
+		"At or below the units offered, every subscription gets what it asked for.",
+		"Oversubscribed: each subscription gets floor(requested x offered / total) whole units; the units "
+		"left over go one each to the largest remainders (requested x offered) mod total, ties to the "
+		"earlier subscription time, then the smaller subscription id. No one gets more than requested.",
+		"Refund = (requested - allocated) x unit price. Fee = fee_bps of the gross, rounded down to the "
+		"minor unit; proceeds = gross - fee, paid to the trustee; the fee to the operating account.",
+		"Held transfers (AWAITING_APPROVAL) exceed the four-eyes limit and wait for `pipeline approve` "
+		"by a second person.",
+	};
+	for (size_t k = 0; k < sizeof(rule) / sizeof(rule[0]); k++)
+		w_str(w, ws, row++, 0, rule[k], w->f.note);
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- DABS Issuance */
+
+static const struct col issuance_cols[] = {
+	{ "Issuance ID", 22 }, { "Offering", 12 }, { "Investor", 12 }, { "Investor Name", 28 },
+	{ "Units", 10 }, { "Unit Price", 14 }, { "Amount", 16 }, { "Currency", 9 },
+	{ "Settlement Date", 12 }, { "File", 32 },
+};
+
+static enum perr
+sheet_issuance(struct rep *r, struct tsheet *ts)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_issuance", sql_issuance, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *cur = rd_val(&c, 7);
+		int64_t units, price, amount;
+		int exp = w_exp(w, cur);
+		lxw_row_t row;
+		lxw_worksheet *ws;
+		struct curtot *ct;
+
+		if ((e = rd_parse_i64(rd_val(&c, 4), "issuance.units", &units)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 5), "issuance.unit_price_minor", &price)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 6), "issuance.amount_minor", &amount)) != PERR_OK)
+			break;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		for (int k = 0; k <= 3; k++)
+			w_str(w, ws, row, (lxw_col_t)k, rd_val(&c, k), fs->text);
+		w_int(w, ws, row, 4, units, fs->num);
+		w_minor(w, ws, row, 5, price, exp, fs);
+		w_minor(w, ws, row, 6, amount, exp, fs);
+		w_str(w, ws, row, 7, cur, fs->text);
+		w_date_s(w, ws, row, 8, rd_val(&c, 8), fs->date);
+		w_str(w, ws, row, 9, rd_val(&c, 9), fs->text);
+		ct = cur_get(r, cur);
+		ct->issuances++;
+		add_chk(r, &ct->units, units);
+		add_chk(r, &ct->issued, amount);
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No DABS issuance record on this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Statements */
+
+static const struct col stmt_cols[] = {
+	{ "Source", 16 }, { "File", 30 }, { "SHA-256", 20 }, { "Account", 13 }, { "Statement No", 13 },
+	{ "Currency", 9 }, { "Opening Date", 11 }, { "Opening", 16 }, { "Closing Date", 11 },
+	{ "Closing", 16 }, { "Lines", 8 }, { "Status", 14 }, { "Reason", 60 },
+};
+
+static enum perr
+sheet_statements(struct rep *r, struct tsheet *ts)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain;
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_stmts", sql_stmts, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		const char *acct = rd_val(&c, 3), *cur = rd_val(&c, 5), *status = rd_val(&c, 11);
+		int64_t opening = 0, closing = 0, lines = 0;
+		date_t od = 0, cd = 0;
+		bool is_stmt = acct != NULL;
+		lxw_row_t row;
+		lxw_worksheet *ws;
+
+		if (is_stmt &&
+		    ((e = rd_parse_i64(rd_val(&c, 7), "statement.opening_minor", &opening)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 9), "statement.closing_minor", &closing)) != PERR_OK ||
+		    (e = rd_parse_date(rd_val(&c, 6), "statement.opening_date", &od)) != PERR_OK ||
+		    (e = rd_parse_date(rd_val(&c, 8), "statement.closing_date", &cd)) != PERR_OK))
+			break;
+		if (rd_val(&c, 10) != NULL && (e = rd_parse_i64(rd_val(&c, 10), "lines", &lines)) != PERR_OK)
+			break;
+		if ((ws = ts_next(r, ts, &row)) == NULL)
+			break;
+		w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+		w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+		w_str(w, ws, row, 2, rd_val(&c, 2), w->f.mono);
+		w_str(w, ws, row, 3, acct, fs->text);
+		w_str(w, ws, row, 4, rd_val(&c, 4), fs->text);
+		w_str(w, ws, row, 5, cur, fs->text);
+		if (is_stmt) {
+			int exp = w_exp(w, cur);
+
+			w_date(w, ws, row, 6, od, fs->date);
+			w_minor(w, ws, row, 7, opening, exp, fs);
+			w_date(w, ws, row, 8, cd, fs->date);
+			w_minor(w, ws, row, 9, closing, exp, fs);
+		}
+		if (rd_val(&c, 10) != NULL)
+			w_int(w, ws, row, 10, lines, fs->num);
+		w_str(w, ws, row, 11, status, fs->text);
+		w_str(w, ws, row, 12, rd_val(&c, 12), fs->wrap);
+
+		if (is_stmt) {
+			struct acct *ac = acct_get(r, acct);
+
+			if (ac->currency[0] == '\0' && cur != NULL)
+				snprintf(ac->currency, sizeof(ac->currency), "%s", cur);
+			/* The day's bank balances: opening of the earliest statement, closing of the latest. */
+			if (!ac->has_stmt || od < ac->open_date) {
+				ac->opening = opening;
+				ac->open_date = od;
+			}
+			if (!ac->has_stmt || cd >= ac->close_date) {
+				ac->closing = closing;
+				ac->close_date = cd;
+			}
+			ac->has_stmt = true;
+			if (strcmp(status, "PASSED") == 0)
+				add_chk(r, &ac->lines, lines);
+		}
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	ts_finish(r, ts, "No statement file was fetched for this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Summary */
+
+static const char *const acct_headers[] = {
+	"Account", "Name", "Purpose", "Currency", "Bank Opening", "Bank Closing", "Ledger Balance",
+	"Difference", "Lines", "Matched", "Matched %", "Open Errors", "Open Warnings", "Pending", "Status",
+};
+#define N_ACCT_COLS ((int)(sizeof(acct_headers) / sizeof(acct_headers[0])))
+
+static const char *
+light_of(int64_t err, int64_t warn, int64_t pending)
+{
+	if (err > 0)
+		return "RED";
+	if (warn > 0 || pending > 0)
+		return "AMBER";
+	return "GREEN";
+}
+
+static lxw_format *
+light_fmt(const struct w *w, const char *light)
+{
+	return light[0] == 'R' ? w->f.red : light[0] == 'A' ? w->f.amber : w->f.green;
+}
+
+static void
+kv(struct w *w, lxw_worksheet *ws, lxw_row_t row, const char *label, const char *value)
+{
+	w_str(w, ws, row, 0, label, w->f.label);
+	w_str(w, ws, row, 1, value, w->f.plain.text);
+}
+
+static int
+acct_cmp(const void *a, const void *b)
+{
+	const struct acct *x = a, *y = b;
+
+	/* Ledger accounts first (in their query order), then others by number, "(no account)" last. */
+	if (x->in_ledger != y->in_ledger)
+		return x->in_ledger ? -1 : 1;
+	if (x->in_ledger)
+		return 0;
+	if ((x->account_no[0] == '\0') != (y->account_no[0] == '\0'))
+		return x->account_no[0] == '\0' ? 1 : -1;
+	return strcmp(x->account_no, y->account_no);
+}
+
+/* Stable sort (few accounts): insertion sort keeps the ledger's order. */
+static void
+accts_sort(struct acct *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct acct t = a[i];
+		size_t j = i;
+
+		while (j > 0 && acct_cmp(&a[j - 1], &t) > 0) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = t;
+	}
+}
+
+static int
+curtot_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct curtot *)a)->currency, ((const struct curtot *)b)->currency);
+}
+
+static int
+code_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static enum perr
+sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const char *const *params2)
+{
+	struct w *w = &r->w;
+	const struct fset *fs = &w->f.plain, *tot = &w->f.total;
+	lxw_row_t row = 0, hdr_row, first_acct, chart_row = 3, type_hdr = 0;
+	char buf[256];
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+	int n_types = 0;
+
+	accts_sort(r->accts, r->n_accts);
+	sheet_setup(r, ws, false);
+	w_chk(w, worksheet_set_column(ws, 0, 0, 30, NULL), "set_column", 0, 0);
+	w_chk(w, worksheet_set_column(ws, 1, 1, 30, NULL), "set_column", 0, 1);
+	w_chk(w, worksheet_set_column(ws, 2, 3, 13, NULL), "set_column", 0, 2);
+	w_chk(w, worksheet_set_column(ws, 4, 7, 17, NULL), "set_column", 0, 4);
+	w_chk(w, worksheet_set_column(ws, 8, 30, 11, NULL), "set_column", 0, 8);
+	worksheet_freeze_panes(ws, 1, 0);
+
+	snprintf(buf, sizeof(buf), "Reconciliation report for business date %s", r->ctx->date_iso);
+	w_str(w, ws, row++, 0, buf, w->f.title);
+	snprintf(buf, sizeof(buf), "%s - generated %s (%s)", r->cfg->company ? r->cfg->company : "",
+	    now_local, r->cfg->timezone);
+	w_str(w, ws, row++, 0, buf, w->f.subtitle);
+	row++;
+
+	/* Run metadata. */
+	w_str(w, ws, row++, 0, "Run", w->f.section);
+	w_str(w, ws, row, 0, "Business date", w->f.label);
+	w_date(w, ws, row++, 1, r->ctx->date, w->f.plain.date);
+	w_str(w, ws, row, 0, "Report generated", w->f.label);
+	w_ts_s(w, ws, row++, 1, now_local, w->f.plain.datetime);
+	kv(w, ws, row++, "Time zone", r->cfg->timezone);
+	kv(w, ws, row++, "Pipeline version", PIPELINE_VERSION);
+	kv(w, ws, row++, "Configuration digest (SHA-256)", r->cfg->digest);
+	w_str(w, ws, row, 0, "Report run", w->f.label);
+	w_int(w, ws, row++, 1, r->ctx->run_id, w->f.plain.text);
+	kv(w, ws, row++, "Operator", r->ctx->operator_name);
+	snprintf(buf, sizeof(buf), "%d business days", r->cfg->match_window_days);
+	kv(w, ws, row++, "Match window", buf);
+	{
+		const char *light = light_of(r->open_err, r->open_warn, r->pending);
+
+		w_str(w, ws, row, 0, "Overall status", w->f.label);
+		w_str(w, ws, row++, 1, light, light_fmt(w, light));
+	}
+	snprintf(buf, sizeof(buf), "%lld open (%lld errors, %lld warnings); %lld new today (highlighted "
+	    "on Exceptions, Age 0); %lld closed today", (long long)(r->open_err + r->open_warn),
+	    (long long)r->open_err, (long long)r->open_warn, (long long)r->new_today,
+	    (long long)r->closed_today);
+	kv(w, ws, row++, "Exceptions", buf);
+	if (r->matched_capped) {
+		snprintf(buf, sizeof(buf), "%lld matches; the Matched sheet shows the first %ld, all are in "
+		    "recon-%s-matched.csv", (long long)r->matched_total, r->cfg->matched_row_cap, r->ctx->date_iso);
+	} else {
+		snprintf(buf, sizeof(buf), "%lld matches made on this business date", (long long)r->matched_total);
+	}
+	kv(w, ws, row++, "Matched", buf);
+	row++;
+
+	/* Per account. */
+	w_str(w, ws, row++, 0, "Accounts", w->f.section);
+	hdr_row = row;
+	w_chk(w, worksheet_set_row(ws, row, 30, NULL), "set_row", row, 0);
+	for (int k = 0; k < N_ACCT_COLS; k++)
+		w_str(w, ws, row, (lxw_col_t)k, acct_headers[k], w->f.header);
+	row++;
+	first_acct = row;
+	for (size_t i = 0; i < r->n_accts && w_ok(w); i++) {
+		struct acct *a = &r->accts[i];
+		int exp = a->currency[0] ? w_exp(w, a->currency) : 2;
+		const char *light = light_of(a->open_err, a->open_warn, a->pending);
+
+		w_str(w, ws, row, 0, a->account_no[0] ? a->account_no : "(none)", fs->text);
+		w_str(w, ws, row, 1, a->name, fs->text);
+		w_str(w, ws, row, 2, a->purpose, fs->text);
+		w_str(w, ws, row, 3, a->currency, fs->text);
+		if (a->has_stmt) {
+			w_minor(w, ws, row, 4, a->opening, exp, fs);
+			w_minor(w, ws, row, 5, a->closing, exp, fs);
+		}
+		if (a->has_ledger)
+			w_minor(w, ws, row, 6, a->ledger, exp, fs);
+		if (a->has_stmt && a->has_ledger) {
+			int64_t diff;
+
+			if (!money_sub(a->closing, a->ledger, &diff))
+				w_fail(w, perr_set(PERR_MONEY_OVERFLOW, "report: %s: difference overflows",
+				    a->account_no));
+			else
+				w_minor(w, ws, row, 7, diff, exp, fs);
+		}
+		w_int(w, ws, row, 8, a->lines, fs->num);
+		w_int(w, ws, row, 9, a->matched, fs->num);
+		if (a->lines > 0)
+			w_chk(w, worksheet_write_number(ws, row, 10, (double)a->matched / (double)a->lines,
+			    fs->pct), "write_number", row, 10);
+		w_int(w, ws, row, 11, a->open_err, fs->num);
+		w_int(w, ws, row, 12, a->open_warn, fs->num);
+		w_int(w, ws, row, 13, a->pending, fs->num);
+		w_str(w, ws, row, 14, light, light_fmt(w, light));
+		row++;
+	}
+	if (row > first_acct)
+		w_chk(w, worksheet_autofilter(ws, hdr_row, 0, row - 1, N_ACCT_COLS - 1), "autofilter", hdr_row, 0);
+
+	/* Totals per currency (amounts of different currencies are never added together). */
+	{
+		char curs[16][4];
+		int ncur = 0;
+
+		for (size_t i = 0; i < r->n_accts; i++) {
+			int k;
+			if (r->accts[i].currency[0] == '\0')
+				continue;
+			for (k = 0; k < ncur && strcmp(curs[k], r->accts[i].currency) != 0; k++)
+				;
+			if (k == ncur && ncur < 16)
+				snprintf(curs[ncur++], 4, "%s", r->accts[i].currency);
+		}
+		qsort(curs, (size_t)ncur, sizeof(curs[0]), code_cmp);
+		for (int k = 0; k < ncur && w_ok(w); k++) {
+			int64_t t[10] = { 0 };   /* opening closing ledger diff lines matched err warn pending */
+			int exp = w_exp(w, curs[k]);
+
+			for (size_t i = 0; i < r->n_accts; i++) {
+				struct acct *a = &r->accts[i];
+				int64_t diff = 0;
+
+				if (strcmp(a->currency, curs[k]) != 0)
+					continue;
+				if (a->has_stmt) {
+					add_chk(r, &t[0], a->opening);
+					add_chk(r, &t[1], a->closing);
+				}
+				if (a->has_ledger)
+					add_chk(r, &t[2], a->ledger);
+				if (a->has_stmt && a->has_ledger) {
+					if (!money_sub(a->closing, a->ledger, &diff))
+						w_fail(w, perr_set(PERR_MONEY_OVERFLOW, "report: difference overflows"));
+					add_chk(r, &t[3], diff);
+				}
+				add_chk(r, &t[4], a->lines);
+				add_chk(r, &t[5], a->matched);
+				add_chk(r, &t[6], a->open_err);
+				add_chk(r, &t[7], a->open_warn);
+				add_chk(r, &t[8], a->pending);
+			}
+			snprintf(buf, sizeof(buf), "Total %s", curs[k]);
+			w_str(w, ws, row, 0, buf, tot->text);
+			w_str(w, ws, row, 1, NULL, tot->text);
+			w_str(w, ws, row, 2, NULL, tot->text);
+			w_str(w, ws, row, 3, curs[k], tot->text);
+			for (int j = 0; j < 4; j++)
+				w_minor(w, ws, row, (lxw_col_t)(4 + j), t[j], exp, tot);
+			w_int(w, ws, row, 8, t[4], tot->num);
+			w_int(w, ws, row, 9, t[5], tot->num);
+			if (t[4] > 0)
+				w_chk(w, worksheet_write_number(ws, row, 10, (double)t[5] / (double)t[4], tot->pct),
+				    "write_number", row, 10);
+			else
+				w_str(w, ws, row, 10, NULL, tot->text);
+			w_int(w, ws, row, 11, t[6], tot->num);
+			w_int(w, ws, row, 12, t[7], tot->num);
+			w_int(w, ws, row, 13, t[8], tot->num);
+			w_str(w, ws, row, 14, NULL, tot->text);
+			row++;
+		}
+	}
+	w_str(w, ws, row++, 0, "Bank balances: opening of the day's first statement and closing of its last "
+	    "(Statements sheet). Ledger balance: the journal account BANK:<account> up to the business date. "
+	    "Difference = bank closing - ledger. Lines: lines of the day's loaded (PASSED) statements; Matched: "
+	    "those of them matched (Matched sheet, Statement Date = business date).", w->f.note);
+	w_str(w, ws, row++, 0, "Status: RED = open error exceptions; AMBER = only warnings or pending items; "
+	    "GREEN = nothing open.", w->f.note);
+	row++;
+
+	/* Settlement totals of the day. */
+	w_str(w, ws, row++, 0, "Settlements of the day", w->f.section);
+	{
+		static const char *const h[] = { "Currency", "Transfers", "Proceeds Paid", "Fees Paid",
+			"Held (count)", "Held Amount", "Offerings Settled", "Refunded", "Issuance Records",
+			"Units Issued", "Issued Amount" };
+
+		w_chk(w, worksheet_set_row(ws, row, 30, NULL), "set_row", row, 0);
+		for (int k = 0; k < (int)(sizeof(h) / sizeof(h[0])); k++)
+			w_str(w, ws, row, (lxw_col_t)k, h[k], w->f.header);
+		row++;
+		qsort(r->curs, r->n_curs, sizeof(*r->curs), curtot_cmp);
+		for (size_t i = 0; i < r->n_curs && w_ok(w); i++) {
+			struct curtot *ct = &r->curs[i];
+			int exp = w_exp(w, ct->currency);
+
+			w_str(w, ws, row, 0, ct->currency, fs->text);
+			w_int(w, ws, row, 1, ct->transfers, fs->num);
+			w_minor(w, ws, row, 2, ct->proceeds, exp, fs);
+			w_minor(w, ws, row, 3, ct->fees, exp, fs);
+			w_int(w, ws, row, 4, ct->held, fs->num);
+			w_minor(w, ws, row, 5, ct->held_amount, exp, fs);
+			w_int(w, ws, row, 6, ct->offerings, fs->num);
+			w_minor(w, ws, row, 7, ct->refunded, exp, fs);
+			w_int(w, ws, row, 8, ct->issuances, fs->num);
+			w_int(w, ws, row, 9, ct->units, fs->num);
+			w_minor(w, ws, row, 10, ct->issued, exp, fs);
+			row++;
+		}
+		if (r->n_curs == 0)
+			w_str(w, ws, row++, 0, "No transfer, settlement or issuance on this business date.", w->f.note);
+	}
+	row++;
+
+	/* Open exceptions by type and age bucket, and per account; the chart reads this table. */
+	w_str(w, ws, row++, 0, "Open exceptions by type and age (business days)", w->f.section);
+	type_hdr = row;
+	{
+		int col = 0;
+
+		w_chk(w, worksheet_set_row(ws, row, 30, NULL), "set_row", row, 0);
+		w_str(w, ws, row, (lxw_col_t)col++, "Type", w->f.header);
+		w_str(w, ws, row, (lxw_col_t)col++, "Errors", w->f.header);
+		w_str(w, ws, row, (lxw_col_t)col++, "Warnings", w->f.header);
+		for (int b = 0; b < RD_AGE_BUCKETS; b++)
+			w_str(w, ws, row, (lxw_col_t)col++, rd_age_bucket_names[b], w->f.header);
+		w_str(w, ws, row, (lxw_col_t)col++, "Total", w->f.header);
+		for (size_t i = 0; i < r->n_accts; i++)
+			w_str(w, ws, row, (lxw_col_t)col++, r->accts[i].account_no[0] ? r->accts[i].account_no :
+			    "(no account)", w->f.header);
+		row++;
+		for (int t = 0; t < RD_N_TYPES && w_ok(w); t++) {
+			int64_t total = r->type_err[t] + r->type_warn[t];
+
+			if (total == 0)
+				continue;
+			col = 0;
+			w_str(w, ws, row, (lxw_col_t)col++, rd_exception_types[t], fs->text);
+			w_int(w, ws, row, (lxw_col_t)col++, r->type_err[t], fs->num);
+			w_int(w, ws, row, (lxw_col_t)col++, r->type_warn[t], fs->num);
+			for (int b = 0; b < RD_AGE_BUCKETS; b++)
+				w_int(w, ws, row, (lxw_col_t)col++, r->type_bucket[t][b], fs->num);
+			w_int(w, ws, row, (lxw_col_t)col++, total, fs->num);
+			for (size_t i = 0; i < r->n_accts; i++)
+				w_int(w, ws, row, (lxw_col_t)col++, r->accts[i].by_type[t], fs->num);
+			row++;
+			n_types++;
+		}
+		if (n_types == 0)
+			w_str(w, ws, row++, 0, "No open exceptions.", w->f.note);
+	}
+	row++;
+
+	/* The chart: stacked columns, one series per age bucket, one category per type. */
+	if (n_types > 0 && w_ok(w)) {
+		lxw_chart *chart = workbook_add_chart(w->wb, LXW_CHART_COLUMN_STACKED);
+		static const uint32_t colors[RD_AGE_BUCKETS] = { 0x9BC2E6, 0xFFD966, 0xF4B183, 0xC00000 };
+		lxw_chart_options opt;
+
+		if (chart == NULL) {
+			w_fail(w, perr_set(PERR_REPORT, "report: libxlsxwriter could not add a chart"));
+		} else {
+			chart_title_set_name(chart, "Open exceptions by type and age (business days)");
+			lxw_chart_font tf = { .size = 10, .bold = LXW_EXPLICIT_FALSE };
+			chart_title_set_name_font(chart, &tf);
+			for (int b = 0; b < RD_AGE_BUCKETS && w_ok(w); b++) {
+				lxw_chart_series *s = chart_add_series(chart, NULL, NULL);
+				lxw_chart_fill fill = { .color = colors[b] };
+
+				if (s == NULL) {
+					w_fail(w, perr_set(PERR_REPORT, "report: libxlsxwriter could not add a series"));
+					break;
+				}
+				chart_series_set_categories(s, "Summary", type_hdr + 1, 0, type_hdr + (lxw_row_t)n_types, 0);
+				chart_series_set_values(s, "Summary", type_hdr + 1, (lxw_col_t)(3 + b),
+				    type_hdr + (lxw_row_t)n_types, (lxw_col_t)(3 + b));
+				chart_series_set_name_range(s, "Summary", type_hdr, (lxw_col_t)(3 + b));
+				chart_series_set_fill(s, &fill);
+			}
+			chart_legend_set_position(chart, LXW_CHART_LEGEND_BOTTOM);
+			chart_axis_major_gridlines_set_visible(chart->y_axis, LXW_TRUE);
+			lxw_chart_font af = { .size = 8 };
+			chart_axis_set_num_font(chart->x_axis, &af);
+			chart_axis_set_num_font(chart->y_axis, &af);
+			memset(&opt, 0, sizeof(opt));
+			opt.x_scale = 1.25;
+			opt.y_scale = 1.0;
+			opt.object_position = LXW_OBJECT_MOVE_DONT_SIZE;
+			w_chk(w, worksheet_insert_chart_opt(ws, chart_row, 5, chart, &opt), "insert_chart",
+			    chart_row, 5);
+		}
+	}
+
+	/* Inputs with their SHA-256. */
+	w_str(w, ws, row++, 0, "Inputs (files fetched for this business date)", w->f.section);
+	{
+		static const char *const h[] = { "Source", "File", "Status", "Size (bytes)", "Fetched At", "SHA-256" };
+		int64_t n = 0;
+
+		for (int k = 0; k < 6; k++)
+			w_str(w, ws, row, (lxw_col_t)k, h[k], w->f.header);
+		row++;
+		if ((e = rd_open(&c, r->ctx->db, "rep_inputs", sql_inputs, 2, params2)) != PERR_OK)
+			return e;
+		while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+			int64_t size;
+
+			if ((e = rd_parse_i64(rd_val(&c, 3), "fetched_file.size_bytes", &size)) != PERR_OK)
+				break;
+			w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+			w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+			w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
+			w_int(w, ws, row, 3, size, fs->num);
+			w_ts_s(w, ws, row, 4, rd_val(&c, 4), fs->datetime);
+			w_str(w, ws, row, 5, rd_val(&c, 5), w->f.mono);
+			row++;
+			n++;
+		}
+		r->res->rows_in += c.rows_read;
+		rd_close(&c);
+		if (e != PERR_OK)
+			return e;
+		if (n == 0)
+			w_str(w, ws, row++, 0, "No file was fetched for this business date.", w->f.note);
+	}
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- driver */
+
+static enum perr
+load_accounts(struct rep *r)
+{
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_accounts", sql_accounts, 0, NULL)) != PERR_OK)
+		return e;
+	while ((e = rd_next(&c, &has)) == PERR_OK && has) {
+		struct acct *a = acct_get(r, rd_val(&c, 0));
+
+		free(a->name);
+		free(a->purpose);
+		a->name = xstrdup(rd_val(&c, 1));
+		a->purpose = xstrdup(rd_val(&c, 2));
+		snprintf(a->currency, sizeof(a->currency), "%s", rd_val(&c, 3));
+		a->in_ledger = true;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_ledger", sql_ledger, 1, r->params1)) != PERR_OK)
+		return e;
+	while ((e = rd_next(&c, &has)) == PERR_OK && has) {
+		struct acct *a = acct_get(r, rd_val(&c, 0));
+		int64_t v;
+
+		if ((e = rd_parse_i64(rd_val(&c, 2), "journal balance", &v)) != PERR_OK)
+			break;
+		if (a->currency[0] != '\0' && strcmp(a->currency, rd_val(&c, 1)) != 0)
+			continue;   /* postings in another currency than the account's: not its balance */
+		a->ledger = v;
+		a->has_ledger = true;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	return e;
+}
+
+/* fsync a file by name (libxlsxwriter closes its own handle). */
+static enum perr
+fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return perr_set(PERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
+	if (fsync(fd) != 0) {
+		int err = errno;
+		close(fd);
+		return perr_set(PERR_IO, "%s: fsync: %s", path, strerror(err));
+	}
+	if (close(fd) != 0)
+		return perr_set(PERR_IO, "%s: close: %s", path, strerror(errno));
+	return PERR_OK;
+}
+
+static enum perr
+build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path)
+{
+	struct stage_ctx *ctx = r->ctx;
+	const struct config *cfg = r->cfg;
+	struct w *w = &r->w;
+	struct tsheet ts_exc, ts_closed, ts_matched, ts_pending, ts_settle, ts_iss, ts_stmt;
+	struct tsheet *all[] = { &ts_exc, &ts_closed, &ts_matched, &ts_pending, &ts_settle, &ts_iss, &ts_stmt };
+	int64_t n_exc, n_closed, n_matched, n_pending, n_transfers, n_alloc, n_iss, n_stmt, shown;
+	char from_iso[DATE_BUFSZ], to_iso[DATE_BUFSZ], now_local[32] = "";
+	const char *pparams[3], *tzparams[2];
+	lxw_worksheet *summary;
+	lxw_workbook_options opts;
+	lxw_doc_properties props;
+	struct atomic_file *csv = NULL;
+	enum perr e;
+	char *title = NULL, *subject = NULL, *comments = NULL, *author = NULL;
+	char *t_exc = NULL, *t_matched = NULL, *t_pending = NULL;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		memset(all[i], 0, sizeof(struct tsheet));
+
+	date_format_iso(rd_pending_from(&cfg->calendar, ctx->date, cfg->match_window_days), from_iso);
+	date_format_iso(calendar_add_business_days(&cfg->calendar, ctx->date, cfg->match_window_days), to_iso);
+	pparams[0] = ctx->date_iso;
+	pparams[1] = from_iso;
+	pparams[2] = to_iso;
+	tzparams[0] = ctx->date_iso;
+	tzparams[1] = cfg->timezone;
+
+	/* The clock of the snapshot, in the configured zone. */
+	{
+		const char *p[1] = { cfg->timezone };
+		PGresult *res = db_query(ctx->db, PGRES_TUPLES_OK,
+		    "SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI:SS')", 1, p);
+
+		if (res == NULL)
+			return perr_last() != PERR_OK ? perr_last() : PERR_DB;
+		snprintf(now_local, sizeof(now_local), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+
+	/* Count first, so each table knows how many sheets it needs before any is added. */
+	if ((e = rd_count(ctx->db, sql_exc_count, 1, r->params1, &n_exc)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_closed_count, 1, r->params1, &n_closed)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_matched_count, 1, r->params1, &n_matched)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_pending_count, 3, pparams, &n_pending)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_transfer_count, 1, r->params1, &n_transfers)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_alloc_count, 1, r->params1, &n_alloc)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_issuance_count, 1, r->params1, &n_iss)) != PERR_OK ||
+	    (e = rd_count(ctx->db, sql_stmt_count, 1, r->params1, &n_stmt)) != PERR_OK)
+		return e;
+	shown = n_matched < cfg->matched_row_cap ? n_matched : cfg->matched_row_cap;
+	r->matched_capped = n_matched > shown;
+
+	if ((e = ts_plan(r, &ts_exc, "Exceptions", exc_cols, 11, n_exc)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_closed, "Closed Today", closed_cols, 13, n_closed)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_matched, "Matched", matched_cols, 12, shown)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_pending, "Pending", pending_cols, 12, n_pending)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_settle, "Settlements", transfer_cols, 12, n_transfers)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_iss, "DABS Issuance", issuance_cols, 10, n_iss)) != PERR_OK ||
+	    (e = ts_plan(r, &ts_stmt, "Statements", stmt_cols, 13, n_stmt)) != PERR_OK)
+		goto out;
+	/*
+	 * The allocation block goes below the transfers on their last sheet; when it would push that
+	 * sheet past the row limit, it gets a sheet of its own ("Settlements (N)").
+	 */
+	{
+		int64_t on_last = n_transfers - ts_settle.per_sheet * (ts_settle.nsheets - 1);
+
+		if (on_last + n_alloc + ALLOC_BLOCK_EXTRA > ts_settle.per_sheet && on_last > 0) {
+			ts_settle.nsheets++;
+			ts_settle.ws = xrealloc(ts_settle.ws, (size_t)ts_settle.nsheets * sizeof(*ts_settle.ws));
+			ts_settle.ws[ts_settle.nsheets - 1] = NULL;
+		}
+	}
+
+	if ((e = load_accounts(r)) != PERR_OK)
+		goto out;
+
+	if (r->matched_capped && (e = atomic_open(csv_path, &csv)) != PERR_OK)
+		goto out;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.constant_memory = LXW_TRUE;
+	opts.tmpdir = (char *)dir;
+	w->wb = workbook_new_opt(tmp_path, &opts);
+	if (w->wb == NULL) {
+		e = perr_set(PERR_REPORT, "%s: libxlsxwriter could not create the workbook", tmp_path);
+		goto out;
+	}
+	w->cellbuf = xmalloc(RD_CELL_MAX + 16);
+	fmts_init(w);
+
+	title = xasprintf("Reconciliation report %s", ctx->date_iso);
+	subject = xasprintf("Nightly reconciliation and settlement for business date %s", ctx->date_iso);
+	author = xasprintf("pipeline %s", PIPELINE_VERSION);
+	comments = xasprintf("configuration digest %s; report run %lld", cfg->digest, (long long)ctx->run_id);
+	memset(&props, 0, sizeof(props));
+	props.title = title;
+	props.subject = subject;
+	props.author = author;
+	props.company = cfg->company != NULL ? cfg->company : (char *)"";
+	props.category = (char *)"Reconciliation";
+	props.keywords = (char *)"reconciliation, DABS, client money";
+	props.comments = comments;
+	w_chk(w, workbook_set_properties(w->wb, &props), "set_properties", 0, 0);
+
+	/* Sheets in their order; the Summary is filled last from what the others showed. */
+	summary = sheet_add(r, "Summary");
+	t_exc = xasprintf("Open exceptions at the end of %s - errors first, then oldest first; "
+	    "opened today highlighted", ctx->date_iso);
+	ts_add(r, &ts_exc, t_exc);
+	ts_add(r, &ts_closed, "Exceptions closed on this business date, and who or what closed them");
+	if (r->matched_capped)
+		t_matched = xasprintf("Matches made on %s: the first %lld of %lld (row cap); the full list is in "
+		    "recon-%s-matched.csv beside this workbook", ctx->date_iso, (long long)shown,
+		    (long long)n_matched, ctx->date_iso);
+	else
+		t_matched = xasprintf("Matches made on %s, with the rule that made each", ctx->date_iso);
+	ts_add(r, &ts_matched, t_matched);
+	t_pending = xasprintf("Expected movements still inside their window of %d business days "
+	    "(not breaks yet)", cfg->match_window_days);
+	ts_add(r, &ts_pending, t_pending);
+	ts_add(r, &ts_settle, "Transfers of the day and transfers held for approval");
+	ts_add(r, &ts_iss, "DABS issuance records of the day");
+	ts_add(r, &ts_stmt, "Statement files of the day: loaded, quarantined or duplicate");
+	if (w_ok(w))
+		worksheet_activate(summary);
+
+	if (!w_ok(w) ||
+	    (e = sheet_exceptions(r, &ts_exc)) != PERR_OK ||
+	    (e = sheet_closed(r, &ts_closed)) != PERR_OK ||
+	    (e = sheet_matched(r, &ts_matched, shown, csv)) != PERR_OK ||
+	    (e = sheet_pending(r, &ts_pending, pparams)) != PERR_OK ||
+	    (e = sheet_settlements(r, &ts_settle, tzparams)) != PERR_OK ||
+	    (e = sheet_issuance(r, &ts_iss)) != PERR_OK ||
+	    (e = sheet_statements(r, &ts_stmt)) != PERR_OK ||
+	    (e = sheet_summary(r, summary, now_local, tzparams)) != PERR_OK)
+		goto out;
+	e = PERR_OK;
+
+out:
+	if (e == PERR_OK && w->perr != PERR_OK)
+		e = w->perr;
+	if (e == PERR_OK && w->lerr != LXW_NO_ERROR)
+		e = perr_set(PERR_REPORT, "%s: libxlsxwriter: %s (%s)", tmp_path, lxw_strerror(w->lerr), w->where);
+	if (w->wb != NULL) {
+		/* workbook_close also frees the workbook: called on every path, its result checked. */
+		lxw_error ce = workbook_close(w->wb);
+
+		w->wb = NULL;
+		if (ce != LXW_NO_ERROR && e == PERR_OK)
+			e = perr_set(PERR_REPORT, "%s: libxlsxwriter could not write the workbook: %s",
+			    tmp_path, lxw_strerror(ce));
+	}
+	if (csv != NULL) {
+		if (e == PERR_OK)
+			e = atomic_commit(csv);
+		else
+			atomic_abort(csv);
+	}
+	if (e == PERR_OK && !r->matched_capped && unlink(csv_path) != 0 && errno != ENOENT)
+		e = perr_set(PERR_IO, "%s: cannot remove the previous run's CSV: %s", csv_path, strerror(errno));
+	if (e == PERR_OK)
+		e = fsync_path(tmp_path);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		r->res->sheets += all[i]->nsheets;
+		ts_free(all[i]);
+	}
+	r->res->sheets += 1;
+	free(w->cellbuf);
+	free(title);
+	free(subject);
+	free(author);
+	free(comments);
+	free(t_exc);
+	free(t_matched);
+	free(t_pending);
+	return e;
+}
+
+enum perr
+report_write(struct stage_ctx *ctx, const char *dir, struct report_result *out)
+{
+	struct rep r;
+	enum perr e;
+	char *final = NULL, *tmp = NULL, *csv = NULL;
+	bool own_txn = false;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.ctx = ctx;
+	r.cfg = ctx->cfg;
+	r.res = out;
+	r.params1[0] = ctx->date_iso;
+
+	if ((e = mkdir_p(dir, 0750)) != PERR_OK)
+		return e;
+	final = xasprintf("%s/recon-%s.xlsx", dir, ctx->date_iso);
+	tmp = xasprintf("%s/.recon-%s.xlsx.tmp.%ld", dir, ctx->date_iso, (long)getpid());
+	csv = xasprintf("%s/recon-%s-matched.csv", dir, ctx->date_iso);
+
+	/* One snapshot for every sheet, so they agree with each other and with the counts. */
+	if (PQtransactionStatus(ctx->db) == PQTRANS_IDLE) {
+		if ((e = db_exec(ctx->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) != PERR_OK)
+			goto out;
+		own_txn = true;
+	}
+	e = build(&r, dir, tmp, csv);
+	if (own_txn) {
+		if (e == PERR_OK)
+			e = db_commit(ctx->db);
+		else
+			db_rollback(ctx->db);
+	}
+	if (e == PERR_OK && rename(tmp, final) != 0)
+		e = perr_set(PERR_IO, "%s: cannot rename into place: %s", final, strerror(errno));
+	if (e == PERR_OK)
+		e = fsync_dir_of(final, false);
+	out->open_errors = r.open_err;
+	out->open_warnings = r.open_warn;
+	out->matched_total = r.matched_total;
+	out->matched_csv = r.matched_capped;
+out:
+	if (e != PERR_OK)
+		(void)unlink(tmp);
+	for (size_t i = 0; i < r.n_accts; i++) {
+		free(r.accts[i].account_no);
+		free(r.accts[i].name);
+		free(r.accts[i].purpose);
+	}
+	free(r.accts);
+	free(r.curs);
+	free(final);
+	free(tmp);
+	free(csv);
+	return e;
+}
