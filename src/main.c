@@ -35,6 +35,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "status [--date D] [--json]", "show each stage's state for a date or the last 7" },
 	{ "db", cmd_db, "db init", "create or migrate the database schema" },
 	{ "ledger", cmd_ledger, "ledger import DIR", "load a ledger extract (idempotent, all or nothing)" },
+	{ "approve", cmd_approve, "approve TRANSFER_ID --by NAME", "four eyes: approve a held transfer (not its creator)" },
 	/* COMMANDS: add rows here */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
