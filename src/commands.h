@@ -13,5 +13,6 @@ int cmd_status(int argc, char **argv, const char *config_path);
 int cmd_db(int argc, char **argv, const char *config_path);
 int cmd_ledger(int argc, char **argv, const char *config_path);
 int cmd_approve(int argc, char **argv, const char *config_path);
+int cmd_inspect(int argc, char **argv, const char *config_path);
 
 #endif

@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "db", cmd_db, "db init", "create or migrate the database schema" },
 	{ "ledger", cmd_ledger, "ledger import DIR", "load a ledger extract (idempotent, all or nothing)" },
 	{ "approve", cmd_approve, "approve TRANSFER_ID --by NAME", "four eyes: approve a held transfer (not its creator)" },
+	{ "inspect", cmd_inspect, "inspect [--format NAME] [--source NAME] FILE...", "parse statement files (no database) and print them as JSON Lines" },
 	/* COMMANDS: add rows here */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

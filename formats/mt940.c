@@ -1,0 +1,671 @@
+/*
+ * mt940.c - a strict, streaming SWIFT MT940 (customer statement) parser.
+ *
+ * Accepted: several statements per file, separated by "-" lines or each in a
+ * {1:...}{2:...}{4: ... -} envelope; CRLF or LF; fields in the order of the standard:
+ *   :20: [:21:] :25: :28C: :60F:|:60M: (:61: [:86:])* :62F:|:62M: [:64:] (:65:)* [:86:]
+ * Continuation lines belong to the field above (:61: supplementary details, :86: narrative).
+ * :61: is 6!n[4!n]2a[1!a]15d1!a3!c16x[//16x] with a second line of 34x supplementary details:
+ * value date YYMMDD, entry date MMDD (its year inferred from the value date, also across a
+ * year end), mark C, D, RC or RD, an optional funds-code letter (so "CR" is C with funds code R,
+ * never a reversal), an amount with a decimal comma ("9," is 9.00), a type code Nxxx/Sxxx/Fxxx,
+ * the customer reference and after "//" the bank's reference.
+ * Anything else - an unknown tag, a field out of order, a bad date, an amount with too many
+ * decimals, a missing closing balance, a last line without a line ending - is an error naming
+ * the file, the line and the field. Memory is constant: one statement line is held at a time.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "statement.h"
+
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "money.h"
+#include "refx.h"
+#include "util.h"
+
+#define MT940_MAX_LINE 4096        /* bytes in one physical line */
+#define MT940_MAX_FIELD 8192       /* bytes in one field, continuation lines included */
+
+enum { RE_TAGLINE, RE_BALANCE, RE_STMTLINE, RE_STMTNO, RE_ENVELOPE, RE_ENVEND, RE_COUNT };
+
+static const char *const re_src[RE_COUNT] = {
+	[RE_TAGLINE] = "^:([0-9]{2}[A-Z]?):",
+	[RE_BALANCE] = "^([CD])([0-9]{6})([A-Z]{3})([0-9,]{1,15})$",
+	[RE_STMTLINE] = "^([0-9]{6})([0-9]{4})?(RC|RD|C|D)([A-Z])?([0-9][0-9,]{0,14})([NSF][A-Z0-9]{3})(.*)$",
+	[RE_STMTNO] = "^([0-9]{1,5})(?:/([0-9]{1,5}))?$",
+	[RE_ENVELOPE] = "^\\{1:[^{}]*\\}(\\{2:[^{}]*\\})?(\\{3:(\\{[^{}]*\\})*\\})?\\{4:$",
+	[RE_ENVEND] = "^-\\}(\\{5:.*\\})?$",
+};
+
+/* Compiled once per process; the patterns are fixed, so compilation cannot fail at run time. */
+static pcre2_code *re[RE_COUNT];
+static pcre2_match_data *re_md;
+
+static enum perr
+re_init(void)
+{
+	int i, err;
+	PCRE2_SIZE off;
+
+	if (re_md != NULL)
+		return PERR_OK;
+	for (i = 0; i < RE_COUNT; i++) {
+		re[i] = pcre2_compile((PCRE2_SPTR)re_src[i], PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+		if (re[i] == NULL)
+			return perr_set(PERR_INTERNAL, "mt940: pattern %d does not compile", i);
+		(void)pcre2_jit_compile(re[i], PCRE2_JIT_COMPLETE);
+	}
+	re_md = pcre2_match_data_create(8, NULL);
+	if (re_md == NULL)
+		return perr_set(PERR_NOMEM, "mt940: out of memory");
+	return PERR_OK;
+}
+
+/* Matches s against pattern i; true on a match. Group g is then [gs(g), ge(g)). */
+static bool
+re_match(int i, const char *s, size_t n)
+{
+	return pcre2_match(re[i], (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, re_md, NULL) > 0;
+}
+
+static bool
+re_group(int g, const char *s, const char **start, size_t *len)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re_md);
+
+	if (ov[2 * g] == PCRE2_UNSET) {
+		*start = s;
+		*len = 0;
+		return false;
+	}
+	*start = s + ov[2 * g];
+	*len = ov[2 * g + 1] - ov[2 * g];
+	return true;
+}
+
+/* Where we are in a statement: what the last field was. */
+enum stage {
+	ST_OUTSIDE,     /* between statements */
+	ST_20, ST_21, ST_25, ST_28, ST_60, ST_61, ST_61_86, ST_62, ST_64, ST_65, ST_INFO86,
+};
+
+struct mt {
+	const struct parse_opts *o;
+	const struct stmt_sink *sink;
+	const char *path;
+	long lineno;
+	bool in_envelope;
+	long envelope_line;
+	enum stage st;
+	int nstatements;
+
+	/* the field being assembled */
+	char tag[4];
+	long field_line;
+	int field_lines;
+	struct fbuf field;
+
+	struct stmt_header h;
+	/* the pending :61: line (emitted when its :86: is done or the next field starts) */
+	bool pending;
+	struct stmt_line l;
+	struct fbuf cust, bank, supp, narr;
+	char ref[REFX_MAX_LEN + 1];
+
+	struct fbuf text;  /* decoded current line */
+};
+
+static enum perr
+ferr(struct mt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records "path:line: MT940 :TAG: <message>" for the field being processed. */
+static enum perr
+ferr(struct mt *m, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return perr_set(PERR_PARSE, "%s:%ld: MT940 :%s: %s", m->path, m->field_line, m->tag, msg);
+}
+
+static bool
+digits2(const char *s, int *out)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return false;
+	*out = (s[0] - '0') * 10 + (s[1] - '0');
+	return true;
+}
+
+/* YYMMDD, years 2000-2099 (SWIFT dates are of this century). */
+static bool
+parse_yymmdd(const char *s, date_t *out)
+{
+	int y, mo, d;
+
+	if (!digits2(s, &y) || !digits2(s + 2, &mo) || !digits2(s + 4, &d) || !date_valid(2000 + y, mo, d))
+		return false;
+	*out = date_from_ymd(2000 + y, mo, d);
+	return true;
+}
+
+/*
+ * The entry date MMDD has no year: take the year (value year - 1, same, + 1) that puts it closest
+ * to the value date, so a December entry of a January value date falls in the year before.
+ */
+static bool
+infer_entry_date(const char *s, date_t value, date_t *out)
+{
+	int vy, vm, vd, mo, d, dy;
+	bool found = false;
+	date_t best = 0;
+
+	if (!digits2(s, &mo) || !digits2(s + 2, &d))
+		return false;
+	date_to_ymd(value, &vy, &vm, &vd);
+	for (dy = -1; dy <= 1; dy++) {
+		date_t c;
+
+		if (!date_valid(vy + dy, mo, d))
+			continue;
+		c = date_from_ymd(vy + dy, mo, d);
+		if (!found || abs(c - value) < abs(best - value)) {
+			best = c;
+			found = true;
+		}
+	}
+	if (found)
+		*out = best;
+	return found;
+}
+
+static enum perr
+parse_amount(struct mt *m, const char *s, size_t n, int64_t *out)
+{
+	enum perr e;
+
+	if (memchr(s, ',', n) == NULL)
+		return ferr(m, "amount \"%.*s\" has no decimal comma, expected e.g. \"1500,00\" or \"9,\"", (int)n, s);
+	e = money_parse(s, n, m->h.exponent, &money_style_mt940, out);
+	if (e != PERR_OK)
+		return ferr(m, "%s", perr_detail()), e;
+	return PERR_OK;
+}
+
+/* :60F:, :62F:, :64:, :65: - mark, YYMMDD, currency, amount. */
+static enum perr
+parse_balance(struct mt *m, const char *v, size_t n, bool set_currency, struct stmt_balance *b)
+{
+	const char *g;
+	size_t gl;
+	char cur[4];
+	const struct currency *c;
+	enum perr e;
+
+	if (!re_match(RE_BALANCE, v, n))
+		return ferr(m, "balance \"%.*s\" is not D/C mark, YYMMDD date, currency and amount, "
+		    "expected e.g. \"C261124SGD1250000,00\"", (int)(n > 80 ? 80 : n), v);
+	re_group(2, v, &g, &gl);
+	if (!parse_yymmdd(g, &b->date))
+		return ferr(m, "date \"%.6s\" is not a valid YYMMDD date", g);
+	re_group(3, v, &g, &gl);
+	memcpy(cur, g, 3);
+	cur[3] = '\0';
+	c = currency_find(cur);
+	if (c == NULL)
+		return ferr(m, "currency \"%s\" is not a known ISO 4217 currency", cur);
+	if (set_currency) {
+		memcpy(m->h.currency, cur, 4);
+		m->h.exponent = c->exponent;
+	} else if (strcmp(cur, m->h.currency) != 0) {
+		return ferr(m, "currency \"%s\" differs from the statement's currency %s", cur, m->h.currency);
+	}
+	/* group 4 must be read before re_match is used again */
+	re_group(4, v, &g, &gl);
+	{
+		char amt[32];
+		int64_t a;
+
+		memcpy(amt, g, gl);
+		amt[gl] = '\0';
+		b->mark = v[0];
+		e = parse_amount(m, amt, gl, &a);
+		if (e != PERR_OK)
+			return e;
+		b->amount_minor = v[0] == 'D' ? -a : a;
+	}
+	b->present = true;
+	return PERR_OK;
+}
+
+/* Sends the pending :61: line to the sink. */
+static enum perr
+flush_line(struct mt *m)
+{
+	const char *texts[3];
+
+	if (!m->pending)
+		return PERR_OK;
+	m->pending = false;
+	fbuf_append(&m->narr, "", 0);
+	fbuf_append(&m->cust, "", 0);
+	fbuf_append(&m->bank, "", 0);
+	fbuf_append(&m->supp, "", 0);
+	texts[0] = m->narr.p;
+	texts[1] = m->cust.p;
+	texts[2] = m->supp.p;
+	refx_extract(m->o->refx, texts, 3, m->ref, sizeof m->ref);
+	m->l.narrative = m->narr.p;
+	m->l.customer_ref = m->cust.p;
+	m->l.bank_ref = m->bank.p;
+	m->l.supplementary = m->supp.p;
+	m->l.reference = m->ref;
+	if (m->sink->line != NULL)
+		return m->sink->line(m->sink->arg, &m->h, &m->l);
+	return PERR_OK;
+}
+
+static enum perr
+field_61(struct mt *m, const char *v, size_t n)
+{
+	const char *nl = memchr(v, '\n', n);
+	size_t first = nl ? (size_t)(nl - v) : n;
+	const char *g, *rest;
+	size_t gl, restl;
+	char amt[32];
+	int64_t a;
+	enum perr e;
+	const char *sl;
+
+	if (nl != NULL && memchr(nl + 1, '\n', n - first - 1) != NULL)
+		return ferr(m, "statement line has more than 2 lines, expected the line and one line of "
+		    "supplementary details");
+	if (!re_match(RE_STMTLINE, v, first))
+		return ferr(m, "\"%.*s\" is not a statement line, expected "
+		    "6!n[4!n]2a[1!a]15d1!a3!c16x[//16x] e.g. \"2611241124C1500,00NTRFNONREF//FT123\"",
+		    (int)(first > 80 ? 80 : first), v);
+	memset(&m->l, 0, sizeof m->l);
+	m->l.src_line = m->field_line;
+	re_group(1, v, &g, &gl);
+	if (!parse_yymmdd(g, &m->l.value_date))
+		return ferr(m, "value date \"%.6s\" is not a valid YYMMDD date", g);
+	if (re_group(2, v, &g, &gl)) {
+		if (!infer_entry_date(g, m->l.value_date, &m->l.entry_date))
+			return ferr(m, "entry date \"%.4s\" is not a valid MMDD date", g);
+		m->l.has_entry_date = true;
+	}
+	re_group(3, v, &g, &gl);
+	memcpy(m->l.mark, g, gl);
+	m->l.mark[gl] = '\0';
+	if (re_group(4, v, &g, &gl))
+		m->l.funds_code[0] = g[0];
+	re_group(6, v, &g, &gl);
+	memcpy(m->l.type_code, g, 4);
+	re_group(7, v, &rest, &restl);
+	re_group(5, v, &g, &gl);
+	memcpy(amt, g, gl);
+	amt[gl] = '\0';
+	e = parse_amount(m, amt, gl, &a);
+	if (e != PERR_OK)
+		return e;
+	if (a == 0)
+		return ferr(m, "amount \"%s\" is zero, expected a movement", amt);
+	/* C and RD (reversal of a debit) add to the balance; D and RC take away. */
+	m->l.amount_minor = (strcmp(m->l.mark, "C") == 0 || strcmp(m->l.mark, "RD") == 0) ? a : -a;
+	/* customer reference [//bank reference] */
+	fbuf_reset(&m->cust);
+	fbuf_reset(&m->bank);
+	fbuf_reset(&m->supp);
+	fbuf_reset(&m->narr);
+	sl = NULL;
+	for (gl = 0; gl + 1 < restl; gl++)
+		if (rest[gl] == '/' && rest[gl + 1] == '/') {
+			sl = rest + gl;
+			break;
+		}
+	if (sl != NULL) {
+		fbuf_append(&m->cust, rest, (size_t)(sl - rest));
+		fbuf_append(&m->bank, sl + 2, restl - (size_t)(sl - rest) - 2);
+	} else {
+		fbuf_append(&m->cust, rest, restl);
+	}
+	if (m->cust.len == 0)
+		return ferr(m, "customer reference is empty, expected up to 16 characters (\"NONREF\" if none)");
+	if (m->cust.len > 16)
+		return ferr(m, "customer reference \"%s\" is %zu characters, expected at most 16", m->cust.p, m->cust.len);
+	if (sl != NULL && (m->bank.len == 0 || m->bank.len > 16))
+		return ferr(m, "bank reference \"%s\" is %zu characters, expected 1 to 16 after \"//\"",
+		    m->bank.p ? m->bank.p : "", m->bank.len);
+	if (nl != NULL) {
+		fbuf_append(&m->supp, nl + 1, n - first - 1);
+		if (m->supp.len > 34)
+			return ferr(m, "supplementary details \"%s\" are %zu characters, expected at most 34",
+			    m->supp.p, m->supp.len);
+	}
+	if (!money_add(m->h.sum_minor, m->l.amount_minor, &m->h.sum_minor))
+		return perr_set(PERR_MONEY_OVERFLOW, "%s:%ld: MT940 :61: the sum of the statement's lines "
+		    "overflows", m->path, m->field_line);
+	m->h.line_count++;
+	m->l.line_no = m->h.line_count;
+	m->pending = true;
+	return PERR_OK;
+}
+
+static const char *
+stage_expects(enum stage st)
+{
+	switch (st) {
+	case ST_OUTSIDE: return ":20:";
+	case ST_20: return ":21: or :25:";
+	case ST_21: return ":25:";
+	case ST_25: return ":28C:";
+	case ST_28: return ":60F: or :60M:";
+	case ST_60: return ":61: or :62F:/:62M:";
+	case ST_61: return ":86:, :61: or :62F:/:62M:";
+	case ST_61_86: return ":61: or :62F:/:62M:";
+	case ST_62: return ":64:, :65:, :86: or the end of the statement";
+	case ST_64:
+	case ST_65: return ":65:, :86: or the end of the statement";
+	case ST_INFO86: return "the end of the statement";
+	}
+	return "?";
+}
+
+/* Processes the complete field in m->field (tag m->tag). */
+static enum perr
+process_field(struct mt *m)
+{
+	const char *v = m->field.p ? m->field.p : "";
+	size_t n = m->field.len;
+	const char *t = m->tag;
+	enum stage st = m->st;
+	enum perr e;
+
+#define EXPECT(cond) do { if (!(cond)) return ferr(m, "field is not expected here, expected %s", \
+	    stage_expects(st)); } while (0)
+
+	if (strcmp(t, "20") == 0) {
+		EXPECT(st == ST_OUTSIDE);
+		if (n == 0 || n > 16 || memchr(v, '\n', n))
+			return ferr(m, "transaction reference \"%.*s\" must be 1 to 16 characters on one line",
+			    (int)(n > 40 ? 40 : n), v);
+		memset(&m->h, 0, sizeof m->h);
+		m->h.file = m->path;
+		m->h.format = "mt940";
+		m->h.src_line = m->field_line;
+		memcpy(m->h.transaction_ref, v, n);
+		m->st = ST_20;
+	} else if (strcmp(t, "21") == 0) {
+		EXPECT(st == ST_20);
+		if (n == 0 || n > 16 || memchr(v, '\n', n))
+			return ferr(m, "related reference must be 1 to 16 characters on one line");
+		m->st = ST_21;
+	} else if (strcmp(t, "25") == 0) {
+		EXPECT(st == ST_20 || st == ST_21);
+		if (n == 0 || n > 35 || memchr(v, '\n', n))
+			return ferr(m, "account \"%.*s\" must be 1 to 35 characters on one line", (int)(n > 40 ? 40 : n), v);
+		memcpy(m->h.account, v, n);
+		m->st = ST_25;
+	} else if (strcmp(t, "28C") == 0) {
+		const char *g;
+		size_t gl;
+
+		EXPECT(st == ST_25);
+		if (!re_match(RE_STMTNO, v, n))
+			return ferr(m, "statement number \"%.*s\" is not 5n[/5n], expected e.g. \"00045/001\"",
+			    (int)(n > 40 ? 40 : n), v);
+		re_group(1, v, &g, &gl);
+		memcpy(m->h.statement_no, g, gl);
+		if (re_group(2, v, &g, &gl))
+			memcpy(m->h.sequence_no, g, gl);
+		m->st = ST_28;
+	} else if (strcmp(t, "60F") == 0 || strcmp(t, "60M") == 0) {
+		EXPECT(st == ST_28);
+		e = parse_balance(m, v, n, true, &m->h.opening);
+		if (e != PERR_OK)
+			return e;
+		m->h.opening.intermediate = t[2] == 'M';
+		m->st = ST_60;
+		m->nstatements++;
+		if (m->sink->begin != NULL && (e = m->sink->begin(m->sink->arg, &m->h)) != PERR_OK)
+			return e;
+	} else if (strcmp(t, "61") == 0) {
+		EXPECT(st == ST_60 || st == ST_61 || st == ST_61_86);
+		if ((e = flush_line(m)) != PERR_OK)
+			return e;
+		if ((e = field_61(m, v, n)) != PERR_OK)
+			return e;
+		m->st = ST_61;
+	} else if (strcmp(t, "86") == 0) {
+		size_t i;
+
+		EXPECT(st == ST_61 || st == ST_62 || st == ST_64 || st == ST_65);
+		if (n == 0)
+			return ferr(m, "information is empty, expected text");
+		if (st == ST_61) {
+			/* The narrative's lines are joined with a space: banks wrap it at word boundaries. */
+			fbuf_reset(&m->narr);
+			for (i = 0; i < n; i++)
+				fbuf_putc(&m->narr, v[i] == '\n' ? ' ' : v[i]);
+			if ((e = flush_line(m)) != PERR_OK)
+				return e;
+			m->st = ST_61_86;
+		} else {
+			m->st = ST_INFO86;    /* information for the account owner: not a line */
+		}
+	} else if (strcmp(t, "62F") == 0 || strcmp(t, "62M") == 0) {
+		EXPECT(st == ST_60 || st == ST_61 || st == ST_61_86);
+		if ((e = flush_line(m)) != PERR_OK)
+			return e;
+		e = parse_balance(m, v, n, false, &m->h.closing);
+		if (e != PERR_OK)
+			return e;
+		m->h.closing.intermediate = t[2] == 'M';
+		m->st = ST_62;
+	} else if (strcmp(t, "64") == 0) {
+		EXPECT(st == ST_62);
+		e = parse_balance(m, v, n, false, &m->h.closing_available);
+		if (e != PERR_OK)
+			return e;
+		m->st = ST_64;
+	} else if (strcmp(t, "65") == 0) {
+		struct stmt_balance fwd;
+
+		EXPECT(st == ST_62 || st == ST_64 || st == ST_65);
+		memset(&fwd, 0, sizeof fwd);
+		e = parse_balance(m, v, n, false, &fwd);
+		if (e != PERR_OK)
+			return e;
+		m->st = ST_65;
+	} else {
+		return ferr(m, "unknown tag, expected one of :20: :21: :25: :28C: :60F: :60M: :61: :86: "
+		    ":62F: :62M: :64: :65:");
+	}
+#undef EXPECT
+	return PERR_OK;
+}
+
+/* Processes the field being assembled, if any. */
+static enum perr
+finish_field(struct mt *m)
+{
+	enum perr e;
+
+	if (m->tag[0] == '\0')
+		return PERR_OK;
+	e = process_field(m);
+	m->tag[0] = '\0';
+	fbuf_reset(&m->field);
+	return e;
+}
+
+/* The statement is over (separator, envelope end, next :20: or end of file). */
+static enum perr
+end_statement(struct mt *m, const char *where)
+{
+	enum perr e;
+
+	if ((e = finish_field(m)) != PERR_OK)
+		return e;
+	if (m->st == ST_OUTSIDE)
+		return PERR_OK;
+	if (m->st < ST_62)
+		return perr_set(PERR_PARSE, "%s:%ld: MT940: %s inside the statement that starts at line %ld "
+		    "(:20: %s), expected %s first%s", m->path, m->lineno, where, m->h.src_line,
+		    m->h.transaction_ref, stage_expects(m->st),
+		    strcmp(where, "end of file") == 0 ? ": the file is truncated" : "");
+	m->st = ST_OUTSIDE;
+	if (m->sink->end != NULL)
+		return m->sink->end(m->sink->arg, &m->h);
+	return PERR_OK;
+}
+
+static enum perr
+handle_line(struct mt *m, const char *s, size_t n)
+{
+	const char *g;
+	size_t gl;
+	enum perr e;
+
+	if (n > 0 && s[0] == ':' && re_match(RE_TAGLINE, s, n)) {
+		re_group(1, s, &g, &gl);
+		if ((e = finish_field(m)) != PERR_OK)
+			return e;
+		/* A new :20: after a complete statement starts the next one without a separator. */
+		if (gl == 2 && memcmp(g, "20", 2) == 0 && m->st >= ST_62) {
+			if ((e = end_statement(m, "start of a new statement")) != PERR_OK)
+				return e;
+		}
+		if (m->st == ST_OUTSIDE && !(gl == 2 && memcmp(g, "20", 2) == 0))
+			return perr_set(PERR_PARSE, "%s:%ld: MT940 :%.*s: field outside a statement, expected "
+			    ":20: to start one", m->path, m->lineno, (int)gl, g);
+		memcpy(m->tag, g, gl);
+		m->tag[gl] = '\0';
+		m->field_line = m->lineno;
+		m->field_lines = 1;
+		fbuf_reset(&m->field);
+		fbuf_append(&m->field, s + gl + 2, n - gl - 2);
+		return PERR_OK;
+	}
+	if (n == 1 && s[0] == '-') {
+		if (m->st == ST_OUTSIDE && m->tag[0] == '\0')
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: separator \"-\" outside a statement, expected "
+			    ":20:", m->path, m->lineno);
+		return end_statement(m, "separator \"-\"");
+	}
+	if (n >= 2 && s[0] == '-' && s[1] == '}') {
+		if (!re_match(RE_ENVEND, s, n))
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: envelope end \"%.*s\" is malformed, expected "
+			    "\"-}\" optionally followed by a {5:...} trailer", m->path, m->lineno, (int)(n > 40 ? 40 : n), s);
+		if (!m->in_envelope)
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: envelope end \"-}\" without a {1:...}{4: "
+			    "envelope start", m->path, m->lineno);
+		if ((e = end_statement(m, "envelope end \"-}\"")) != PERR_OK)
+			return e;
+		m->in_envelope = false;
+		return PERR_OK;
+	}
+	if (n > 0 && s[0] == '{') {
+		if (m->st != ST_OUTSIDE || m->tag[0] != '\0')
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: envelope start inside the statement that "
+			    "starts at line %ld, expected %s", m->path, m->lineno, m->h.src_line, stage_expects(m->st));
+		if (m->in_envelope)
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: envelope start inside the envelope opened at "
+			    "line %ld, expected \"-}\" first", m->path, m->lineno, m->envelope_line);
+		if (!re_match(RE_ENVELOPE, s, n))
+			return perr_set(PERR_PARSE, "%s:%ld: MT940: envelope \"%.*s\" is malformed, expected "
+			    "\"{1:...}{2:...}{4:\" at the end of the line", m->path, m->lineno, (int)(n > 60 ? 60 : n), s);
+		m->in_envelope = true;
+		m->envelope_line = m->lineno;
+		return PERR_OK;
+	}
+	if (n == 0) {
+		if (m->st == ST_OUTSIDE && m->tag[0] == '\0' && !m->in_envelope)
+			return PERR_OK;   /* blank lines between messages */
+		return perr_set(PERR_PARSE, "%s:%ld: MT940: empty line inside %s, expected a field or a "
+		    "continuation line", m->path, m->lineno, m->in_envelope ? "an envelope" : "a statement");
+	}
+	/* a continuation line */
+	if (m->tag[0] == '\0')
+		return perr_set(PERR_PARSE, "%s:%ld: MT940: \"%.*s\" is neither a field (:NN:) nor a "
+		    "continuation of one, expected %s", m->path, m->lineno, (int)(n > 40 ? 40 : n), s,
+		    stage_expects(m->st));
+	if (strcmp(m->tag, "61") != 0 && strcmp(m->tag, "86") != 0)
+		return perr_set(PERR_PARSE, "%s:%ld: MT940 :%s: has a continuation line \"%.*s\", expected "
+		    "the next field", m->path, m->lineno, m->tag, (int)(n > 40 ? 40 : n), s);
+	if (m->field.len + 1 + n > MT940_MAX_FIELD)
+		return perr_set(PERR_PARSE, "%s:%ld: MT940 :%s: field is longer than %d bytes",
+		    m->path, m->lineno, m->tag, MT940_MAX_FIELD);
+	fbuf_putc(&m->field, '\n');
+	fbuf_append(&m->field, s, n);
+	m->field_lines++;
+	return PERR_OK;
+}
+
+enum perr
+mt940_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink)
+{
+	struct mt m;
+	char *raw = NULL;
+	size_t cap = 0;
+	long n;
+	bool last_had_nl = true;
+	enum perr e;
+
+	if ((e = re_init()) != PERR_OK)
+		return e;
+	memset(&m, 0, sizeof m);
+	m.o = o;
+	m.sink = sink;
+	m.path = o->path;
+	m.st = ST_OUTSIDE;
+	for (;;) {
+		m.lineno++;
+		n = read_line(fp, &raw, &cap, MT940_MAX_LINE, m.path, m.lineno);
+		if (n < 0) {
+			e = perr_last();
+			goto out;
+		}
+		if (n == 0)
+			break;
+		last_had_nl = raw[n - 1] == '\n';
+		if (last_had_nl)
+			n--;
+		if (n > 0 && raw[n - 1] == '\r')
+			n--;
+		if ((e = text_decode(raw, (size_t)n, o->encoding, &m.text, m.path, m.lineno, "MT940")) != PERR_OK)
+			goto out;
+		if ((e = handle_line(&m, m.text.p, m.text.len)) != PERR_OK)
+			goto out;
+	}
+	m.lineno--;
+	if (!last_had_nl) {
+		e = perr_set(PERR_PARSE, "%s:%ld: MT940: the last line has no line ending: the file is "
+		    "truncated", m.path, m.lineno);
+		goto out;
+	}
+	if (m.in_envelope) {
+		e = perr_set(PERR_PARSE, "%s:%ld: MT940: end of file inside the envelope opened at line %ld, "
+		    "expected \"-}\": the file is truncated", m.path, m.lineno, m.envelope_line);
+		goto out;
+	}
+	if ((e = end_statement(&m, "end of file")) != PERR_OK)
+		goto out;
+	if (m.nstatements == 0)
+		e = perr_set(PERR_PARSE, "%s:%ld: MT940: no statement in the file, expected at least one "
+		    ":20: ... :62F:", m.path, m.lineno);
+out:
+	free(raw);
+	fbuf_free(&m.field);
+	fbuf_free(&m.cust);
+	fbuf_free(&m.bank);
+	fbuf_free(&m.supp);
+	fbuf_free(&m.narr);
+	fbuf_free(&m.text);
+	return e;
+}

@@ -1,0 +1,224 @@
+/*
+ * text.c - text helpers shared by the statement parsers: growable buffers, UTF-8 validation,
+ * exact ISO-8859-1 conversion, JSON string output and bounded line reading.
+ */
+#include "statement.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "money.h"
+#include "util.h"
+
+void
+fbuf_reset(struct fbuf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+/* Amortised O(1): the buffer doubles, so a parser reusing one buffer allocates O(log n) times. */
+void
+fbuf_append(struct fbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+fbuf_putc(struct fbuf *b, char c)
+{
+	fbuf_append(b, &c, 1);
+}
+
+void
+fbuf_free(struct fbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+size_t
+text_check(const char *str, size_t n, const char **why)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	while (i < n) {
+		unsigned char c = s[i];
+		uint32_t cp;
+		size_t k, need;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				*why = "control character";
+				return i;
+			}
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			*why = "not a UTF-8 lead byte";
+			return i;
+		}
+		if (i + need >= n) {
+			*why = "truncated UTF-8 sequence";
+			return i;
+		}
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80) {
+				*why = "truncated UTF-8 sequence";
+				return i;
+			}
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)) {
+			*why = "overlong UTF-8 sequence";
+			return i;
+		}
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			*why = "not a Unicode scalar value";
+			return i;
+		}
+		if (cp >= 0x80 && cp < 0xa0) {
+			*why = "control character";
+			return i;
+		}
+		i += need + 1;
+	}
+	return (size_t)-1;
+}
+
+enum perr
+text_decode(const char *s, size_t n, enum text_encoding enc, struct fbuf *out, const char *path,
+    long line, const char *what)
+{
+	size_t i, bad;
+	const char *why = "";
+
+	fbuf_reset(out);
+	if (enc == ENC_LATIN1) {
+		/* Every byte is its own code point: 0x80..0xFF become two UTF-8 bytes. */
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if ((c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0))
+				return perr_set(PERR_PARSE, "%s:%ld: %s: control character 0x%02X at column %zu, "
+				    "expected printable ISO-8859-1 text", path, line, what, c, i + 1);
+			if (c < 0x80) {
+				fbuf_putc(out, (char)c);
+			} else {
+				char two[2] = { (char)(0xc0 | (c >> 6)), (char)(0x80 | (c & 0x3f)) };
+
+				fbuf_append(out, two, 2);
+			}
+		}
+		if (out->p == NULL)
+			fbuf_append(out, "", 0);
+		return PERR_OK;
+	}
+	bad = text_check(s, n, &why);
+	if (bad != (size_t)-1)
+		return perr_set(PERR_PARSE, "%s:%ld: %s: byte 0x%02X at column %zu is not valid text (%s), "
+		    "expected UTF-8", path, line, what, (unsigned char)s[bad], bad + 1, why);
+	fbuf_append(out, s, n);
+	return PERR_OK;
+}
+
+void
+json_put_string(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putc('"', fp);
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", fp); break;
+		case '\\': fputs("\\\\", fp); break;
+		case '\n': fputs("\\n", fp); break;
+		case '\r': fputs("\\r", fp); break;
+		case '\t': fputs("\\t", fp); break;
+		case '\b': fputs("\\b", fp); break;
+		case '\f': fputs("\\f", fp); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(fp, "\\u%04x", *p);
+			else
+				putc(*p, fp);
+		}
+	}
+	putc('"', fp);
+}
+
+long
+read_line(FILE *fp, char **line, size_t *cap, size_t max_len, const char *path, long lineno)
+{
+	ssize_t n;
+
+	errno = 0;
+	n = getline(line, cap, fp);
+	if (n < 0) {
+		if (ferror(fp))
+			return perr_set(PERR_IO, "%s:%ld: read error: %s", path, lineno, strerror(errno)), -1;
+		return 0;
+	}
+	if ((size_t)n > max_len)
+		return perr_set(PERR_PARSE, "%s:%ld: line is %zd bytes long, expected at most %zu",
+		    path, lineno, n, max_len), -1;
+	if (memchr(*line, '\0', (size_t)n) != NULL)
+		return perr_set(PERR_PARSE, "%s:%ld: NUL byte in the line, expected text", path, lineno), -1;
+	return (long)n;
+}
+
+bool
+text_encoding_from_name(const char *name, enum text_encoding *out)
+{
+	if (name == NULL || strcasecmp(name, "UTF-8") == 0 || strcasecmp(name, "utf8") == 0) {
+		*out = ENC_UTF8;
+		return true;
+	}
+	if (strcasecmp(name, "ISO-8859-1") == 0 || strcasecmp(name, "latin1") == 0
+	    || strcasecmp(name, "ISO8859-1") == 0) {
+		*out = ENC_LATIN1;
+		return true;
+	}
+	return false;
+}
+
+bool
+stmt_header_sane(const struct stmt_header *h, bool at_end)
+{
+	const struct currency *c = currency_find(h->currency);
+
+	if (c == NULL || c->exponent != h->exponent)
+		return false;
+	if (at_end && (!h->opening.present || !h->closing.present))
+		return false;
+	return h->line_count >= 0;
+}
