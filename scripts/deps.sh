@@ -26,6 +26,7 @@ libxml2-utils
 tzdata
 procps
 time
+libcurl4-openssl-dev
 "
 
 missing=""

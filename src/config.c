@@ -363,6 +363,58 @@ handler(void *user, const char *section, const char *k, const char *v)
 			cfg->sheet_row_limit = n;
 			return 1;
 		}
+	} else if (!strcmp(section, "notify")) {
+		if (!strcmp(k, "command")) { set_str(&cfg->notify_command, v); return 1; }
+		if (!strcmp(k, "mail_to") || !strcmp(k, "mail_from")) {
+			const char *p;
+
+			for (p = v; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					return fail(ps, "%s: control characters are not allowed in a mail header", k);
+			set_str(!strcmp(k, "mail_to") ? &cfg->notify_mail_to : &cfg->notify_mail_from, v);
+			return 1;
+		}
+		if (!strcmp(k, "webhook_url")) {
+			if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+				return fail(ps, "webhook_url: expected an http:// or https:// URL");
+			set_str(&cfg->notify_webhook_url, v);
+			return 1;
+		}
+		if (!strcmp(k, "webhook_url_env")) { set_str(&cfg->notify_webhook_url_env, v); return 1; }
+		if (!strcmp(k, "on")) {
+			if (strcmp(v, "always") && strcmp(v, "failure"))
+				return fail(ps, "on = \"%s\": expected always or failure", v);
+			cfg->notify_failure_only = !strcmp(v, "failure");
+			return 1;
+		}
+		if (!strcmp(k, "cut_off")) {
+			int hh, mm, used = 0;
+
+			if (!strcmp(v, "none")) {
+				cfg->notify_cut_off_min = -1;
+				return 1;
+			}
+			if (strlen(v) != 5 || sscanf(v, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5
+			    || v[0] < '0' || v[0] > '9' || v[3] < '0' || v[3] > '9'
+			    || hh < 0 || hh > 23 || mm < 0 || mm > 59)
+				return fail(ps, "cut_off = \"%s\": expected HH:MM (00:00 to 23:59) or none", v);
+			cfg->notify_cut_off_min = hh * 60 + mm;
+			return 1;
+		}
+		if (!strcmp(k, "timeout")) return int_key(ps, k, v, 1, 600, &cfg->notify_timeout_s);
+	} else if (!strcmp(section, "housekeep")) {
+		if (!strcmp(k, "keep_days")) return int_key(ps, k, v, 0, 36500, &cfg->housekeep_keep_days);
+		if (!strcmp(k, "action")) {
+			if (strcmp(v, "archive") && strcmp(v, "remove"))
+				return fail(ps, "action = \"%s\": expected archive or remove", v);
+			cfg->housekeep_remove = !strcmp(v, "remove");
+			return 1;
+		}
+		if (!strcmp(k, "archive_dir")) {
+			free(cfg->housekeep_archive_dir);
+			cfg->housekeep_archive_dir = resolve(cfg, v);
+			return 1;
+		}
 	} else if (!strcmp(section, "outbound.payments") || !strcmp(section, "outbound.issuance")) {
 		bool pay = !strcmp(section, "outbound.payments");
 		struct endpoint_cfg *ep = pay ? &cfg->payments_out : &cfg->issuance_out;
@@ -530,6 +582,9 @@ config_load(const char *path, struct config **out)
 	cfg->four_eyes_limit_minor = INT64_MAX;
 	cfg->matched_row_cap = 100000;
 	cfg->sheet_row_limit = 1048576;
+	cfg->notify_cut_off_min = -1;
+	cfg->notify_timeout_s = 20;
+	cfg->housekeep_keep_days = 90;
 
 	line = ini_parse_string(text, handler, &ps);
 	free(text);
@@ -544,6 +599,10 @@ config_load(const char *path, struct config **out)
 	}
 	if (cfg->report_dir == NULL)
 		cfg->report_dir = xasprintf("%s/reports", cfg->data_dir);
+	if (cfg->housekeep_archive_dir == NULL)
+		cfg->housekeep_archive_dir = xasprintf("%s/archive", cfg->data_dir);
+	if (cfg->notify_command == NULL && cfg->notify_mail_to != NULL)
+		cfg->notify_command = xstrdup("/usr/sbin/sendmail -t");
 	if ((e = validate(cfg)) != PERR_OK) {
 		config_free(cfg);
 		return e;
@@ -589,6 +648,12 @@ config_free(struct config *cfg)
 	endpoint_free(&cfg->payments_out);
 	endpoint_free(&cfg->issuance_out);
 	free(cfg->report_dir);
+	free(cfg->notify_command);
+	free(cfg->notify_mail_to);
+	free(cfg->notify_mail_from);
+	free(cfg->notify_webhook_url);
+	free(cfg->notify_webhook_url_env);
+	free(cfg->housekeep_archive_dir);
 	for (i = 0; i < cfg->n_sources; i++) {
 		struct source_cfg *s = &cfg->sources[i];
 

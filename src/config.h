@@ -98,6 +98,21 @@ struct config {
 	long matched_row_cap;     /* default 100000 */
 	long sheet_row_limit;     /* default 1048576 (Excel's limit, header included) */
 
+	/* [notify] (docs/operations.md): the end-of-run summary */
+	char *notify_command;     /* message on stdin; default "/usr/sbin/sendmail -t" when mail_to is set */
+	char *notify_mail_to;     /* To: header (comma-separated addresses), or NULL */
+	char *notify_mail_from;   /* From: header, or NULL */
+	char *notify_webhook_url; /* JSON POST target, or NULL; may embed a token: never logged */
+	char *notify_webhook_url_env; /* name of an environment variable holding the webhook URL */
+	bool notify_failure_only; /* on = failure: only failures and exit 3 past the cut-off */
+	int notify_cut_off_min;   /* minutes after midnight on the day after the business date; -1 none */
+	int notify_timeout_s;     /* default 20: a stuck mail command or webhook must not hang the night */
+
+	/* [housekeep] */
+	int housekeep_keep_days;  /* default 90; 0 = housekeep does nothing */
+	bool housekeep_remove;    /* action = remove (default archive: moved under archive_dir) */
+	char *housekeep_archive_dir; /* default data_dir/archive */
+
 	/* [source.NAME] */
 	struct source_cfg sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
