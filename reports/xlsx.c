@@ -1495,6 +1495,7 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 			row++;
 		}
 	}
+	row++;
 	w_str(w, ws, row++, 0, "Bank balances: opening of the day's first statement and closing of its last "
 	    "(Statements sheet). Ledger balance: the journal account BANK:<account> up to the business date. "
 	    "Difference = bank closing - ledger. Lines: lines of the day's loaded (PASSED) statements; Matched: "

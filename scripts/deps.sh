@@ -26,6 +26,8 @@ libxml2-utils
 tzdata
 procps
 time
+libreoffice-calc-nogui
+poppler-utils
 libcurl4-openssl-dev
 "
 

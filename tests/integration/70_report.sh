@@ -1,0 +1,120 @@
+#!/bin/bash
+# 70_report.sh - the report stage on a hand-made day (tests/report/world.sql): the workbook is read
+# back with openpyxl (tests/report/check_report.py) for sheet order, headers, cell types, formats,
+# protection, filters, no formula/hyperlink anywhere, and every Summary figure recomputed from the
+# other sheets; then a rerun gives the same content, a small sheet_row_limit splits the sheets,
+# a small matched_row_cap writes the full CSV (OWASP-safe), and a failing report leaves the
+# previous workbook untouched and no temporary file behind.
+source "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+CHECK="$REPO/tests/report/check_report.py"
+D=2026-11-25
+
+t_init report
+t_psql "$(cat "$REPO/tests/report/world.sql")" >/dev/null || { t_fail "world.sql did not load"; t_done; }
+
+assert_exit 0 t_pipeline -q report --date $D
+X=$T/reports/$D/recon-$D.xlsx
+[ -f "$X" ] || t_fail "no workbook at $X"
+out=$($PY "$CHECK" check "$X" $D 2>&1)
+assert_eq "ok" "$out" "workbook checks"
+
+# Exact content, so the checks above cannot pass on an empty workbook.
+got=$($PY - "$X" <<'EOF'
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+def rows(name):
+    ws = wb[name]; out = []
+    for r in ws.iter_rows(min_row=3, values_only=True):
+        if all(v is None for v in r): break
+        out.append(r)
+    return out
+print("sheets=" + ",".join(wb.sheetnames))
+print("exceptions=%d closed=%d matched=%d pending=%d transfers=%d issuance=%d statements=%d" % tuple(
+    len(rows(n)) for n in ("Exceptions", "Closed Today", "Matched", "Pending", "Settlements", "DABS Issuance", "Statements")))
+e = rows("Exceptions")
+print("first=%s,%s,%s,%s" % (e[0][0], e[0][1], e[0][4], e[0][9]))
+print("pending=" + ",".join(r[0] for r in rows("Pending")))
+print("closed=" + ",".join("%s:%s:%s" % (r[0], r[9], r[10]) for r in rows("Closed Today")))
+det = [r[10] for r in e if r[10].startswith("=HYPERLINK")]
+c = [c for c in wb["Exceptions"]["K"] if c.value == det[0]][0]
+print("formula_text=%s type=%s" % (det[0][:10], c.data_type))
+s = wb["Summary"]
+for row in s.iter_rows(values_only=True):
+    if row[0] == "0123456789":
+        print("client=%s|%s|%s|%s|%s|%s|%s" % (row[4], row[5], row[6], row[7], row[8], row[9], row[14]))
+    if row[0] == "JP00112233":
+        print("jpy=%s|%s|%s" % (row[4], row[5], row[14]))
+jc = [r for r in wb["Statements"].iter_rows(min_row=3) if r[3].value == "JP00112233"][0][7]
+print("jpy_format=" + jc.number_format)
+print("issued=%s" % sum(r[6] for r in rows("DABS Issuance")))
+EOF
+)
+assert_eq "sheets=Summary,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
+	"$(echo "$got" | sed -n 1p)" "sheet names and order"
+assert_eq "exceptions=7 closed=2 matched=6 pending=3 transfers=3 issuance=2 statements=5" \
+	"$(echo "$got" | sed -n 2p)" "rows per sheet"
+assert_eq "first=AMOUNT_MISMATCH,ERROR,-1234.56,39" "$(echo "$got" | sed -n 3p)" "oldest error first, negative amount"
+assert_eq "pending=P-2,P-1,P-3" "$(echo "$got" | sed -n 4p)" "pending = inside the window, unmatched, not a break"
+assert_eq "closed=8:CLOSED:reconcile run 4 (rule REFERENCE),9:RESOLVED:alice" "$(echo "$got" | sed -n 5p)" "closed today, and by whom"
+assert_eq "formula_text==HYPERLINK type=s" "$(echo "$got" | sed -n 6p)" "a detail starting with = stays a string"
+assert_eq "client=1000500|1001000.5|1001500|-499.5|4|3|RED" "$(echo "$got" | sed -n 7p)" "client money account line"
+assert_eq "jpy=1000000|1250000|AMBER" "$(echo "$got" | sed -n 8p)" "JPY account line"
+assert_eq "jpy_format=#,##0;[Red]-#,##0" "$(echo "$got" | sed -n 9p)" "JPY amounts have no decimals"
+assert_eq "issued=1000000" "$(echo "$got" | sed -n 10p)" "issuance amount in major units"
+
+# Rerun: done is done; --force rewrites the same content; no temporary file is left.
+$PY "$CHECK" dump "$X" > "$T/dump1.json"
+assert_exit 0 t_pipeline -q report --date $D
+assert_exit 0 t_pipeline -q report --date $D --force
+$PY "$CHECK" dump "$X" > "$T/dump2.json"
+if ! cmp -s "$T/dump1.json" "$T/dump2.json"; then
+	t_fail "a rerun changed the workbook's content: $(diff "$T/dump1.json" "$T/dump2.json" | head -5)"
+fi
+assert_eq "" "$(ls -A "$T/reports/$D" | grep -v "^recon-$D.xlsx$")" "only the workbook in the report directory"
+
+# Row split: 3 data rows per sheet (title + header + 3 = 5).
+sed -i 's/^matched_row_cap = .*/matched_row_cap = 2\nsheet_row_limit = 5/' "$T/pipeline.conf"
+assert_exit 0 t_pipeline -q report --date $D --force
+assert_eq "Exceptions=3 Exceptions (2)=3 Exceptions (3)=1" "$($PY "$CHECK" rows "$X" Exceptions)" "Exceptions split at the limit"
+assert_eq "Statements=3 Statements (2)=2" "$($PY "$CHECK" rows "$X" Statements)" "Statements split at the limit"
+assert_eq "Matched=2" "$($PY "$CHECK" rows "$X" Matched)" "Matched capped at matched_row_cap"
+out=$($PY "$CHECK" check "$X" $D 2>&1)
+assert_eq "ok" "$out" "split workbook checks"
+C=$T/reports/$D/recon-$D-matched.csv
+[ -f "$C" ] || t_fail "no full Matched CSV beside a capped sheet"
+assert_eq 7 "$(wc -l < "$C")" "CSV: header + every match"
+assert_contains "$(cat "$C")" "\"'=1+2 DEPOSIT VA00000001\"" "CSV: OWASP prefix on a narrative starting with ="
+assert_contains "$(cat "$C")" "\"'+SUM(A1) WITHDRAWAL\"" "CSV: OWASP prefix on +"
+assert_contains "$(cat "$C")" "\"'-10 JPY deposit\"" "CSV: OWASP prefix on -"
+assert_contains "$(cat "$C")" "\"'$(printf '\t')BATCH payout\"" "CSV: OWASP prefix on tab"
+assert_contains "$(cat "$C")" "-1000.00" "CSV: amounts are plain decimals, not prefixed"
+title=$($PY -c "import openpyxl,sys; print(openpyxl.load_workbook(sys.argv[1])['Matched']['A1'].value)" "$X")
+assert_contains "$title" "the first 2 of 6" "Matched sheet says it is capped"
+assert_contains "$title" "recon-$D-matched.csv" "Matched sheet names the CSV"
+
+# Back without the cap: the CSV of the capped run goes away (a rerun replaces its output).
+sed -i '/^sheet_row_limit = 5$/d; s/^matched_row_cap = 2$/matched_row_cap = 100000/' "$T/pipeline.conf"
+assert_exit 0 t_pipeline -q report --date $D --force
+[ -e "$C" ] && t_fail "the capped run's CSV survived an uncapped rerun"
+
+# A failing report (a currency the money module does not know) leaves the previous workbook as it
+# was and no temporary file; the stage is recorded as failed.
+before=$(sha256sum < "$X")
+t_psql "INSERT INTO currency VALUES ('XAU', 0); INSERT INTO bank_account VALUES ('GOLD1', 'XAU', 'OPERATING', 'Gold');
+        INSERT INTO exception (type, severity, stage, subject, account_no, amount_minor, currency, detail, opened_date, opened_run_id)
+        VALUES ('UNMATCHED_STATEMENT', 'ERROR', 'reconcile', 'line:gold', 'GOLD1', 5, 'XAU', 'gold', '$D', 4)" >/dev/null
+assert_exit 1 t_pipeline -q report --date $D --force
+assert_contains "$T_ERR" 'unknown currency "XAU"' "failure names the cause"
+assert_eq "$before" "$(sha256sum < "$X")" "previous workbook untouched by a failed report"
+assert_eq "" "$(ls -A "$T/reports/$D" | grep -v "^recon-$D.xlsx$")" "no temporary file after a failure"
+assert_eq "failed" "$(t_psql "SELECT state FROM stage_run WHERE stage = 'report' ORDER BY run_id DESC LIMIT 1")" "stage recorded as failed"
+
+# The report directory cannot be created: an error naming the path, nothing written.
+t_psql "DELETE FROM exception WHERE currency = 'XAU'" >/dev/null
+mkdir -p "$T/reports2" && : > "$T/reports2/$D"
+sed -i "s|^dir = .*/reports$|dir = $T/reports2|" "$T/pipeline.conf"
+assert_exit 1 t_pipeline -q report --date $D --force
+assert_contains "$T_ERR" "$T/reports2/$D" "failure names the directory"
+
+t_done

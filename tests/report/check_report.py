@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+"""check_report.py - reads a recon-<DATE>.xlsx back with openpyxl and checks it like a careful
+analyst would: sheet names and order, headers, cell types, formats, protection, filters, no
+formulas or hyperlinks anywhere, and every Summary figure recomputed from the other sheets.
+
+Usage (run with /usr/bin/python3, which has Debian's python3-openpyxl):
+  check_report.py check XLSX DATE       all structural checks + recomputation; prints "ok"
+  check_report.py dump XLSX             the workbook's content as JSON, without the cells that
+                                        legitimately change on a rerun (generation time, run id)
+  check_report.py rows XLSX SHEETBASE   data rows per sheet of a table: "Exceptions=3 Exceptions (2)=3"
+Exit status 1 with a message on the first failed check.
+"""
+import csv
+import datetime
+import json
+import re
+import sys
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+
+SHEETS = ["Summary", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
+          "DABS Issuance", "Statements"]
+EXC_HEADERS = ["Type", "Severity", "Account", "Date", "Amount", "Currency", "Reference",
+               "Statement Ref", "Ledger ID", "Age (days)", "Detail"]
+AMOUNT_FMT = {2: "#,##0.00;[Red]-#,##0.00", 0: "#,##0;[Red]-#,##0", 3: "#,##0.000;[Red]-#,##0.000"}
+EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3}
+FIRST_DATA = 3   # 1-based: row 1 title, row 2 headers
+
+
+class Cell:
+    """A value from the CSV standing in for an openpyxl cell."""
+    def __init__(self, value):
+        self.value = value
+
+
+def fail(msg):
+    print("check_report: FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def expect(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def base_of(name):
+    return re.sub(r" \(\d+\)$", "", name)
+
+
+def table_sheets(wb, base):
+    return [ws for ws in wb.worksheets if base_of(ws.title) == base]
+
+
+def headers(ws, row=2):
+    out = []
+    for c in ws[row]:
+        if c.value is None:
+            break
+        out.append(c.value)
+    return out
+
+
+def table_rows(wb, base, stop_blank=True):
+    """Data rows of a table across its continuation sheets, as dicts by header."""
+    rows = []
+    for ws in table_sheets(wb, base):
+        h = headers(ws)
+        for r in ws.iter_rows(min_row=FIRST_DATA, values_only=False):
+            vals = [c.value for c in r[:len(h)]]
+            if all(v is None for v in vals):
+                break
+            if len(h) > 1 and all(v is None for v in vals[1:]) and isinstance(vals[0], str):
+                break   # a note under an empty table
+            rows.append(dict(zip(h, r[:len(h)])))
+    return rows
+
+
+def minor(cell, cur):
+    """A number cell back to integer minor units (exact for the magnitudes involved)."""
+    expect(isinstance(cell.value, (int, float)), "%s%s: amount is not a number: %r" %
+           (cell.column_letter, cell.row, cell.value))
+    return int((Decimal(repr(cell.value)) * (10 ** EXP[cur])).to_integral_value())
+
+
+def find_row(ws, text, col=1, start=1):
+    for r in range(start, ws.max_row + 1):
+        if ws.cell(r, col).value == text:
+            return r
+    fail("%s: no row with %r in column %d" % (ws.title, text, col))
+
+
+def block(ws, title):
+    """The table under a section title on the Summary: (headers, [row dicts])."""
+    r = find_row(ws, title) + 1
+    h = headers(ws, r)
+    out = []
+    r += 1
+    while r <= ws.max_row:
+        vals = [ws.cell(r, c + 1) for c in range(len(h))]
+        if vals[0].value is None:
+            break
+        out.append(dict(zip(h, vals)))
+        r += 1
+    return h, out
+
+
+def check_no_formulas(path):
+    with zipfile.ZipFile(path) as z:
+        for n in z.namelist():
+            if n.startswith("xl/worksheets/") and n.endswith(".xml"):
+                x = z.read(n).decode("utf-8")
+                expect("<f>" not in x and "<f " not in x, "%s holds a formula" % n)
+                expect("<hyperlink" not in x, "%s holds a hyperlink" % n)
+            expect("externalLink" not in n, "workbook has an external link (DDE) part %s" % n)
+
+
+def check(path, date_iso):
+    day = datetime.datetime.strptime(date_iso, "%Y-%m-%d")
+    check_no_formulas(path)
+    wb = openpyxl.load_workbook(path)
+
+    # Sheet names and order: the named sheets in this order, continuations right after their base.
+    names = wb.sheetnames
+    bases = []
+    for n in names:
+        b = base_of(n)
+        if not bases or bases[-1] != b:
+            expect(b not in bases, "sheet %s is not next to its first part" % n)
+            bases.append(b)
+    expect(bases == SHEETS, "sheet order %r, expected %r" % (bases, SHEETS))
+
+    p = wb.properties
+    expect(p.title == "Reconciliation report " + date_iso, "document title %r" % p.title)
+    expect(p.subject and date_iso in p.subject, "document subject %r" % p.subject)
+    with zipfile.ZipFile(path) as z:
+        app = z.read("docProps/app.xml").decode("utf-8")
+    expect("<Company>DABS Platform Pte. Ltd.</Company>" in app, "company property missing")
+
+    for ws in wb.worksheets:
+        expect(ws.protection.sheet, "%s is not protected" % ws.title)
+        expect(not ws.protection.password, "%s has a password" % ws.title)
+        expect(ws.auto_filter.ref, "%s has no autofilter" % ws.title)
+        for row in ws.iter_rows():
+            for c in row:
+                expect(c.data_type != "f", "%s!%s%s is a formula" % (ws.title, c.column_letter, c.row))
+                expect(c.hyperlink is None, "%s!%s%s is a hyperlink" % (ws.title, c.column_letter, c.row))
+        if ws.title != "Summary":
+            expect(ws.freeze_panes == "A3", "%s: header not frozen (%r)" % (ws.title, ws.freeze_panes))
+            expect(ws.auto_filter.ref.startswith("A2:"), "%s: autofilter %r" % (ws.title, ws.auto_filter.ref))
+
+    # Exceptions: exact headers, types, formats, order.
+    for ws in table_sheets(wb, "Exceptions"):
+        expect(headers(ws) == EXC_HEADERS, "Exceptions headers %r" % headers(ws))
+    exc = table_rows(wb, "Exceptions")
+    sev_rank = {"ERROR": 0, "WARNING": 1}
+    keys = [(sev_rank[r["Severity"].value], -r["Age (days)"].value) for r in exc]
+    expect(keys == sorted(keys), "Exceptions not sorted by severity then age (oldest first)")
+    for r in exc:
+        for k in ("Type", "Severity", "Detail"):
+            expect(r[k].data_type == "s", "Exceptions %s is not text: %r" % (k, r[k].value))
+        if r["Date"].value is not None:
+            expect(isinstance(r["Date"].value, datetime.datetime), "Date %r is not a date" % r["Date"].value)
+            expect(r["Date"].number_format == "yyyy-mm-dd", "Date format %r" % r["Date"].number_format)
+        if r["Amount"].value is not None:
+            cur = r["Currency"].value
+            expect(isinstance(r["Amount"].value, (int, float)), "Amount is not a number")
+            expect(r["Amount"].number_format == AMOUNT_FMT[EXP[cur]],
+                   "Amount format %r for %s" % (r["Amount"].number_format, cur))
+        expect(isinstance(r["Age (days)"].value, (int, float)), "Age is not a number")
+    # Text from outside stays text, whatever it starts with.
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value[:1] in ("=", "+", "-", "@", "\t"):
+                    expect(c.data_type == "s", "%s!%s%s not a string" % (ws.title, c.column_letter, c.row))
+
+    # ---- recompute the Summary from the other sheets
+    s = wb["Summary"]
+    expect(s["A1"].value == "Reconciliation report for business date " + date_iso, "Summary title")
+    r = find_row(s, "Business date")
+    expect(s.cell(r, 2).value == day, "Summary business date %r" % s.cell(r, 2).value)
+    r = find_row(s, "Configuration digest (SHA-256)")
+    expect(re.fullmatch(r"[0-9a-f]{64}", s.cell(r, 2).value or ""), "config digest %r" % s.cell(r, 2).value)
+
+    stmts = table_rows(wb, "Statements")
+    matched = table_rows(wb, "Matched")
+    capped = "row cap" in (wb["Matched"]["A1"].value or "")
+    if capped:
+        # The sheet shows the first matched_row_cap rows; the full list is the CSV beside it.
+        csv_path = re.sub(r"\.xlsx$", "-matched.csv", path)
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            full = list(csv.DictReader(f))
+        expect(len(full) > len(matched), "capped Matched sheet but the CSV is not longer")
+        for i, m in enumerate(matched):
+            expect(full[i]["Match ID"] == str(m["Match ID"].value), "CSV row %d differs from the sheet" % i)
+        matched = [{"Account": Cell(x["Account"]),
+                    "Statement Date": Cell(datetime.datetime.strptime(x["Statement Date"], "%Y-%m-%d"))}
+                   for x in full]
+    pending = table_rows(wb, "Pending")
+    ah, accts = block(s, "Accounts")
+    by_acct = {}
+    for a in accts:
+        if str(a["Account"].value).startswith("Total "):
+            continue
+        by_acct[a["Account"].value] = a
+    totals = {a["Currency"].value: a for a in accts if str(a["Account"].value).startswith("Total ")}
+    sums = {}
+    for acc, a in by_acct.items():
+        cur = a["Currency"].value
+        key = "" if acc == "(none)" else acc
+        st = [x for x in stmts if x["Account"].value == key and x["Status"].value in ("PASSED", "BALANCE_BREAK")]
+        if st:
+            first = min(st, key=lambda x: x["Opening Date"].value)
+            last = max(st, key=lambda x: x["Closing Date"].value)
+            expect(minor(a["Bank Opening"], cur) == minor(first["Opening"], cur), "%s opening" % acc)
+            expect(minor(a["Bank Closing"], cur) == minor(last["Closing"], cur), "%s closing" % acc)
+            if a["Ledger Balance"].value is not None:
+                expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Ledger Balance"], cur),
+                       "%s difference" % acc)
+        else:
+            expect(a["Bank Opening"].value is None, "%s has an opening but no statement" % acc)
+        lines = sum(x["Lines"].value for x in st if x["Status"].value == "PASSED")
+        expect(a["Lines"].value == lines, "%s lines %r, Statements say %r" % (acc, a["Lines"].value, lines))
+        m = sum(1 for x in matched if x["Account"].value == key and x["Statement Date"].value == day)
+        expect(a["Matched"].value == m, "%s matched %r, Matched sheet says %r" % (acc, a["Matched"].value, m))
+        if lines:
+            expect(abs(a["Matched %"].value - m / lines) < 1e-9, "%s matched %%" % acc)
+        errs = sum(1 for x in exc if (x["Account"].value or "") == key and x["Severity"].value == "ERROR")
+        warns = sum(1 for x in exc if (x["Account"].value or "") == key and x["Severity"].value == "WARNING")
+        expect(a["Open Errors"].value == errs, "%s open errors %r vs %r" % (acc, a["Open Errors"].value, errs))
+        expect(a["Open Warnings"].value == warns, "%s open warnings" % acc)
+        pend = sum(1 for x in pending if x["Account"].value == key)
+        expect(a["Pending"].value == pend, "%s pending %r vs %r" % (acc, a["Pending"].value, pend))
+        light = "RED" if errs else ("AMBER" if warns or pend else "GREEN")
+        expect(a["Status"].value == light, "%s status %r, expected %r" % (acc, a["Status"].value, light))
+        if cur:
+            t = sums.setdefault(cur, [0] * 8)
+            if a["Bank Opening"].value is not None:
+                t[0] += minor(a["Bank Opening"], cur)
+                t[1] += minor(a["Bank Closing"], cur)
+            if a["Ledger Balance"].value is not None:
+                t[2] += minor(a["Ledger Balance"], cur)
+            t[3] += lines
+            t[4] += m
+            t[5] += errs
+            t[6] += warns
+            t[7] += pend
+    every_exc_account = {(x["Account"].value or "") for x in exc}
+    expect(all(("(none)" if k == "" else k) in by_acct for k in every_exc_account),
+           "an exception's account is missing from the Summary")
+    for cur, t in sums.items():
+        tr = totals.get(cur)
+        expect(tr is not None, "no Total row for %s" % cur)
+        expect(minor(tr["Bank Opening"], cur) == t[0], "Total %s opening" % cur)
+        expect(minor(tr["Bank Closing"], cur) == t[1], "Total %s closing" % cur)
+        expect(minor(tr["Ledger Balance"], cur) == t[2], "Total %s ledger" % cur)
+        expect([tr[k].value for k in ("Lines", "Matched", "Open Errors", "Open Warnings", "Pending")] == t[3:],
+               "Total %s counts %r vs %r" % (cur, [tr[k].value for k in ("Lines", "Matched", "Open Errors",
+                                                    "Open Warnings", "Pending")], t[3:]))
+
+    # Settlements of the day, from the Settlements and DABS Issuance sheets.
+    transfers = table_rows(wb, "Settlements")
+    iss = table_rows(wb, "DABS Issuance")
+    sh, srows = block(s, "Settlements of the day")
+    got = {x["Currency"].value: x for x in srows}
+    curs = {t["Currency"].value for t in transfers} | {i["Currency"].value for i in iss}
+    for cur in curs:
+        g = got.get(cur)
+        expect(g is not None, "no settlement row for %s" % cur)
+        today = [t for t in transfers if t["Currency"].value == cur and t["Business Date"].value == day]
+        expect(g["Transfers"].value == len(today), "%s transfers" % cur)
+        expect(minor(g["Proceeds Paid"], cur) == sum(minor(t["Amount"], cur) for t in today
+                                                     if t["Purpose"].value == "PROCEEDS"), "%s proceeds" % cur)
+        expect(minor(g["Fees Paid"], cur) == sum(minor(t["Amount"], cur) for t in today
+                                                 if t["Purpose"].value == "FEE"), "%s fees" % cur)
+        held = [t for t in transfers if t["Currency"].value == cur and t["Status"].value.startswith("AWAITING_APPROVAL")]
+        expect(g["Held (count)"].value == len(held), "%s held count" % cur)
+        expect(minor(g["Held Amount"], cur) == sum(minor(t["Amount"], cur) for t in held), "%s held amount" % cur)
+        ic = [i for i in iss if i["Currency"].value == cur]
+        expect(g["Issuance Records"].value == len(ic), "%s issuance records" % cur)
+        expect(g["Units Issued"].value == sum(i["Units"].value for i in ic), "%s units" % cur)
+        expect(minor(g["Issued Amount"], cur) == sum(minor(i["Amount"], cur) for i in ic), "%s issued" % cur)
+
+    # Open exceptions by type and age bucket, from the Exceptions sheet.
+    th, trows = block(s, "Open exceptions by type and age (business days)")
+    def bucket(age):
+        return "0-1" if age <= 1 else "2-5" if age <= 5 else "6-30" if age <= 30 else ">30"
+    want = {}
+    for x in exc:
+        w = want.setdefault(x["Type"].value, {"Errors": 0, "Warnings": 0, "0-1": 0, "2-5": 0, "6-30": 0, ">30": 0})
+        w["Errors" if x["Severity"].value == "ERROR" else "Warnings"] += 1
+        w[bucket(x["Age (days)"].value)] += 1
+    gotb = {}
+    for t in trows:
+        if t["Type"].value == "No open exceptions.":
+            continue
+        gotb[t["Type"].value] = {k: t[k].value for k in ("Errors", "Warnings", "0-1", "2-5", "6-30", ">30")}
+        expect(t["Total"].value == t["Errors"].value + t["Warnings"].value, "%s total" % t["Type"].value)
+    expect(gotb == want, "exceptions by type and age %r, Exceptions sheet says %r" % (gotb, want))
+    if exc:
+        expect(len(s._charts) == 1, "Summary has no chart")
+    print("ok")
+
+
+def volatile(ws, r, c):
+    """Cells that change on every run: generation time and the run id."""
+    if ws.title != "Summary":
+        return False
+    label = ws.cell(r, 1).value
+    return (r == 2 and c == 1) or (c == 2 and label in ("Report generated", "Report run")) or \
+        (c == 5 and ws.cell(find_row(ws, "Inputs (files fetched for this business date)") + 1, 5).value == "Fetched At"
+         and r > find_row(ws, "Inputs (files fetched for this business date)") + 1)
+
+
+def dump(path):
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        rows = []
+        for row in ws.iter_rows():
+            vals = []
+            for c in row:
+                v = c.value
+                if volatile(ws, c.row, c.column):
+                    v = "<volatile>"
+                elif isinstance(v, datetime.datetime):
+                    v = v.isoformat()
+                vals.append([v, c.number_format])
+            rows.append(vals)
+        out[ws.title] = rows
+    json.dump(out, sys.stdout, sort_keys=True, indent=0)
+
+
+def rows(path, base):
+    wb = openpyxl.load_workbook(path)
+    parts = []
+    for ws in table_sheets(wb, base):
+        n = 0
+        for r in ws.iter_rows(min_row=FIRST_DATA, values_only=True):
+            if all(v is None for v in r):
+                break
+            n += 1
+        parts.append("%s=%d" % (ws.title, n))
+    print(" ".join(parts))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "check":
+        check(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "dump":
+        dump(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "rows":
+        rows(sys.argv[2], sys.argv[3])
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
