@@ -6,6 +6,8 @@
 #   scripts/sftp-server.sh stop   [PORT]               stop the server on PORT
 #   scripts/sftp-server.sh status [PORT]               exit 0 and print "running PORT PID ROOT" if up
 #   scripts/sftp-server.sh root   [PORT]               print the ROOT directory clients see as "/"
+#   scripts/sftp-server.sh crash  [PORT]               SIGKILL the server and its open sessions (tests:
+#                                                      "the server died in the middle of a transfer")
 #
 # PORT defaults to $SFTP_PORT or 2222 (what pipeline.conf points at); "auto" (or 0) picks a free port,
 # which is what tests use: `port=$(scripts/sftp-server.sh start auto "$T/sftp")`.
@@ -38,7 +40,7 @@ SFTP_USER=dabs
 die() { echo "sftp-server.sh: $*" >&2; exit 1; }
 
 usage() {
-	sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -83,12 +85,16 @@ prepare_root() {
 		local key
 		key=$(printf '%s' "$real" | sha256sum | cut -c1-16)
 		real=$SYS/root-$key
-		install -d -o root -g root -m 0755 "$SYS" "$real"
-		if [ -d "$root" ] && [ ! -L "$root" ]; then
+		if [ ! -L "$root" ]; then
+			# ROOT is a real directory (e.g. freshly made by a test): its contents are the truth,
+			# whatever an earlier run left in the real root.
+			rm -rf "$real"
+			install -d -o root -g root -m 0755 "$SYS" "$real"
 			cp -a "$root"/. "$real"/ 2>/dev/null || true
 			rm -rf "$root"
 			ln -s "$real" "$root"
 		fi
+		install -d -o root -g root -m 0755 "$SYS" "$real"
 	fi
 	chown root:root "$real"
 	chmod 0755 "$real"
@@ -216,6 +222,25 @@ cmd_stop() {
 	rm -f "$STATE/sshd-$port.pid"
 }
 
+# The pids of a process's descendants (children first found, then theirs).
+descendants() {
+	local kids k
+	kids=$(pgrep -P "$1" 2>/dev/null || true)
+	for k in $kids; do
+		printf '%s\n' "$k"
+		descendants "$k"
+	done
+}
+
+cmd_crash() {
+	local port=${1:-${SFTP_PORT:-2222}} pid p
+	pid=$(pid_of "$port") || die "no server running on port $port"
+	for p in $(descendants "$pid") "$pid"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	rm -f "$STATE/sshd-$port.pid"
+}
+
 cmd_status() {
 	local port=${1:-${SFTP_PORT:-2222}} pid
 	if pid=$(pid_of "$port"); then
@@ -237,5 +262,6 @@ start) shift; cmd_start "$@" ;;
 stop) shift; cmd_stop "$@" ;;
 status) shift; cmd_status "$@" ;;
 root) shift; cmd_root "$@" ;;
+crash) shift; cmd_crash "$@" ;;
 *) usage ;;
 esac

@@ -722,7 +722,7 @@ sftp_connect(struct transport *t)
 	    libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_SC, "none") != 0)
 		return ssh_error(t, PERR_INTERNAL, "setting algorithm preferences");
 	if (libssh2_session_handshake(t->session, t->sock) != 0)
-		return ssh_error(t, PERR_SSH_CONNECT, "SSH handshake (no common strong algorithm, or not an SSH server)");
+		return ssh_error(t, PERR_SSH_CONNECT, "SSH handshake");
 	e = check_host_key(t);
 	if (e != PERR_OK)
 		return e;

@@ -491,7 +491,7 @@ stage_fetch(struct stage_ctx *ctx)
 		else
 			e = perr_set(hard, "%s", hard_detail);
 	} else if (missing != NULL) {
-		e = perr_set(PERR_NOT_AVAILABLE, "%s for %s", missing, ctx->date_iso);
+		e = perr_set(PERR_NOT_AVAILABLE, "input for %s not there yet: %s", ctx->date_iso, missing);
 	}
 out:
 	for (i = 0; i < cfg->n_sources; i++) {
