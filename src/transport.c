@@ -985,7 +985,7 @@ rfile_open_read(struct transport *t, const char *name, struct rfile *rf, int64_t
 		if (rf->fd < 0) {
 			if (errno == ELOOP)
 				return perr_set(PERR_UNSAFE_NAME, "%s: %s is a symbolic link", t->desc, rf->path);
-			return perr_set(errno == ENOENT ? PERR_SFTP : PERR_IO, "%s: cannot open %s: %s", t->desc,
+			return perr_set(PERR_IO, "%s: cannot open %s: %s", t->desc,
 			    rf->path, strerror(errno));
 		}
 		if (fstat(rf->fd, &st) != 0)
