@@ -1,0 +1,1251 @@
+/*
+ * reconcile.c - the reconcile stage: matches the statement lines of the business date (and those
+ * carried from earlier nights) against the ledger's expected cash movements, carries and ages the
+ * breaks, checks balances, missing statements and the trustee's unit register.
+ *
+ * One transaction. It first undoes this date's own results (its recon_match rows, and through
+ * exceptions_reset() what it opened or closed on this date), so a rerun or --force replaces them and
+ * never adds to them; results of other dates are not touched. Inputs are read with COPY TO STDOUT,
+ * matched by the pure engine (src/match.h: the rules, the window, determinism), and the matches are
+ * written back with COPY. The configuration used is recorded in recon_run_config (sql/030).
+ *
+ * Candidates on date D: lines of PASSED statements with business_date <= D not yet matched, and
+ * movements not yet matched expected on or before D + W business days (W = [match] window_days).
+ *
+ * Exceptions (type: severity; subject; what opens it; what closes it):
+ *   UNMATCHED_STATEMENT: ERROR; line:ID; a candidate line nothing explains; a later match.
+ *   AMOUNT_MISMATCH: ERROR; line:ID; the line's reference names a movement (or batch) of the same
+ *     direction within the window but the amounts differ; amount = the bank's, detail shows both and
+ *     the difference; ledger_id = the movement (or batch id). The movement is not also UNMATCHED_LEDGER.
+ *   AMBIGUOUS: WARNING; line:ID; a line without reference fits several movements (or a movement fits
+ *     several lines) by amount and date; ledger_id lists the candidates. Money is not lost, a person
+ *     must choose, hence a warning.
+ *   DUPLICATE_LINE: ERROR; line:ID; the bank's own reference appears again on the same account: the
+ *     first line is matched normally, the repeat is never matched. Closed only by a person.
+ *   UNMATCHED_LEDGER: ERROR; movement:ID; a movement not matched once business_days_between(
+ *     expected_date, D) > W. Before that it is PENDING, not an exception: see pending_movements(d)
+ *     and the view pending_movement in sql/030_reconcile.sql.
+ *   LEDGER_BALANCE_BREAK: ERROR; balance:ACCOUNT; see "Ledger balance" below; closed when a later
+ *     night's difference is zero.
+ *   HOLDING_MISMATCH / HOLDING_MISSING_AT_TRUSTEE / HOLDING_MISSING_IN_LEDGER: ERROR;
+ *     holding:OFFERING:INVESTOR; the trustee register received for D (the latest trustee_register row
+ *     with business_date D, as of its as_of_date R) against the ledger's holding as of R (the row
+ *     with the greatest as_of_date <= R); a missing row counts as 0 units. Closed when a later
+ *     register agrees. No register for D: nothing is checked.
+ *   STATEMENT_MISSING: ERROR (WARNING if the source is not required); statement:ACCOUNT:DATE; a
+ *     [source.*] with account_no (not a register) has no statement with business_date D. Closed when
+ *     a later run finds one for that date.
+ * A line or movement that gets matched later closes its open exceptions, closed_by naming the run,
+ * the rule and the other side. A line whose verdict changes (e.g. UNMATCHED_STATEMENT to AMBIGUOUS)
+ * closes the old type and opens the new one. Ages are business days from opened_date (see
+ * open_exceptions_as_of(d) in sql/030).
+ *
+ * Ledger balance (LEDGER_BALANCE_BREAK), per account with a PASSED statement for D:
+ *   anchor          = opening balance of the account's first PASSED statement (earliest opening date)
+ *   ledger balance  = anchor + the signed sum of the movements matched on or before D to lines of
+ *                     statements of business date <= D (what the bank has confirmed of the ledger)
+ *   bank closing    = closing balance of the account's latest PASSED statement of business date D
+ *   open lines      = signed sum of that account's lines (PASSED statements, business date <= D)
+ *                     not matched on or before D (unmatched, ambiguous, mismatched, duplicates)
+ *   unexplained     = (bank closing - open lines) - ledger balance; not zero is a break.
+ * Every match is exact, so a difference means money on the bank's statements that no loaded line
+ * accounts for: a statement gap, a statement rejected by its gate, or lines lost or altered.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "exceptions.h"
+#include "log.h"
+#include "match.h"
+#include "money.h"
+#include "stage.h"
+#include "util.h"
+
+#define STAGE "reconcile"
+
+/* Bits for the exception types this stage opens (for the open-exception index below). */
+enum {
+	T_UNMATCHED_STATEMENT = 1 << 0,
+	T_UNMATCHED_LEDGER = 1 << 1,
+	T_AMOUNT_MISMATCH = 1 << 2,
+	T_AMBIGUOUS = 1 << 3,
+	T_DUPLICATE_LINE = 1 << 4,
+	T_LEDGER_BALANCE_BREAK = 1 << 5,
+	T_HOLDING_MISMATCH = 1 << 6,
+	T_HOLDING_MISSING_AT_TRUSTEE = 1 << 7,
+	T_HOLDING_MISSING_IN_LEDGER = 1 << 8,
+	T_STATEMENT_MISSING = 1 << 9,
+};
+
+static const struct { unsigned bit; const char *name; } type_names[] = {
+	{ T_UNMATCHED_STATEMENT, "UNMATCHED_STATEMENT" },
+	{ T_UNMATCHED_LEDGER, "UNMATCHED_LEDGER" },
+	{ T_AMOUNT_MISMATCH, "AMOUNT_MISMATCH" },
+	{ T_AMBIGUOUS, "AMBIGUOUS" },
+	{ T_DUPLICATE_LINE, "DUPLICATE_LINE" },
+	{ T_LEDGER_BALANCE_BREAK, "LEDGER_BALANCE_BREAK" },
+	{ T_HOLDING_MISMATCH, "HOLDING_MISMATCH" },
+	{ T_HOLDING_MISSING_AT_TRUSTEE, "HOLDING_MISSING_AT_TRUSTEE" },
+	{ T_HOLDING_MISSING_IN_LEDGER, "HOLDING_MISSING_IN_LEDGER" },
+	{ T_STATEMENT_MISSING, "STATEMENT_MISSING" },
+};
+#define N_TYPES (sizeof type_names / sizeof type_names[0])
+#define LINE_TYPES (T_UNMATCHED_STATEMENT | T_AMOUNT_MISMATCH | T_AMBIGUOUS | T_DUPLICATE_LINE)
+#define HOLDING_TYPES (T_HOLDING_MISMATCH | T_HOLDING_MISSING_AT_TRUSTEE | T_HOLDING_MISSING_IN_LEDGER)
+
+static unsigned
+type_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_TYPES; i++)
+		if (!strcmp(type_names[i].name, name))
+			return type_names[i].bit;
+	return 0;
+}
+
+/* A growing buffer of COPY text-format rows. */
+struct cbuf {
+	char *b;
+	size_t len, cap;
+};
+
+static void
+cb_reserve(struct cbuf *c, size_t n)
+{
+	if (c->len + n + 1 > c->cap) {
+		while (c->len + n + 1 > c->cap)
+			c->cap = c->cap ? c->cap * 2 : 1 << 16;
+		c->b = xrealloc(c->b, c->cap);
+	}
+}
+
+/* Appends one field (NULL: \N), escaped for COPY text format, then a tab or (last) a newline. */
+static void
+cb_field(struct cbuf *c, const char *s, bool last)
+{
+	if (s == NULL) {
+		cb_reserve(c, 3);
+		memcpy(c->b + c->len, "\\N", 2);
+		c->len += 2;
+	} else {
+		cb_reserve(c, strlen(s) * 2 + 1);
+		for (; *s; s++) {
+			switch (*s) {
+			case '\\': c->b[c->len++] = '\\'; c->b[c->len++] = '\\'; break;
+			case '\t': c->b[c->len++] = '\\'; c->b[c->len++] = 't'; break;
+			case '\n': c->b[c->len++] = '\\'; c->b[c->len++] = 'n'; break;
+			case '\r': c->b[c->len++] = '\\'; c->b[c->len++] = 'r'; break;
+			default: c->b[c->len++] = *s;
+			}
+		}
+	}
+	cb_reserve(c, 1);
+	c->b[c->len++] = last ? '\n' : '\t';
+}
+
+static void
+cb_i64(struct cbuf *c, int64_t v, bool last)
+{
+	char tmp[24];
+
+	snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+	cb_field(c, tmp, last);
+}
+
+/* Sends the buffer if it is large (or `all`) and empties it. */
+static enum perr
+cb_flush(PGconn *db, struct cbuf *c, bool all)
+{
+	enum perr e;
+
+	if (c->len == 0 || (!all && c->len < (1 << 20)))
+		return PERR_OK;
+	e = db_copy_put(db, c->b, c->len);
+	c->len = 0;
+	return e;
+}
+
+struct open_exc {
+	char *subject;
+	unsigned mask;      /* T_* bits of the types open for the subject */
+};
+
+struct recon {
+	struct stage_ctx *ctx;
+	const struct config *cfg;
+	struct match_pool pool;
+	struct match_line *lines;
+	size_t nl, capl;
+	struct match_movement *movs;
+	size_t nm, capm;
+	struct match_params prm;
+	struct match_result res;
+	date_t cutoff;
+	char cutoff_iso[DATE_BUFSZ];
+	struct open_exc *open;     /* open exceptions of this stage, sorted by subject (bytewise) */
+	size_t n_open;
+	struct cbuf exc;           /* exceptions to open in bulk (COPY rows for recon_exc) */
+	size_t n_exc;
+	int64_t opened_bulk;
+};
+
+/* ---- reading COPY TO STDOUT ---- */
+
+/* Decodes a COPY text field in place (backslash escapes); returns false for \N. */
+static bool
+copy_unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	if (s[0] == '\\' && s[1] == 'N' && s[2] == '\0')
+		return false;
+	while (*r) {
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		r++;
+		switch (*r) {
+		case 'b': *w++ = '\b'; r++; break;
+		case 'f': *w++ = '\f'; r++; break;
+		case 'n': *w++ = '\n'; r++; break;
+		case 'r': *w++ = '\r'; r++; break;
+		case 't': *w++ = '\t'; r++; break;
+		case 'v': *w++ = '\v'; r++; break;
+		case '\0': break;
+		default:
+			if (*r >= '0' && *r <= '7') {
+				int v = 0, k;
+
+				for (k = 0; k < 3 && *r >= '0' && *r <= '7'; k++)
+					v = v * 8 + (*r++ - '0');
+				*w++ = (char)v;
+			} else
+				*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return true;
+}
+
+static bool
+parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+typedef enum perr (*row_fn)(struct recon *r, char **f);
+
+/*
+ * Runs a COPY (...) TO STDOUT whose rows have exactly `nfields` fields and calls fn for each.
+ * The COPY is always drained, even after a failure, so the connection stays usable.
+ */
+static enum perr
+copy_out(struct recon *r, const char *sql, int nfields, row_fn fn, int64_t *rows)
+{
+	PGconn *db = r->ctx->db;
+	PGresult *res = PQexec(db, sql);
+	enum perr e = PERR_OK;
+	char *f[16];
+
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		e = perr_set(PERR_DB, "reconcile: %s (SQLSTATE %s) in: %.60s", PQerrorMessage(db),
+		    db_sqlstate(res), sql);
+		PQclear(res);
+		return e;
+	}
+	PQclear(res);
+	*rows = 0;
+	for (;;) {
+		char *buf = NULL, *p;
+		int len = PQgetCopyData(db, &buf, 0), n;
+
+		if (len == -1)
+			break;
+		if (len < 0) {
+			if (e == PERR_OK)
+				e = perr_set(PERR_DB, "reconcile: reading COPY data: %s", PQerrorMessage(db));
+			break;
+		}
+		if (e == PERR_OK) {
+			if (len == 0 || buf[len - 1] != '\n')
+				e = perr_set(PERR_DB, "reconcile: COPY row without a line end");
+			else {
+				buf[len - 1] = '\0';
+				for (n = 0, p = buf; n < 16; n++) {
+					f[n] = p;
+					p = strchr(p, '\t');
+					if (p == NULL) {
+						n++;
+						break;
+					}
+					*p++ = '\0';
+				}
+				if (n != nfields)
+					e = perr_set(PERR_DB, "reconcile: COPY row has %d fields, expected %d", n, nfields);
+				else {
+					int k;
+
+					for (k = 0; k < n; k++)
+						if (!copy_unescape(f[k]))
+							f[k] = NULL;
+					e = fn(r, f);
+					(*rows)++;
+				}
+			}
+		}
+		PQfreemem(buf);
+	}
+	while ((res = PQgetResult(db)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && e == PERR_OK)
+			e = perr_set(PERR_DB, "reconcile: COPY failed: %s (SQLSTATE %s)", PQresultErrorMessage(res),
+			    db_sqlstate(res));
+		PQclear(res);
+	}
+	return e;
+}
+
+static enum perr
+intern(struct recon *r, const char *s, uint32_t *out)
+{
+	*out = match_pool_intern(&r->pool, s ? s : "", s ? strlen(s) : 0);
+	if (*out == UINT32_MAX)
+		return PERR_NOMEM;
+	return PERR_OK;
+}
+
+/* line_id, account, currency, amount, value date (days since 1970), reference, bank_ref, dup flag */
+static enum perr
+row_line(struct recon *r, char **f)
+{
+	struct match_line *l;
+	int64_t day, dup;
+	enum perr e;
+
+	if (r->nl == r->capl) {
+		r->capl = r->capl ? r->capl * 2 : 4096;
+		r->lines = xrealloc(r->lines, r->capl * sizeof *r->lines);
+	}
+	l = &r->lines[r->nl];
+	if (!f[0] || !f[3] || !f[4] || !f[7] || !parse_i64(f[0], &l->line_id) || !parse_i64(f[3], &l->amount) ||
+	    !parse_i64(f[4], &day) || !parse_i64(f[7], &dup))
+		return perr_set(PERR_INTERNAL, "reconcile: unexpected statement line row from the database");
+	l->value_date = (date_t)day;
+	l->flags = dup ? MATCH_LINE_DUP_OF_MATCHED : 0;
+	if ((e = intern(r, f[1], &l->account)) || (e = intern(r, f[2], &l->currency)) ||
+	    (e = intern(r, f[5], &l->reference)) || (e = intern(r, f[6], &l->bank_ref)))
+		return e;
+	r->nl++;
+	return PERR_OK;
+}
+
+/* movement_id, account, currency, signed amount, expected date (days), reference, batch_id */
+static enum perr
+row_movement(struct recon *r, char **f)
+{
+	struct match_movement *m;
+	int64_t day;
+	enum perr e;
+
+	if (r->nm == r->capm) {
+		r->capm = r->capm ? r->capm * 2 : 4096;
+		r->movs = xrealloc(r->movs, r->capm * sizeof *r->movs);
+	}
+	m = &r->movs[r->nm];
+	if (!f[3] || !f[4] || !parse_i64(f[3], &m->amount) || !parse_i64(f[4], &day))
+		return perr_set(PERR_INTERNAL, "reconcile: unexpected cash movement row from the database");
+	m->expected_date = (date_t)day;
+	if ((e = intern(r, f[0], &m->movement_id)) || (e = intern(r, f[1], &m->account)) ||
+	    (e = intern(r, f[2], &m->currency)) || (e = intern(r, f[5], &m->reference)) ||
+	    (e = intern(r, f[6], &m->batch_id)))
+		return e;
+	r->nm++;
+	return PERR_OK;
+}
+
+/* ---- formatting for detail sentences ---- */
+
+static const char *
+S(const struct recon *r, uint32_t off)
+{
+	return match_pool_str(&r->pool, off);
+}
+
+/* "SGD 1500.00" (absolute value: direction is said in words); buf of at least 48 bytes. */
+static char *
+fmt_money(const char *cur, int64_t minor, bool absolute, char *buf, size_t size)
+{
+	const struct currency *c = currency_find(cur);
+	char num[MONEY_BUFSZ];
+
+	if (absolute && minor < 0 && minor != INT64_MIN)
+		minor = -minor;
+	money_format(minor, c ? c->exponent : 0, num);
+	snprintf(buf, size, "%s %s%s", cur, num, c ? "" : " (minor units)");
+	return buf;
+}
+
+static const char *
+direction(int64_t amount)
+{
+	return amount < 0 ? "debit" : "credit";
+}
+
+/* ---- exceptions ---- */
+
+static int
+cmp_open(const void *a, const void *b)
+{
+	return strcmp(((const struct open_exc *)a)->subject, ((const struct open_exc *)b)->subject);
+}
+
+static enum perr
+load_open_exceptions(struct recon *r)
+{
+	const char *params[1] = { STAGE };
+	PGresult *res;
+	int i, n;
+	size_t k = 0;
+
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "SELECT subject, type FROM exception WHERE status = 'OPEN' AND stage = $1"
+	    " ORDER BY subject COLLATE \"C\", type", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	r->open = xcalloc((size_t)n + 1, sizeof *r->open);
+	for (i = 0; i < n; i++) {
+		const char *subj = PQgetvalue(res, i, 0);
+
+		if (k == 0 || strcmp(r->open[k - 1].subject, subj) != 0)
+			r->open[k++].subject = xstrdup(subj);
+		r->open[k - 1].mask |= type_bit(PQgetvalue(res, i, 1));
+	}
+	r->n_open = k;
+	PQclear(res);
+	/* ORDER BY ... COLLATE "C" is bytewise, like strcmp; sort anyway so bsearch cannot be misled. */
+	qsort(r->open, r->n_open, sizeof *r->open, cmp_open);
+	return PERR_OK;
+}
+
+static unsigned
+open_mask(const struct recon *r, const char *subject)
+{
+	struct open_exc key, *x;
+
+	if (r->n_open == 0)
+		return 0;
+	key.subject = (char *)subject;
+	x = bsearch(&key, r->open, r->n_open, sizeof key, cmp_open);
+	return x ? x->mask : 0;
+}
+
+/* Closes every open type in `mask` for the subject. */
+static enum perr
+close_types(struct recon *r, const char *subject, unsigned mask, const char *closed_by)
+{
+	size_t i;
+	enum perr e;
+
+	mask &= open_mask(r, subject);
+	for (i = 0; i < N_TYPES; i++) {
+		if (!(mask & type_names[i].bit))
+			continue;
+		if ((e = exception_close(r->ctx, type_names[i].name, subject, closed_by)) != PERR_OK)
+			return e;
+	}
+	return PERR_OK;
+}
+
+/* Queues an exception to be opened with the others in one statement (see flush_exceptions). */
+static void
+queue_exception(struct recon *r, const struct exception_rec *x)
+{
+	struct cbuf *c = &r->exc;
+
+	cb_field(c, x->type, false);
+	cb_field(c, x->severity, false);
+	cb_field(c, x->subject, false);
+	cb_field(c, x->account_no, false);
+	cb_field(c, x->item_date, false);
+	if (x->has_amount)
+		cb_i64(c, x->amount_minor, false);
+	else
+		cb_field(c, NULL, false);
+	cb_field(c, x->currency, false);
+	cb_field(c, x->reference ? x->reference : "", false);
+	cb_field(c, x->statement_ref ? x->statement_ref : "", false);
+	cb_field(c, x->ledger_id ? x->ledger_id : "", false);
+	cb_field(c, x->detail, true);
+	r->n_exc++;
+}
+
+/*
+ * Opens the queued exceptions in one INSERT ... SELECT. Same rule as exception_open() in
+ * src/exceptions.c (kept in step with it): nothing is opened for a type and subject that is
+ * already OPEN (carried) or was RESOLVED by a person. One statement instead of one round trip
+ * per exception, because a large night has tens of thousands of breaks.
+ */
+static enum perr
+flush_exceptions(struct recon *r)
+{
+	PGconn *db = r->ctx->db;
+	char run[24];
+	const char *params[2];
+	PGresult *res;
+	enum perr e;
+
+	if (r->n_exc == 0)
+		return PERR_OK;
+	if ((e = db_exec(db, "CREATE TEMP TABLE recon_exc (type text, severity text, subject text,"
+	    " account_no text, item_date date, amount_minor bigint, currency char(3), reference text,"
+	    " statement_ref text, ledger_id text, detail text) ON COMMIT DROP")) != PERR_OK)
+		return e;
+	if ((e = db_copy_begin(db, "COPY recon_exc FROM STDIN")) != PERR_OK)
+		return e;
+	if ((e = db_copy_put(db, r->exc.b, r->exc.len)) != PERR_OK)
+		return e;
+	if ((e = db_copy_end(db)) != PERR_OK)
+		return e;
+	r->exc.len = 0;
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	params[0] = r->ctx->date_iso;
+	params[1] = run;
+	res = db_query(db, PGRES_COMMAND_OK,
+	    "INSERT INTO exception (type, severity, stage, subject, account_no, item_date, amount_minor,"
+	    "  currency, reference, statement_ref, ledger_id, detail, opened_date, opened_run_id)"
+	    " SELECT x.type, x.severity, 'reconcile', x.subject, x.account_no, x.item_date, x.amount_minor,"
+	    "        x.currency, x.reference, x.statement_ref, x.ledger_id, x.detail, $1::date, $2::bigint"
+	    "   FROM recon_exc x"
+	    "  WHERE NOT EXISTS (SELECT 1 FROM exception e WHERE e.type = x.type AND e.subject = x.subject"
+	    "                     AND e.status IN ('OPEN', 'RESOLVED'))"
+	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING", 2, params);
+	if (res == NULL)
+		return PERR_DB;
+	r->opened_bulk = strtoll(PQcmdTuples(res), NULL, 10);
+	r->ctx->exceptions += r->opened_bulk;
+	PQclear(res);
+	if ((e = db_exec(db, "DROP TABLE recon_exc")) != PERR_OK)
+		return e;
+	return PERR_OK;
+}
+
+/* ---- the steps ---- */
+
+static enum perr
+undo_date(struct recon *r)
+{
+	const char *params[1] = { r->ctx->date_iso };
+	enum perr e;
+
+	/* recon_match_movement rows go with their match (ON DELETE CASCADE). */
+	if ((e = db_command(r->ctx->db, "DELETE FROM recon_match WHERE business_date = $1::date", 1, params)))
+		return e;
+	return exceptions_reset(r->ctx, STAGE);
+}
+
+static enum perr
+record_config(struct recon *r)
+{
+	const struct config *cfg = r->cfg;
+	struct cbuf hol = { 0 }, json = { 0 };
+	char run[24], win[16], tmp[DATE_BUFSZ + 4], rules[64], li[24], mi[24], ma[24];
+	const char *params[11];
+	size_t i;
+	enum perr e;
+
+	/* The holiday table, so that SQL counts business days like the C code. */
+	if ((e = db_exec(r->ctx->db, "DELETE FROM business_holiday")) != PERR_OK)
+		return e;
+	cb_reserve(&hol, 2);
+	hol.b[hol.len++] = '{';
+	for (i = 0; i < cfg->calendar.n_holidays; i++) {
+		date_format_iso(cfg->calendar.holidays[i], tmp);
+		cb_reserve(&hol, DATE_BUFSZ + 1);
+		hol.len += (size_t)sprintf(hol.b + hol.len, "%s%s", i ? "," : "", tmp);
+	}
+	cb_reserve(&hol, 2);
+	hol.b[hol.len++] = '}';
+	hol.b[hol.len] = '\0';
+	params[0] = hol.b;
+	if ((e = db_command(r->ctx->db,
+	    "INSERT INTO business_holiday (holiday) SELECT DISTINCT unnest($1::date[])", 1, params)) != PERR_OK)
+		goto out;
+
+	snprintf(rules, sizeof rules, "{%s%s%s%s%s}", cfg->rule_reference ? "reference" : "",
+	    cfg->rule_reference && (cfg->rule_batch || cfg->rule_amount_date) ? "," : "",
+	    cfg->rule_batch ? "batch" : "", cfg->rule_batch && cfg->rule_amount_date ? "," : "",
+	    cfg->rule_amount_date ? "amount_date" : "");
+	cb_reserve(&json, 256 + hol.len * 2);
+	json.len = (size_t)sprintf(json.b,
+	    "{\"window_days\": %d, \"rules\": {\"reference\": %s, \"batch\": %s, \"amount_date\": %s},"
+	    " \"cutoff_date\": \"%s\", \"holidays\": [", cfg->match_window_days,
+	    cfg->rule_reference ? "true" : "false", cfg->rule_batch ? "true" : "false",
+	    cfg->rule_amount_date ? "true" : "false", r->cutoff_iso);
+	for (i = 0; i < cfg->calendar.n_holidays; i++) {
+		date_format_iso(cfg->calendar.holidays[i], tmp);
+		json.len += (size_t)sprintf(json.b + json.len, "%s\"%s\"", i ? ", " : "", tmp);
+	}
+	json.len += (size_t)sprintf(json.b + json.len, "], \"max_candidates_listed\": %d}", MATCH_MAX_CANDIDATES);
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	snprintf(win, sizeof win, "%d", cfg->match_window_days);
+	snprintf(li, sizeof li, "%zu", r->nl);
+	snprintf(mi, sizeof mi, "%zu", r->nm);
+	snprintf(ma, sizeof ma, "%zu", r->res.n_matches);
+	params[0] = run;
+	params[1] = r->ctx->date_iso;
+	params[2] = win;
+	params[3] = rules;
+	params[4] = r->cutoff_iso;
+	params[5] = hol.b;
+	params[6] = cfg->digest;
+	params[7] = json.b;
+	params[8] = li;
+	params[9] = mi;
+	params[10] = ma;
+	e = db_command(r->ctx->db,
+	    "INSERT INTO recon_run_config (run_id, business_date, window_days, rules, cutoff_date, holidays,"
+	    "  config_digest, params, lines_in, movements_in, matches)"
+	    " VALUES ($1::bigint, $2::date, $3::integer, $4::text[], $5::date, $6::date[], $7, $8::jsonb,"
+	    "  $9::bigint, $10::bigint, $11::bigint)", 11, params);
+out:
+	free(hol.b);
+	free(json.b);
+	return e;
+}
+
+static enum perr
+read_candidates(struct recon *r)
+{
+	const char *params[2] = { r->ctx->date_iso, r->cutoff_iso };
+	int64_t n;
+	enum perr e;
+
+	/* COPY takes no parameters: the date and the cutoff go through a temporary table. */
+	if ((e = db_exec(r->ctx->db, "CREATE TEMP TABLE recon_param (d date NOT NULL, cutoff date NOT NULL)"
+	    " ON COMMIT DROP")) != PERR_OK)
+		return e;
+	if ((e = db_command(r->ctx->db, "INSERT INTO recon_param VALUES ($1::date, $2::date)", 2, params)))
+		return e;
+	e = copy_out(r,
+	    "COPY (SELECT l.line_id, l.account_no, l.currency, l.amount_minor, l.value_date - DATE '1970-01-01',"
+	    "        l.reference, l.bank_ref,"
+	    "        CASE WHEN l.bank_ref <> '' AND EXISTS (SELECT 1 FROM statement_line o"
+	    "               JOIN recon_match om ON om.line_id = o.line_id"
+	    "              WHERE o.account_no = l.account_no AND o.bank_ref = l.bank_ref) THEN 1 ELSE 0 END"
+	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id, recon_param p"
+	    "  WHERE s.gate = 'PASSED' AND s.business_date <= p.d"
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)) TO STDOUT",
+	    8, row_line, &n);
+	if (e != PERR_OK)
+		return e;
+	return copy_out(r,
+	    "COPY (SELECT c.movement_id, c.account_no, c.currency,"
+	    "        CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END,"
+	    "        c.expected_date - DATE '1970-01-01', c.reference, coalesce(c.batch_id, '')"
+	    "   FROM cash_movement c, recon_param p"
+	    "  WHERE c.expected_date <= p.cutoff"
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match_movement mm WHERE mm.movement_id = c.movement_id))"
+	    " TO STDOUT", 7, row_movement, &n);
+}
+
+static enum perr
+write_matches(struct recon *r)
+{
+	PGconn *db = r->ctx->db;
+	struct match_result *res = &r->res;
+	struct cbuf c = { 0 };
+	int64_t base = 0, *ids = NULL, next;
+	char run[24], buf[24];
+	const char *params[1];
+	PGresult *pr;
+	enum perr e = PERR_OK;
+	size_t i;
+
+	if (res->n_matches == 0)
+		return PERR_OK;
+	/* Reserve a block of match ids (the pipeline lock keeps other writers out). */
+	pr = db_query(db, PGRES_TUPLES_OK, "SELECT nextval(pg_get_serial_sequence('recon_match', 'match_id'))",
+	    0, NULL);
+	if (pr == NULL)
+		return PERR_DB;
+	base = db_get_i64(pr, 0, 0);
+	PQclear(pr);
+	snprintf(buf, sizeof buf, "%lld", (long long)(base + (int64_t)res->n_matches - 1));
+	params[0] = buf;
+	pr = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT setval(pg_get_serial_sequence('recon_match', 'match_id'), $1::bigint)", 1, params);
+	if (pr == NULL)
+		return PERR_DB;
+	PQclear(pr);
+
+	ids = xmalloc((r->nl + 1) * sizeof *ids);
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	if ((e = db_copy_begin(db, "COPY recon_match (match_id, business_date, rule, line_id, run_id) FROM STDIN")))
+		goto out;
+	next = base;
+	for (i = 0; i < r->nl; i++) {
+		if (res->line_verdict[i] != MATCH_LINE_MATCHED)
+			continue;
+		ids[i] = next++;
+		cb_i64(&c, ids[i], false);
+		cb_field(&c, r->ctx->date_iso, false);
+		cb_field(&c, match_rule_name((enum match_rule)res->line_rule[i]), false);
+		cb_i64(&c, r->lines[i].line_id, false);
+		cb_field(&c, run, true);
+		if ((e = cb_flush(db, &c, false)) != PERR_OK)
+			goto out;
+	}
+	if ((e = cb_flush(db, &c, true)) != PERR_OK || (e = db_copy_end(db)) != PERR_OK)
+		goto out;
+	if ((e = db_copy_begin(db, "COPY recon_match_movement (match_id, movement_id) FROM STDIN")))
+		goto out;
+	for (i = 0; i < r->nm; i++) {
+		if (res->mov_verdict[i] != MATCH_MOV_MATCHED)
+			continue;
+		cb_i64(&c, ids[res->mov_line[i]], false);
+		cb_field(&c, S(r, r->movs[i].movement_id), true);
+		if ((e = cb_flush(db, &c, false)) != PERR_OK)
+			goto out;
+	}
+	if ((e = cb_flush(db, &c, true)) != PERR_OK || (e = db_copy_end(db)) != PERR_OK)
+		goto out;
+out:
+	free(ids);
+	free(c.b);
+	return e;
+}
+
+static enum perr
+line_exceptions(struct recon *r)
+{
+	struct match_result *res = &r->res;
+	char subject[48], date[DATE_BUFSZ], detail[1024], amt[48], amt2[48], diff[48], closed_by[256];
+	char ledger[MATCH_MAX_CANDIDATES * 40 + 32];
+	size_t i, k;
+	enum perr e;
+
+	for (i = 0; i < r->nl; i++) {
+		const struct match_line *l = &r->lines[i];
+		struct exception_rec x;
+		unsigned bit = 0;
+		uint32_t p = res->line_partner[i];
+		const char *cur = S(r, l->currency);
+
+		snprintf(subject, sizeof subject, "line:%lld", (long long)l->line_id);
+		date_format_iso(l->value_date, date);
+		fmt_money(cur, l->amount, true, amt, sizeof amt);
+		memset(&x, 0, sizeof x);
+		x.subject = subject;
+		x.account_no = S(r, l->account);
+		x.item_date = date;
+		x.has_amount = true;
+		x.amount_minor = l->amount;
+		x.currency = cur;
+		x.reference = S(r, l->reference);
+		x.statement_ref = S(r, l->bank_ref);
+		x.ledger_id = "";
+		x.detail = detail;
+		x.severity = "ERROR";
+		ledger[0] = '\0';
+
+		switch ((enum match_line_verdict)res->line_verdict[i]) {
+		case MATCH_LINE_MATCHED: {
+			const struct match_movement *m = &r->movs[p];
+
+			if (!(open_mask(r, subject) & LINE_TYPES))
+				continue;
+			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: %s match with movement %s%s",
+			    (long long)r->ctx->run_id, match_rule_name((enum match_rule)res->line_rule[i]),
+			    S(r, m->movement_id), res->line_rule[i] == MATCH_RULE_BATCH ? " and the rest of its batch" : "");
+			if ((e = close_types(r, subject, LINE_TYPES, closed_by)) != PERR_OK)
+				return e;
+			continue;
+		}
+		case MATCH_LINE_UNMATCHED:
+			bit = T_UNMATCHED_STATEMENT;
+			x.type = "UNMATCHED_STATEMENT";
+			if (l->reference)
+				snprintf(detail, sizeof detail, "The bank %s of %s on %s (bank reference %s, reference %s)"
+				    " matches no expected movement in the ledger.", direction(l->amount), amt, date,
+				    *x.statement_ref ? x.statement_ref : "none", S(r, l->reference));
+			else
+				snprintf(detail, sizeof detail, "The bank %s of %s on %s (bank reference %s) carries no"
+				    " reference and no expected movement of that amount is within %d business days.",
+				    direction(l->amount), amt, date, *x.statement_ref ? x.statement_ref : "none",
+				    r->prm.window_days);
+			break;
+		case MATCH_LINE_AMOUNT_MISMATCH: {
+			const struct match_mismatch *mm = match_find_mismatch(res, (uint32_t)i);
+			int64_t d = 0;
+
+			bit = T_AMOUNT_MISMATCH;
+			x.type = "AMOUNT_MISMATCH";
+			if (mm == NULL)
+				return perr_set(PERR_INTERNAL, "reconcile: mismatch record missing for line %lld",
+				    (long long)l->line_id);
+			snprintf(ledger, sizeof ledger, "%s", mm->batch ? S(r, r->movs[mm->movement].batch_id) :
+			    S(r, r->movs[mm->movement].movement_id));
+			fmt_money(cur, mm->ledger_amount, true, amt2, sizeof amt2);
+			if (!money_sub(l->amount, mm->ledger_amount, &d))
+				snprintf(diff, sizeof diff, "too large to compute");
+			else {
+				char num[MONEY_BUFSZ];
+				const struct currency *c = currency_find(cur);
+
+				money_format(d, c ? c->exponent : 0, num);
+				snprintf(diff, sizeof diff, "%s %s", cur, num);
+			}
+			snprintf(detail, sizeof detail, "Reference %s matches ledger %s %s, but the bank shows a %s of %s"
+			    " on %s and the ledger expects %s (difference bank minus ledger: %s).", S(r, l->reference),
+			    mm->batch ? "batch" : "movement", ledger, direction(l->amount), amt, date, amt2, diff);
+			break;
+		}
+		case MATCH_LINE_AMBIGUOUS: {
+			const struct match_ambiguous *a = match_find_ambiguous(res, (uint32_t)i);
+			size_t off = 0;
+
+			bit = T_AMBIGUOUS;
+			x.type = "AMBIGUOUS";
+			x.severity = "WARNING";
+			if (a == NULL)
+				return perr_set(PERR_INTERNAL, "reconcile: ambiguity record missing for line %lld",
+				    (long long)l->line_id);
+			for (k = 0; k < a->n_listed; k++)
+				off += (size_t)snprintf(ledger + off, sizeof ledger - off, "%s%s", k ? "," : "",
+				    S(r, r->movs[a->candidates[k]].movement_id));
+			if (a->n_candidates > a->n_listed)
+				snprintf(ledger + off, sizeof ledger - off, ",+%u more", a->n_candidates - a->n_listed);
+			snprintf(detail, sizeof detail, "The bank %s of %s on %s has no reference and %u expected"
+			    " movement%s of that amount within %d business days (%s)%s; it is not matched by guess:"
+			    " choose by hand.", direction(l->amount), amt, date, a->n_candidates,
+			    a->n_candidates == 1 ? "" : "s", r->prm.window_days, ledger,
+			    a->n_competing_lines > 1 ? ", and other bank lines compete for the same movements" : "");
+			if (a->n_competing_lines > 1) {
+				size_t dl = strlen(detail);
+
+				snprintf(detail + dl, sizeof detail - dl, " (%u lines in all).", a->n_competing_lines);
+			}
+			break;
+		}
+		case MATCH_LINE_DUPLICATE:
+			bit = T_DUPLICATE_LINE;
+			x.type = "DUPLICATE_LINE";
+			if (p != MATCH_NONE)
+				snprintf(detail, sizeof detail, "Bank reference %s appears twice on account %s: this %s of"
+				    " %s on %s repeats statement line %lld and is not matched.", x.statement_ref,
+				    x.account_no, direction(l->amount), amt, date, (long long)r->lines[p].line_id);
+			else
+				snprintf(detail, sizeof detail, "Bank reference %s appears twice on account %s: this %s of"
+				    " %s on %s repeats a line already matched on an earlier night and is not matched.",
+				    x.statement_ref, x.account_no, direction(l->amount), amt, date);
+			break;
+		}
+		x.ledger_id = ledger;
+		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the line is now %s",
+		    (long long)r->ctx->run_id, x.type);
+		if ((e = close_types(r, subject, LINE_TYPES & ~bit, closed_by)) != PERR_OK)
+			return e;
+		queue_exception(r, &x);
+	}
+	return PERR_OK;
+}
+
+static enum perr
+movement_exceptions(struct recon *r)
+{
+	struct match_result *res = &r->res;
+	const struct calendar *cal = &r->cfg->calendar;
+	char subject[256], date[DATE_BUFSZ], end[DATE_BUFSZ], detail[1024], amt[48], closed_by[256];
+	int w = r->prm.window_days;
+	size_t i;
+	enum perr e;
+
+	for (i = 0; i < r->nm; i++) {
+		const struct match_movement *m = &r->movs[i];
+		struct exception_rec x;
+		const char *mid = S(r, m->movement_id);
+
+		if (snprintf(subject, sizeof subject, "movement:%s", mid) >= (int)sizeof subject)
+			return perr_set(PERR_INTERNAL, "reconcile: movement id too long: %.40s...", mid);
+		if (res->mov_verdict[i] != MATCH_MOV_UNMATCHED) {
+			const struct match_line *l = &r->lines[res->mov_line[i]];
+
+			if (!(open_mask(r, subject) & T_UNMATCHED_LEDGER))
+				continue;
+			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: %s statement line %lld (bank"
+			    " reference %s)", (long long)r->ctx->run_id,
+			    res->mov_verdict[i] == MATCH_MOV_MATCHED ? "matched by" : "named, with another amount, by",
+			    (long long)l->line_id, S(r, l->bank_ref));
+			if ((e = close_types(r, subject, T_UNMATCHED_LEDGER, closed_by)) != PERR_OK)
+				return e;
+			continue;
+		}
+		/* Pending while the window is open; a break once it has closed. */
+		if (calendar_business_days_between(cal, m->expected_date, r->ctx->date) <= w)
+			continue;
+		date_format_iso(m->expected_date, date);
+		date_format_iso(calendar_add_business_days(cal, m->expected_date, w), end);
+		fmt_money(S(r, m->currency), m->amount, true, amt, sizeof amt);
+		snprintf(detail, sizeof detail, "The ledger expected a %s of %s on account %s on %s (reference %s%s%s);"
+		    " it has not appeared on any statement by %s, the end of its %d-business-day window.",
+		    direction(m->amount), amt, S(r, m->account), date, m->reference ? S(r, m->reference) : "none",
+		    m->batch_id ? ", batch " : "", m->batch_id ? S(r, m->batch_id) : "", end, w);
+		memset(&x, 0, sizeof x);
+		x.type = "UNMATCHED_LEDGER";
+		x.severity = "ERROR";
+		x.subject = subject;
+		x.account_no = S(r, m->account);
+		x.item_date = date;
+		x.has_amount = true;
+		x.amount_minor = m->amount;
+		x.currency = S(r, m->currency);
+		x.reference = S(r, m->reference);
+		x.statement_ref = "";
+		x.ledger_id = mid;
+		x.detail = detail;
+		queue_exception(r, &x);
+	}
+	return PERR_OK;
+}
+
+static bool
+numeric_i64(const char *s, int64_t *out)
+{
+	return parse_i64(s, out);
+}
+
+static enum perr
+balance_checks(struct recon *r)
+{
+	PGresult *res;
+	int i, n;
+	enum perr e = PERR_OK;
+
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "WITH p AS (SELECT d FROM recon_param),"
+	    " acc AS (SELECT DISTINCT ON (s.account_no) s.account_no, s.currency, s.closing_minor"
+	    "           FROM statement s, p WHERE s.business_date = p.d AND s.gate = 'PASSED'"
+	    "          ORDER BY s.account_no, s.closing_date DESC, s.statement_id DESC),"
+	    " anchor AS (SELECT DISTINCT ON (s.account_no) s.account_no, s.opening_minor, s.opening_date,"
+	    "                   s.statement_no"
+	    "              FROM statement s JOIN acc ON acc.account_no = s.account_no"
+	    "             WHERE s.gate = 'PASSED'"
+	    "             ORDER BY s.account_no, s.opening_date, s.statement_id)"
+	    " SELECT acc.account_no, acc.currency, acc.closing_minor, anchor.opening_minor,"
+	    "        anchor.opening_date, anchor.statement_no,"
+	    "        coalesce((SELECT sum(CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END)"
+	    "                    FROM recon_match m JOIN statement_line l ON l.line_id = m.line_id"
+	    "                    JOIN statement s2 ON s2.statement_id = l.statement_id"
+	    "                    JOIN recon_match_movement mm ON mm.match_id = m.match_id"
+	    "                    JOIN cash_movement c ON c.movement_id = mm.movement_id, p"
+	    "                   WHERE l.account_no = acc.account_no AND m.business_date <= p.d"
+	    "                     AND s2.business_date <= p.d), 0),"
+	    "        coalesce((SELECT sum(l.amount_minor)"
+	    "                    FROM statement_line l JOIN statement s3 ON s3.statement_id = l.statement_id, p"
+	    "                   WHERE l.account_no = acc.account_no AND s3.gate = 'PASSED'"
+	    "                     AND s3.business_date <= p.d"
+	    "                     AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id"
+	    "                                      AND m.business_date <= p.d)), 0)"
+	    "   FROM acc JOIN anchor ON anchor.account_no = acc.account_no"
+	    "  ORDER BY acc.account_no", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && e == PERR_OK; i++) {
+		const char *acct = PQgetvalue(res, i, 0), *cur = PQgetvalue(res, i, 1);
+		int64_t closing, anchor, matched, open, ledger, explained, diff;
+		char subject[64], detail[1024], b1[48], b2[48], b3[48], b4[48], b5[48], b6[48], closed_by[160];
+		struct exception_rec x;
+
+		if (!numeric_i64(PQgetvalue(res, i, 2), &closing) || !numeric_i64(PQgetvalue(res, i, 3), &anchor) ||
+		    !numeric_i64(PQgetvalue(res, i, 6), &matched) || !numeric_i64(PQgetvalue(res, i, 7), &open) ||
+		    !money_add(anchor, matched, &ledger) || !money_sub(closing, open, &explained) ||
+		    !money_sub(explained, ledger, &diff)) {
+			e = perr_set(PERR_MONEY_OVERFLOW, "reconcile: balance of account %s does not fit in 64 bits", acct);
+			break;
+		}
+		snprintf(subject, sizeof subject, "balance:%s", acct);
+		if (diff == 0) {
+			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: balances agree on %s",
+			    (long long)r->ctx->run_id, r->ctx->date_iso);
+			e = close_types(r, subject, T_LEDGER_BALANCE_BREAK, closed_by);
+			continue;
+		}
+		snprintf(detail, sizeof detail, "Bank closing balance %s less open statement lines %s is %s, but the"
+		    " ledger balance is %s (opening balance %s of statement %s on %s plus matched movements %s):"
+		    " unexplained difference %s.",
+		    fmt_money(cur, closing, false, b1, sizeof b1), fmt_money(cur, open, false, b2, sizeof b2),
+		    fmt_money(cur, explained, false, b3, sizeof b3), fmt_money(cur, ledger, false, b4, sizeof b4),
+		    fmt_money(cur, anchor, false, b5, sizeof b5), PQgetvalue(res, i, 5), PQgetvalue(res, i, 4),
+		    fmt_money(cur, matched, false, b6, sizeof b6), fmt_money(cur, diff, false, b1, sizeof b1));
+		memset(&x, 0, sizeof x);
+		x.type = "LEDGER_BALANCE_BREAK";
+		x.severity = "ERROR";
+		x.subject = subject;
+		x.account_no = acct;
+		x.item_date = r->ctx->date_iso;
+		x.has_amount = true;
+		x.amount_minor = diff;
+		x.currency = cur;
+		x.detail = detail;
+		e = exception_open(r->ctx, STAGE, &x, NULL);
+	}
+	PQclear(res);
+	return e;
+}
+
+static enum perr
+statement_checks(struct recon *r)
+{
+	const struct config *cfg = r->cfg;
+	size_t i;
+	enum perr e;
+
+	for (i = 0; i < cfg->n_sources; i++) {
+		const struct source_cfg *s = &cfg->sources[i];
+		const char *params[2];
+		PGresult *res;
+		int found, k, n;
+		char subject[128], detail[512];
+
+		if (s->account_no == NULL || !strcmp(s->format, "trustee_register"))
+			continue;
+		params[0] = s->account_no;
+		params[1] = r->ctx->date_iso;
+		res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+		    "SELECT count(*) FROM statement WHERE account_no = $1 AND business_date = $2::date", 2, params);
+		if (res == NULL)
+			return PERR_DB;
+		found = db_get_i64(res, 0, 0) > 0;
+		PQclear(res);
+		if (!found) {
+			struct exception_rec x;
+
+			snprintf(subject, sizeof subject, "statement:%s:%s", s->account_no, r->ctx->date_iso);
+			snprintf(detail, sizeof detail, "No statement for account %s (source %s) was loaded for business"
+			    " date %s: its lines cannot be matched and its balance cannot be checked.", s->account_no,
+			    s->name, r->ctx->date_iso);
+			memset(&x, 0, sizeof x);
+			x.type = "STATEMENT_MISSING";
+			x.severity = s->required ? "ERROR" : "WARNING";
+			x.subject = subject;
+			x.account_no = s->account_no;
+			x.item_date = r->ctx->date_iso;
+			x.detail = detail;
+			if ((e = exception_open(r->ctx, STAGE, &x, NULL)) != PERR_OK)
+				return e;
+		}
+		/* Earlier missing statements of this account that have arrived since. */
+		res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+		    "SELECT x.subject, x.item_date FROM exception x"
+		    " WHERE x.type = 'STATEMENT_MISSING' AND x.status = 'OPEN' AND x.account_no = $1"
+		    "   AND x.item_date < $2::date"
+		    "   AND EXISTS (SELECT 1 FROM statement s WHERE s.account_no = x.account_no"
+		    "                AND s.business_date = x.item_date)", 2, params);
+		if (res == NULL)
+			return PERR_DB;
+		n = PQntuples(res);
+		for (k = 0; k < n; k++) {
+			char closed_by[160];
+
+			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the statement for %s has been loaded",
+			    (long long)r->ctx->run_id, PQgetvalue(res, k, 1));
+			if ((e = exception_close(r->ctx, "STATEMENT_MISSING", PQgetvalue(res, k, 0), closed_by))) {
+				PQclear(res);
+				return e;
+			}
+		}
+		PQclear(res);
+	}
+	return PERR_OK;
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum perr
+holding_checks(struct recon *r)
+{
+	PGresult *res;
+	int i, n;
+	enum perr e = PERR_OK;
+	char **raised = NULL;
+	size_t k;
+	bool have_register;
+
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "SELECT count(*) FROM trustee_register t, recon_param p WHERE t.business_date = p.d", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	have_register = db_get_i64(res, 0, 0) > 0;
+	PQclear(res);
+	if (!have_register)
+		return PERR_OK;
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "WITH reg AS (SELECT t.register_id, t.as_of_date FROM trustee_register t, recon_param p"
+	    "              WHERE t.business_date = p.d ORDER BY t.register_id DESC LIMIT 1),"
+	    " tr AS (SELECT h.offering_id, h.investor_id, h.units FROM trustee_holding h"
+	    "          JOIN reg ON reg.register_id = h.register_id),"
+	    " lg AS (SELECT DISTINCT ON (h.offering_id, h.investor_id) h.offering_id, h.investor_id, h.units"
+	    "          FROM holding h, reg WHERE h.as_of_date <= reg.as_of_date"
+	    "         ORDER BY h.offering_id, h.investor_id, h.as_of_date DESC)"
+	    " SELECT coalesce(tr.offering_id, lg.offering_id), coalesce(tr.investor_id, lg.investor_id),"
+	    "        tr.units, lg.units, (SELECT as_of_date FROM reg)"
+	    "   FROM tr FULL JOIN lg ON lg.offering_id = tr.offering_id AND lg.investor_id = tr.investor_id"
+	    "  WHERE coalesce(tr.units, 0) <> coalesce(lg.units, 0)"
+	    "  ORDER BY 1, 2", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	raised = xcalloc((size_t)n + 1, sizeof *raised);
+	for (i = 0; i < n && e == PERR_OK; i++) {
+		const char *off = PQgetvalue(res, i, 0), *inv = PQgetvalue(res, i, 1), *asof = PQgetvalue(res, i, 4);
+		bool t_null = PQgetisnull(res, i, 2), l_null = PQgetisnull(res, i, 3);
+		int64_t tu = t_null ? 0 : db_get_i64(res, i, 2), lu = l_null ? 0 : db_get_i64(res, i, 3);
+		char subject[128], detail[512], closed_by[160];
+		struct exception_rec x;
+		unsigned bit;
+
+		snprintf(subject, sizeof subject, "holding:%s:%s", off, inv);
+		raised[i] = xstrdup(subject);
+		memset(&x, 0, sizeof x);
+		if (tu == 0) {
+			x.type = "HOLDING_MISSING_AT_TRUSTEE";
+			bit = T_HOLDING_MISSING_AT_TRUSTEE;
+			snprintf(detail, sizeof detail, "The ledger holds %lld units of %s for investor %s as of %s, but"
+			    " the trustee's register of that date shows none.", (long long)lu, off, inv, asof);
+		} else if (lu == 0) {
+			x.type = "HOLDING_MISSING_IN_LEDGER";
+			bit = T_HOLDING_MISSING_IN_LEDGER;
+			snprintf(detail, sizeof detail, "The trustee's register as of %s shows %lld units of %s for"
+			    " investor %s, but the ledger holds none.", asof, (long long)tu, off, inv);
+		} else {
+			x.type = "HOLDING_MISMATCH";
+			bit = T_HOLDING_MISMATCH;
+			snprintf(detail, sizeof detail, "The trustee's register as of %s shows %lld units of %s for"
+			    " investor %s; the ledger holds %lld (register minus ledger: %lld).", asof, (long long)tu,
+			    off, inv, (long long)lu, (long long)(tu - lu));
+		}
+		x.severity = "ERROR";
+		x.subject = subject;
+		x.item_date = asof;
+		x.reference = off;
+		x.ledger_id = inv;
+		x.detail = detail;
+		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: now %s", (long long)r->ctx->run_id, x.type);
+		if ((e = close_types(r, subject, HOLDING_TYPES & ~bit, closed_by)) == PERR_OK)
+			e = exception_open(r->ctx, STAGE, &x, NULL);
+	}
+	PQclear(res);
+	/* Carried holding breaks that the register now agrees with. */
+	for (k = 0; k < r->n_open && e == PERR_OK; k++) {
+		char closed_by[160];
+
+		if (!(r->open[k].mask & HOLDING_TYPES) ||
+		    bsearch(&r->open[k].subject, raised, (size_t)n, sizeof *raised, cmp_cstr) != NULL)
+			continue;
+		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the trustee register of %s agrees",
+		    (long long)r->ctx->run_id, r->ctx->date_iso);
+		e = close_types(r, r->open[k].subject, HOLDING_TYPES, closed_by);
+	}
+	for (i = 0; i < n; i++)
+		free(raised[i]);
+	free(raised);
+	return e;
+}
+
+static void
+recon_free(struct recon *r)
+{
+	size_t i;
+
+	match_result_free(&r->res);
+	match_pool_free(&r->pool);
+	free(r->lines);
+	free(r->movs);
+	for (i = 0; i < r->n_open; i++)
+		free(r->open[i].subject);
+	free(r->open);
+	free(r->exc.b);
+}
+
+enum perr
+stage_reconcile(struct stage_ctx *ctx)
+{
+	struct recon r;
+	enum perr e;
+	int64_t t0 = now_ms(), t_read, t_match, t_write;
+	char n1[24], n2[24], n3[24], n4[24], n5[80];
+
+	memset(&r, 0, sizeof r);
+	r.ctx = ctx;
+	r.cfg = ctx->cfg;
+	match_pool_init(&r.pool);
+	r.prm.window_days = r.cfg->match_window_days;
+	r.prm.rule_reference = r.cfg->rule_reference;
+	r.prm.rule_batch = r.cfg->rule_batch;
+	r.prm.rule_amount_date = r.cfg->rule_amount_date;
+	r.prm.calendar = &r.cfg->calendar;
+	r.cutoff = calendar_add_business_days(&r.cfg->calendar, ctx->date, r.prm.window_days);
+	date_format_iso(r.cutoff, r.cutoff_iso);
+
+	if ((e = db_begin(ctx->db)) != PERR_OK)
+		goto out;
+	if ((e = undo_date(&r)) != PERR_OK)
+		goto fail;
+	if ((e = read_candidates(&r)) != PERR_OK)
+		goto fail;
+	t_read = now_ms();
+	ctx->rows_in = (int64_t)(r.nl + r.nm);
+	if ((e = match_run(&r.pool, r.lines, r.nl, r.movs, r.nm, &r.prm, &r.res)) != PERR_OK)
+		goto fail;
+	t_match = now_ms();
+	if ((e = write_matches(&r)) != PERR_OK)
+		goto fail;
+	ctx->rows_out = (int64_t)r.res.n_matches;
+	if ((e = load_open_exceptions(&r)) != PERR_OK)
+		goto fail;
+	if ((e = line_exceptions(&r)) != PERR_OK || (e = movement_exceptions(&r)) != PERR_OK ||
+	    (e = flush_exceptions(&r)) != PERR_OK)
+		goto fail;
+	if ((e = balance_checks(&r)) != PERR_OK || (e = statement_checks(&r)) != PERR_OK ||
+	    (e = holding_checks(&r)) != PERR_OK)
+		goto fail;
+	if ((e = record_config(&r)) != PERR_OK)
+		goto fail;
+	if ((e = db_commit(ctx->db)) != PERR_OK)
+		goto out;
+	t_write = now_ms();
+	snprintf(n1, sizeof n1, "%zu", r.nl);
+	snprintf(n2, sizeof n2, "%zu", r.nm);
+	snprintf(n3, sizeof n3, "%zu", r.res.n_matches);
+	snprintf(n4, sizeof n4, "%lld", (long long)ctx->exceptions);
+	snprintf(n5, sizeof n5, "read=%lld,match=%lld,write=%lld", (long long)(t_read - t0), (long long)(t_match - t_read),
+	    (long long)(t_write - t_match));
+	log_event(LOG_INFO, STAGE, "reconciled", "lines", n1, "movements", n2, "matches", n3,
+	    "exceptions_opened", n4, "ms", n5, (const char *)NULL);
+	goto out;
+fail:
+	db_rollback(ctx->db);
+out:
+	recon_free(&r);
+	return e;
+}
