@@ -40,6 +40,7 @@
 #define MAX_EXP 4
 #define MAX_SHEETS_PER_TABLE 1000
 #define FIRST_DATA_ROW 2        /* row 0: title, row 1: column headers */
+#define CHART_ROWS 18           /* Summary rows left empty under the chart */
 
 static const double pow10_tab[MAX_EXP + 1] = { 1.0, 10.0, 100.0, 1000.0, 10000.0 };
 
@@ -50,6 +51,7 @@ struct fset {
 
 struct fmts {
 	lxw_format *title, *subtitle, *section, *header, *label, *note, *mono;
+	lxw_format *meta_date, *meta_datetime, *meta_int;   /* left-aligned values beside labels */
 	lxw_format *green, *amber, *red;
 	struct fset plain, hl, total;
 };
@@ -333,8 +335,19 @@ fmts_init(struct w *w)
 	    (f->section = fmt_new(w)) == NULL || (f->header = fmt_new(w)) == NULL ||
 	    (f->label = fmt_new(w)) == NULL || (f->note = fmt_new(w)) == NULL ||
 	    (f->mono = fmt_new(w)) == NULL || (f->green = fmt_new(w)) == NULL ||
-	    (f->amber = fmt_new(w)) == NULL || (f->red = fmt_new(w)) == NULL)
+	    (f->amber = fmt_new(w)) == NULL || (f->red = fmt_new(w)) == NULL ||
+	    (f->meta_date = fmt_new(w)) == NULL || (f->meta_datetime = fmt_new(w)) == NULL ||
+	    (f->meta_int = fmt_new(w)) == NULL)
 		return;
+	format_set_num_format(f->meta_date, "yyyy-mm-dd");
+	format_set_num_format(f->meta_datetime, "yyyy-mm-dd hh:mm:ss");
+	format_set_num_format(f->meta_int, "0");
+	format_set_align(f->meta_date, LXW_ALIGN_LEFT);
+	format_set_align(f->meta_datetime, LXW_ALIGN_LEFT);
+	format_set_align(f->meta_int, LXW_ALIGN_LEFT);
+	format_set_font_size(f->meta_date, 10);
+	format_set_font_size(f->meta_datetime, 10);
+	format_set_font_size(f->meta_int, 10);
 	format_set_bold(f->title);
 	format_set_font_size(f->title, 14);
 	format_set_font_color(f->title, 0x1F3864);
@@ -359,7 +372,7 @@ fmts_init(struct w *w)
 	format_set_font_size(f->note, 9);
 	format_set_font_color(f->note, 0x595959);
 	format_set_font_name(f->mono, "Consolas");
-	format_set_font_size(f->mono, 9);
+	format_set_font_size(f->mono, 8);
 	format_set_bold(f->green);
 	format_set_bg_color(f->green, 0xC6EFCE);
 	format_set_font_color(f->green, 0x006100);
@@ -980,14 +993,15 @@ sheet_pending(struct rep *r, struct tsheet *ts, const char *const *params)
 /* ---------------------------------------------------------------- Settlements */
 
 static const struct col transfer_cols[] = {
-	{ "Transfer ID", 24 }, { "Offering", 12 }, { "Purpose", 10 }, { "From", 13 }, { "To", 13 },
-	{ "Amount", 16 }, { "Currency", 9 }, { "Status", 18 }, { "Approved By", 14 },
-	{ "File", 30 }, { "Uploaded At", 18 }, { "Business Date", 12 },
+	/* Widths also suit the allocation block below (Name under Offering, amounts under 5..8). */
+	{ "Transfer ID", 24 }, { "Offering", 28 }, { "Purpose", 12 }, { "From", 13 }, { "To", 13 },
+	{ "Amount", 16 }, { "Currency", 16 }, { "Status", 24 }, { "Approved By", 16 },
+	{ "File", 30 }, { "Uploaded At", 18 }, { "Business Date", 13 },
 };
 
 static const char *const alloc_headers[] = {
-	"Offering", "Name", "Outcome", "Requested", "Allocated", "Refunded (units)", "Gross",
-	"Proceeds", "Fee", "Refunded", "Currency", "Fee (bps)", "Units Offered",
+	"Offering", "Name", "Outcome", "Requested", "Allocated", "Gross", "Proceeds", "Fee",
+	"Refunded", "Currency", "Refunded (units)", "Fee (bps)", "Units Offered",
 };
 
 static enum perr
@@ -1050,6 +1064,8 @@ sheet_settlements(struct rep *r, struct tsheet *ts, const char *const *params)
 	else
 		row = FIRST_DATA_ROW + 1;       /* a sheet of its own (see build) */
 	w_str(w, ws, row++, 0, "Offerings settled on this business date", w->f.section);
+	w_chk(w, worksheet_set_row(ws, row, 30, NULL), "set_row", row, 0);
+	w_chk(w, worksheet_set_column(ws, 12, 12, 12, NULL), "set_column", row, 12);
 	for (int k = 0; k < (int)(sizeof(alloc_headers) / sizeof(alloc_headers[0])); k++)
 		w_str(w, ws, row, (lxw_col_t)k, alloc_headers[k], w->f.header);
 	row++;
@@ -1074,12 +1090,12 @@ sheet_settlements(struct rep *r, struct tsheet *ts, const char *const *params)
 		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
 		w_int(w, ws, row, 3, v[0], fs->num);                     /* requested */
 		w_int(w, ws, row, 4, v[1], fs->num);                     /* allocated */
-		w_int(w, ws, row, 5, v[0] - v[1], fs->num);              /* refunded units */
-		w_minor(w, ws, row, 6, v[2], exp, fs);                   /* gross */
-		w_minor(w, ws, row, 7, v[3], exp, fs);                   /* proceeds */
-		w_minor(w, ws, row, 8, v[4], exp, fs);                   /* fee */
-		w_minor(w, ws, row, 9, v[5], exp, fs);                   /* refunded */
-		w_str(w, ws, row, 10, cur, fs->text);
+		w_minor(w, ws, row, 5, v[2], exp, fs);                   /* gross */
+		w_minor(w, ws, row, 6, v[3], exp, fs);                   /* proceeds */
+		w_minor(w, ws, row, 7, v[4], exp, fs);                   /* fee */
+		w_minor(w, ws, row, 8, v[5], exp, fs);                   /* refunded */
+		w_str(w, ws, row, 9, cur, fs->text);
+		w_int(w, ws, row, 10, v[0] - v[1], fs->num);             /* refunded units */
 		w_int(w, ws, row, 11, v[7], fs->num);                    /* fee_bps */
 		w_int(w, ws, row, 12, v[8], fs->num);                    /* units offered */
 		row++;
@@ -1170,7 +1186,7 @@ sheet_issuance(struct rep *r, struct tsheet *ts)
 /* ---------------------------------------------------------------- Statements */
 
 static const struct col stmt_cols[] = {
-	{ "Source", 16 }, { "File", 30 }, { "SHA-256", 20 }, { "Account", 13 }, { "Statement No", 13 },
+	{ "Source", 16 }, { "File", 30 }, { "SHA-256", 50 }, { "Account", 13 }, { "Statement No", 13 },
 	{ "Currency", 9 }, { "Opening Date", 11 }, { "Opening", 16 }, { "Closing Date", 11 },
 	{ "Closing", 16 }, { "Lines", 8 }, { "Status", 14 }, { "Reason", 60 },
 };
@@ -1329,7 +1345,7 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 {
 	struct w *w = &r->w;
 	const struct fset *fs = &w->f.plain, *tot = &w->f.total;
-	lxw_row_t row = 0, hdr_row, first_acct, chart_row = 3, type_hdr = 0;
+	lxw_row_t row = 0, hdr_row, first_acct, type_hdr = 0;
 	char buf[256];
 	struct rd_cursor c;
 	enum perr e;
@@ -1355,14 +1371,14 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 	/* Run metadata. */
 	w_str(w, ws, row++, 0, "Run", w->f.section);
 	w_str(w, ws, row, 0, "Business date", w->f.label);
-	w_date(w, ws, row++, 1, r->ctx->date, w->f.plain.date);
+	w_date(w, ws, row++, 1, r->ctx->date, w->f.meta_date);
 	w_str(w, ws, row, 0, "Report generated", w->f.label);
-	w_ts_s(w, ws, row++, 1, now_local, w->f.plain.datetime);
+	w_ts_s(w, ws, row++, 1, now_local, w->f.meta_datetime);
 	kv(w, ws, row++, "Time zone", r->cfg->timezone);
 	kv(w, ws, row++, "Pipeline version", PIPELINE_VERSION);
 	kv(w, ws, row++, "Configuration digest (SHA-256)", r->cfg->digest);
 	w_str(w, ws, row, 0, "Report run", w->f.label);
-	w_int(w, ws, row++, 1, r->ctx->run_id, w->f.plain.text);
+	w_int(w, ws, row++, 1, r->ctx->run_id, w->f.meta_int);
 	kv(w, ws, row++, "Operator", r->ctx->operator_name);
 	snprintf(buf, sizeof(buf), "%d business days", r->cfg->match_window_days);
 	kv(w, ws, row++, "Match window", buf);
@@ -1609,11 +1625,11 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 			chart_axis_set_num_font(chart->x_axis, &af);
 			chart_axis_set_num_font(chart->y_axis, &af);
 			memset(&opt, 0, sizeof(opt));
-			opt.x_scale = 1.25;
-			opt.y_scale = 1.0;
+			opt.x_scale = 1.5;
+			opt.y_scale = 1.1;
 			opt.object_position = LXW_OBJECT_MOVE_DONT_SIZE;
-			w_chk(w, worksheet_insert_chart_opt(ws, chart_row, 5, chart, &opt), "insert_chart",
-			    chart_row, 5);
+			w_chk(w, worksheet_insert_chart_opt(ws, row, 0, chart, &opt), "insert_chart", row, 0);
+			row += CHART_ROWS;      /* the rows the chart covers (288 px x 1.1 at 20 px a row) */
 		}
 	}
 
