@@ -219,7 +219,7 @@ cmd_stop() {
 		sleep 0.05
 	done
 	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-	rm -f "$STATE/sshd-$port.pid"
+	rm -f "$STATE/sshd-$port.pid" "$STATE/sshd-$port.conf" "$STATE/sshd-$port.root"   # the log stays
 }
 
 # The pids of a process's descendants (children first found, then theirs).

@@ -33,7 +33,9 @@
 #include "util.h"
 
 /* 256 KiB reads: libssh2 splits them into 30,000-byte SFTP requests and keeps them in flight. */
+#ifndef XFER_BUFSZ
 #define XFER_BUFSZ (256 * 1024)
+#endif
 /* Progress bars only for transfers at least this large, and only on a terminal. */
 #define PROGRESS_MIN_BYTES (16LL * 1024 * 1024)
 #define KEEPALIVE_S 15
