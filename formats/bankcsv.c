@@ -538,7 +538,7 @@ finish(struct bc *b)
 	enum perr e;
 	int64_t sum_close;
 
-	b->rec_line = b->lineno;
+	b->rec_line = b->lineno > 0 ? b->lineno : 1;
 	if (b->phase == PH_PREAMBLE)
 		return rerr(b, "end of file before preamble row %zu: the file is truncated", b->sub + 1);
 	if (b->phase == PH_HEADER)

@@ -147,10 +147,10 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 		format_free(f);
 		if (strlen(tried) + 300 < sizeof tried) {
 			const char *d = perr_detail();
-			const char *colon = strstr(d, path) == d ? d + strlen(path) : d;
+			const char *rest = strstr(d, path) == d && d[strlen(path)] == ':' ? d + strlen(path) + 1 : d;
 
-			snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s: line%.200s",
-			    tried[0] ? "; " : "", name, colon);
+			snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%sline %.200s",
+			    tried[0] ? "; " : "", rest);
 		}
 	}
 	for (i = 0; i < (size_t)(nn > 0 ? nn : 0); i++)

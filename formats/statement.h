@@ -188,6 +188,12 @@ void json_put_string(FILE *fp, const char *s);
  */
 long read_line(FILE *fp, char **line, size_t *cap, size_t max_len, const char *path, long lineno);
 
+/*
+ * The completeness gate's arithmetic: true if opening + sum(lines) = closing (without overflow).
+ * *expected (may be NULL) receives opening + sum.
+ */
+bool stmt_balanced(const struct stmt_header *h, int64_t *expected);
+
 /* Checks the statement header invariant above (for assert()). */
 bool stmt_header_sane(const struct stmt_header *h, bool at_end);
 

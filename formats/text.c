@@ -222,3 +222,15 @@ stmt_header_sane(const struct stmt_header *h, bool at_end)
 		return false;
 	return h->line_count >= 0;
 }
+
+bool
+stmt_balanced(const struct stmt_header *h, int64_t *expected)
+{
+	int64_t e;
+
+	if (!money_add(h->opening.amount_minor, h->sum_minor, &e))
+		return false;
+	if (expected != NULL)
+		*expected = e;
+	return e == h->closing.amount_minor;
+}
