@@ -38,20 +38,20 @@ CREATE TABLE business_holiday (
 CREATE FUNCTION business_days_between(d_from date, d_to date) RETURNS integer
 LANGUAGE sql STABLE AS $$
     SELECT count(*)::integer
-      FROM generate_series(d_from + 1, d_to, 1) AS g(d)
-     WHERE extract(isodow FROM g.d) < 6
-       AND NOT EXISTS (SELECT 1 FROM business_holiday h WHERE h.holiday = g.d)
+      FROM generate_series(1, d_to - d_from) AS g(i)
+     WHERE extract(isodow FROM d_from + g.i) < 6
+       AND NOT EXISTS (SELECT 1 FROM business_holiday h WHERE h.holiday = d_from + g.i)
 $$;
 
 -- d moved forward by n >= 0 business days (n = 0: d itself).
 CREATE FUNCTION business_days_add(d date, n integer) RETURNS date
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN n <= 0 THEN d ELSE (
-        SELECT g.d
-          FROM generate_series(d + 1, d + 7 * n + 400, 1) AS g(d)
-         WHERE extract(isodow FROM g.d) < 6
-           AND NOT EXISTS (SELECT 1 FROM business_holiday h WHERE h.holiday = g.d)
-         ORDER BY g.d OFFSET n - 1 LIMIT 1) END
+        SELECT d + g.i
+          FROM generate_series(1, 7 * n + 400) AS g(i)
+         WHERE extract(isodow FROM d + g.i) < 6
+           AND NOT EXISTS (SELECT 1 FROM business_holiday h WHERE h.holiday = d + g.i)
+         ORDER BY g.i OFFSET n - 1 LIMIT 1) END
 $$;
 
 -- The window of the latest reconcile run for a date (else of the latest run, else 3).
@@ -72,8 +72,8 @@ RETURNS TABLE (movement_id text, account_no text, direction text, amount_minor b
 LANGUAGE sql STABLE AS $$
     WITH w AS (SELECT recon_window_days(d) AS n),
     b AS (SELECT business_days_add(d, (SELECT n FROM w)) AS hi,
-                 (SELECT min(g.d) FROM generate_series(d - (7 * (SELECT n FROM w) + 400), d, 1) AS g(d)
-                   WHERE business_days_between(g.d, d) <= (SELECT n FROM w)) AS lo)
+                 (SELECT min(d - g.i) FROM generate_series(0, 7 * (SELECT n FROM w) + 400) AS g(i)
+                   WHERE business_days_between(d - g.i, d) <= (SELECT n FROM w)) AS lo)
     SELECT c.movement_id, c.account_no, c.direction, c.amount_minor, c.currency, c.expected_date,
            c.reference, c.kind, c.investor_id, c.batch_id, c.origin,
            business_days_add(c.expected_date, (SELECT n FROM w)),
