@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "explain REF", "what a line or movement matched and by which rule, or why not" },
 	{ "export", cmd_export, "export exceptions [--date D] [--format csv|json]", "write the exceptions open as of a date to stdout" },
 	{ "resolve", cmd_resolve, "resolve EXCEPTION_ID --note TEXT [--by NAME]", "close one exception by hand (recorded, never deleted)" },
+	{ "notify", cmd_notify, "notify --test | --cut-off [--date D]", "send the end-of-run summary now / print the exit-3 cut-off" },
 	/* COMMANDS: add rows here */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "db.h"
 #include "log.h"
+#include "notify.h"
 #include "stage.h"
 #include "util.h"
 
@@ -358,7 +359,7 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *date_arg = NULL, *from = NULL;
-	bool force = false, fail_on_exc = false, ran;
+	bool force = false, fail_on_exc = false, ran, dated = false;
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
 	date_t date;
@@ -394,6 +395,7 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 		return cli_fail(e);
 	if ((e = cli_date(cfg, date_arg, &date)) != PERR_OK)
 		goto out;
+	dated = true;
 	set_run_log(cfg, date);
 	if ((e = db_lock_acquire(db)) != PERR_OK)
 		goto out;
@@ -415,6 +417,9 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 		}
 	}
 out:
+	/* The end-of-run summary ([notify], src/notify.c): logs its own failures, never changes e. */
+	if (dated && !single)
+		notify_run_end(cfg, db, date, e);
 	if (db) {
 		db_lock_release(db);
 		PQfinish(db);

@@ -1,0 +1,830 @@
+/*
+ * notify.c - the end-of-run summary (see notify.h): gathering it from the database, formatting it
+ * as a mail message and as JSON, sending it through a command and a webhook, the cut-off rule, and
+ * `pipeline notify` (--test: send the summary of a date now; --cut-off: what the nightly wrapper
+ * needs to know to retry exit 3).
+ */
+#include "notify.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "db.h"
+#include "log.h"
+#include "money.h"
+#include "util.h"
+
+#define FIELD_MAX 300   /* a field quoted in a message is cut here: mail lines stay under 998 bytes */
+
+/* ------------------------------------------------------------------ summary */
+
+void
+notify_summary_free(struct notify_summary *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->error);
+	for (i = 0; i < s->n_stages; i++)
+		free(s->stages[i].error);
+	for (i = 0; i < s->n_exc; i++)
+		free(s->exc[i].type);
+	free(s->exc);
+	for (i = 0; i < s->n_breaks; i++) {
+		free(s->breaks[i].type);
+		free(s->breaks[i].subject);
+		free(s->breaks[i].account);
+		free(s->breaks[i].detail);
+	}
+	free(s->report_path);
+	free(s->log_dir);
+	free(s->gather_error);
+	memset(s, 0, sizeof *s);
+}
+
+static enum perr
+gather_db(PGconn *db, struct notify_summary *s)
+{
+	const char *params[1] = { s->date };
+	PGresult *res;
+	int i;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT s.stage, coalesce(r.state, 'pending'), coalesce(r.run_id, 0), coalesce(r.rows_in, 0),"
+	    "       coalesce(r.rows_out, 0), coalesce(r.exceptions, 0), coalesce(r.error, '')"
+	    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
+	    "       WITH ORDINALITY AS s(stage, ord)"
+	    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
+	    "                      AND x.stage = s.stage ORDER BY run_id DESC LIMIT 1) r ON true"
+	    " ORDER BY s.ord", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res) && s->n_stages < NOTIFY_MAX_STAGES; i++) {
+		struct notify_stage *st = &s->stages[s->n_stages++];
+
+		snprintf(st->stage, sizeof st->stage, "%s", PQgetvalue(res, i, 0));
+		snprintf(st->state, sizeof st->state, "%s", PQgetvalue(res, i, 1));
+		st->run_id = db_get_i64(res, i, 2);
+		st->rows_in = db_get_i64(res, i, 3);
+		st->rows_out = db_get_i64(res, i, 4);
+		st->exceptions = db_get_i64(res, i, 5);
+		st->error = PQgetvalue(res, i, 6)[0] ? xstrdup(PQgetvalue(res, i, 6)) : NULL;
+	}
+	PQclear(res);
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT type, count(*) FILTER (WHERE opened_date = $1::date),"
+	    "       count(*) FILTER (WHERE status = 'OPEN')"
+	    "  FROM exception WHERE status = 'OPEN' OR opened_date = $1::date"
+	    " GROUP BY type ORDER BY type", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	s->exc = xcalloc((size_t)PQntuples(res) + 1, sizeof *s->exc);
+	for (i = 0; i < PQntuples(res); i++) {
+		struct notify_exc_count *c = &s->exc[s->n_exc++];
+
+		c->type = xstrdup(PQgetvalue(res, i, 0));
+		c->new_count = db_get_i64(res, i, 1);
+		c->open_count = db_get_i64(res, i, 2);
+		s->new_total += c->new_count;
+		s->open_total += c->open_count;
+	}
+	PQclear(res);
+
+	/* Largest first by magnitude of minor units; amounts of different currencies are not
+	 * converted, this only picks what to show. */
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT exception_id, type, subject, coalesce(account_no, ''), amount_minor, coalesce(currency, ''),"
+	    "       detail, opened_date"
+	    "  FROM exception WHERE status = 'OPEN' AND amount_minor IS NOT NULL"
+	    " ORDER BY abs(amount_minor) DESC, exception_id LIMIT 5", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res) && s->n_breaks < NOTIFY_MAX_BREAKS; i++) {
+		struct notify_break *b = &s->breaks[s->n_breaks++];
+		const struct currency *cur = currency_find(PQgetvalue(res, i, 5));
+		char m[MONEY_BUFSZ];
+
+		b->exception_id = db_get_i64(res, i, 0);
+		b->type = xstrdup(PQgetvalue(res, i, 1));
+		b->subject = xstrdup(PQgetvalue(res, i, 2));
+		b->account = xstrdup(PQgetvalue(res, i, 3));
+		money_format(db_get_i64(res, i, 4), cur ? cur->exponent : 0, m);
+		snprintf(b->amount, sizeof b->amount, "%s %s", cur ? cur->code : "", m);
+		b->detail = xstrdup(PQgetvalue(res, i, 6));
+		snprintf(b->opened, sizeof b->opened, "%s", PQgetvalue(res, i, 7));
+	}
+	PQclear(res);
+	return PERR_OK;
+}
+
+void
+notify_gather(const struct config *cfg, PGconn *db, date_t date, struct notify_summary *s)
+{
+	struct stat st;
+	char *path;
+
+	date_format_iso(date, s->date);
+	if (gethostname(s->host, sizeof s->host) != 0)
+		snprintf(s->host, sizeof s->host, "unknown");
+	s->host[sizeof s->host - 1] = '\0';
+	s->log_dir = xasprintf("%s/log/%s", cfg->data_dir, s->date);
+	path = xasprintf("%s/%s/recon-%s.xlsx", cfg->report_dir, s->date, s->date);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		s->report_path = path;
+	else
+		free(path);
+	if (db == NULL || PQstatus(db) != CONNECTION_OK) {
+		s->gather_error = xstrdup("no database connection: stage states and exceptions unknown");
+		return;
+	}
+	if (PQtransactionStatus(db) != PQTRANS_IDLE)
+		db_rollback(db);
+	if (gather_db(db, s) != PERR_OK)
+		s->gather_error = xasprintf("could not read the database: %s", perr_detail());
+}
+
+/* ------------------------------------------------------------------ formatting */
+
+/* Copies s into buf as one line of printable ASCII (others become '?', controls ' '), at most cap-1 bytes. */
+static void
+ascii_line(char *buf, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		buf[n++] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : (char)c;
+	}
+	buf[n] = '\0';
+}
+
+/* Writes s on one line (controls become spaces), cut to FIELD_MAX bytes with "...". */
+static void
+put_field(FILE *fp, const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (n == FIELD_MAX) {
+			fputs("...", fp);
+			return;
+		}
+		fputc(c < 0x20 || c == 0x7f ? ' ' : c, fp);
+	}
+}
+
+static const char *
+first_failed_stage(const struct notify_summary *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_stages; i++)
+		if (!strcmp(s->stages[i].state, "failed"))
+			return s->stages[i].stage;
+	return NULL;
+}
+
+void
+notify_subject(const struct notify_summary *s, char *buf, size_t cap)
+{
+	char tail[160];
+	const char *stage = first_failed_stage(s);
+
+	if (s->error && strcmp(s->status, "OK") != 0) {
+		char err[120];
+
+		ascii_line(err, sizeof err, s->error);
+		if (stage && strcmp(s->status, "FAILED") == 0)
+			snprintf(tail, sizeof tail, "%s failed: %s", stage, err);
+		else
+			snprintf(tail, sizeof tail, "%s", err);
+	} else
+		snprintf(tail, sizeof tail, "%lld new, %lld open exceptions", (long long)s->new_total,
+		    (long long)s->open_total);
+	{
+		char line[512];
+
+		snprintf(line, sizeof line, "[pipeline] %s %s: %s", s->date, s->status, tail);
+		if (cap > 201)
+			cap = 201;
+		ascii_line(buf, cap, line);
+	}
+}
+
+static void
+write_body(FILE *fp, const struct notify_summary *s)
+{
+	size_t i;
+
+	fprintf(fp, "Nightly reconciliation for business date %s on %s: %s (exit %d)\n", s->date, s->host,
+	    s->status, s->exit_code);
+	if (s->error) {
+		fputs("Error: ", fp);
+		put_field(fp, s->error);
+		fputc('\n', fp);
+	}
+	if (s->gather_error) {
+		fputs("Note: ", fp);
+		put_field(fp, s->gather_error);
+		fputc('\n', fp);
+	}
+	if (s->n_stages) {
+		fprintf(fp, "\nStages\n  %-10s %-8s %8s %10s %10s %10s\n", "STAGE", "STATE", "RUN", "ROWS IN",
+		    "ROWS OUT", "EXCEPTIONS");
+		for (i = 0; i < s->n_stages; i++) {
+			const struct notify_stage *st = &s->stages[i];
+
+			fprintf(fp, "  %-10s %-8s %8lld %10lld %10lld %10lld\n", st->stage, st->state,
+			    (long long)st->run_id, (long long)st->rows_in, (long long)st->rows_out,
+			    (long long)st->exceptions);
+			if (st->error) {
+				fputs("             error: ", fp);
+				put_field(fp, st->error);
+				fputc('\n', fp);
+			}
+		}
+	}
+	if (!s->gather_error) {
+		fprintf(fp, "\nExceptions by type (new on %s / open now)\n", s->date);
+		for (i = 0; i < s->n_exc; i++)
+			fprintf(fp, "  %-28s %6lld / %lld\n", s->exc[i].type, (long long)s->exc[i].new_count,
+			    (long long)s->exc[i].open_count);
+		fprintf(fp, "  %-28s %6lld / %lld\n", "total", (long long)s->new_total, (long long)s->open_total);
+		if (s->n_breaks) {
+			fputs("\nLargest open breaks\n", fp);
+			for (i = 0; i < s->n_breaks; i++) {
+				const struct notify_break *b = &s->breaks[i];
+
+				fprintf(fp, "  #%lld %-24s %20s  opened %s  %s%s%s\n    ", (long long)b->exception_id,
+				    b->type, b->amount, b->opened, b->subject, b->account[0] ? "  account " : "",
+				    b->account);
+				put_field(fp, b->detail);
+				fputc('\n', fp);
+			}
+		}
+	}
+	fputc('\n', fp);
+	fprintf(fp, "Report: %s\n", s->report_path ? s->report_path : "(none written for this date)");
+	fprintf(fp, "Logs:   %s/\n", s->log_dir ? s->log_dir : "");
+	fprintf(fp, "More:   pipeline status --date %s\n", s->date);
+}
+
+char *
+notify_format_mail(const struct notify_summary *s, const char *mail_to, const char *mail_from)
+{
+	char *buf = NULL, subject[256];
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL) {
+		fprintf(stderr, "pipeline: out of memory\n");
+		abort();
+	}
+	notify_subject(s, subject, sizeof subject);
+	if (mail_to && *mail_to)
+		fprintf(fp, "To: %s\n", mail_to);
+	if (mail_from && *mail_from)
+		fprintf(fp, "From: %s\n", mail_from);
+	fprintf(fp, "Subject: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
+	    "Content-Transfer-Encoding: 8bit\nX-Pipeline-Date: %s\nX-Pipeline-Status: %s\n\n",
+	    subject, s->date, s->status);
+	write_body(fp, s);
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "pipeline: out of memory\n");
+		abort();
+	}
+	return buf;
+}
+
+static void
+json_str(FILE *fp, const char *v)
+{
+	const unsigned char *p;
+
+	fputc('"', fp);
+	for (p = (const unsigned char *)(v ? v : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", fp);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+char *
+notify_format_json(const struct notify_summary *s)
+{
+	char *buf = NULL, *body = NULL, subject[256];
+	size_t len = 0, blen = 0, i;
+	FILE *fp = open_memstream(&body, &blen);
+
+	if (fp == NULL)
+		abort();
+	notify_subject(s, subject, sizeof subject);
+	fprintf(fp, "%s\n\n", subject);
+	write_body(fp, s);
+	if (fclose(fp) != 0)
+		abort();
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		abort();
+	fputs("{\"text\":", fp);
+	json_str(fp, body);
+	fputs(",\"date\":", fp);
+	json_str(fp, s->date);
+	fputs(",\"status\":", fp);
+	json_str(fp, s->status);
+	fprintf(fp, ",\"exit_code\":%d,\"host\":", s->exit_code);
+	json_str(fp, s->host);
+	fputs(",\"error\":", fp);
+	if (s->error)
+		json_str(fp, s->error);
+	else
+		fputs("null", fp);
+	fputs(",\"stages\":[", fp);
+	for (i = 0; i < s->n_stages; i++) {
+		const struct notify_stage *st = &s->stages[i];
+
+		fprintf(fp, "%s{\"stage\":", i ? "," : "");
+		json_str(fp, st->stage);
+		fputs(",\"state\":", fp);
+		json_str(fp, st->state);
+		fprintf(fp, ",\"run_id\":%lld,\"rows_in\":%lld,\"rows_out\":%lld,\"exceptions\":%lld,\"error\":",
+		    (long long)st->run_id, (long long)st->rows_in, (long long)st->rows_out,
+		    (long long)st->exceptions);
+		if (st->error)
+			json_str(fp, st->error);
+		else
+			fputs("null", fp);
+		fputc('}', fp);
+	}
+	fputs("],\"exceptions\":[", fp);
+	for (i = 0; i < s->n_exc; i++) {
+		fprintf(fp, "%s{\"type\":", i ? "," : "");
+		json_str(fp, s->exc[i].type);
+		fprintf(fp, ",\"new\":%lld,\"open\":%lld}", (long long)s->exc[i].new_count,
+		    (long long)s->exc[i].open_count);
+	}
+	fprintf(fp, "],\"new_total\":%lld,\"open_total\":%lld,\"largest_breaks\":[", (long long)s->new_total,
+	    (long long)s->open_total);
+	for (i = 0; i < s->n_breaks; i++) {
+		const struct notify_break *b = &s->breaks[i];
+
+		fprintf(fp, "%s{\"exception_id\":%lld,\"type\":", i ? "," : "", (long long)b->exception_id);
+		json_str(fp, b->type);
+		fputs(",\"amount\":", fp);
+		json_str(fp, b->amount);
+		fputs(",\"subject\":", fp);
+		json_str(fp, b->subject);
+		fputs(",\"account\":", fp);
+		json_str(fp, b->account);
+		fputs(",\"opened\":", fp);
+		json_str(fp, b->opened);
+		fputs(",\"detail\":", fp);
+		json_str(fp, b->detail);
+		fputc('}', fp);
+	}
+	fputs("],\"report\":", fp);
+	if (s->report_path)
+		json_str(fp, s->report_path);
+	else
+		fputs("null", fp);
+	fputs("}\n", fp);
+	if (fclose(fp) != 0)
+		abort();
+	free(body);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ channels */
+
+/*
+ * Runs `command` with /bin/sh -c, the message on its stdin, its stdout sent to our stderr, killed
+ * (with its process group) after timeout_s. Non-zero exit is a failure.
+ */
+static enum perr
+send_command(const char *command, const char *msg, const struct notify_summary *s, int timeout_s)
+{
+	int fds[2], status = 0;
+	pid_t pid;
+	size_t len = strlen(msg), off = 0;
+	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	struct sigaction ign, old;
+	enum perr e = PERR_OK;
+
+	if (pipe(fds) != 0)
+		return perr_set(PERR_IO, "notify: pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return perr_set(PERR_IO, "notify: fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(fds[0], STDIN_FILENO);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		/* nothing of ours (database socket, log file) leaks into the mail command */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		setenv("PIPELINE_NOTIFY_DATE", s->date, 1);
+		setenv("PIPELINE_NOTIFY_STATUS", s->status, 1);
+		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old);   /* a command that exits early must not kill us */
+	fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+	while (off < len) {
+		ssize_t n = write(fds[1], msg + off, len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && now_ms() < deadline) {
+			usleep(10000);
+			continue;
+		}
+		e = perr_set(PERR_IO, "notify: command did not read the message: %s",
+		    n < 0 && errno != EAGAIN ? strerror(errno) : "timed out");
+		break;
+	}
+	close(fds[1]);
+	sigaction(SIGPIPE, &old, NULL);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			return perr_set(PERR_IO, "notify: waitpid: %s", strerror(errno));
+		}
+		if (now_ms() >= deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return perr_set(PERR_IO, "notify: command did not finish within %d s; killed", timeout_s);
+		}
+		usleep(20000);
+	}
+	if (e != PERR_OK)
+		return e;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return PERR_OK;
+	if (WIFEXITED(status))
+		return perr_set(PERR_IO, "notify: command exited with status %d", WEXITSTATUS(status));
+	return perr_set(PERR_IO, "notify: command killed by signal %d", WTERMSIG(status));
+}
+
+/* "https://host:port" of a URL, never its path or query (they may hold a token). */
+static void
+url_origin(const char *url, char *buf, size_t cap)
+{
+	const char *p = strstr(url, "://"), *end;
+	const char *at;
+
+	if (p == NULL) {
+		snprintf(buf, cap, "(invalid URL)");
+		return;
+	}
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;       /* drop user:password@ */
+	snprintf(buf, cap, "%.*s%.*s", (int)(strstr(url, "://") + 3 - url), url, (int)(end - p), p);
+}
+
+static size_t
+discard_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+	(void)ptr;
+	(void)user;
+	return size * nmemb;
+}
+
+static enum perr
+send_webhook(const char *url, const char *json, int timeout_s)
+{
+	static bool curl_ready;
+	char origin[256], err[CURL_ERROR_SIZE];
+	struct curl_slist *hdr = NULL;
+	CURLcode rc;
+	CURL *c;
+	long code = 0;
+
+	url_origin(url, origin, sizeof origin);
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return perr_set(PERR_IO, "notify: libcurl initialisation failed");
+		curl_ready = true;
+	}
+	if ((c = curl_easy_init()) == NULL)
+		return perr_set(PERR_NOMEM, "notify: libcurl: out of memory");
+	err[0] = '\0';
+	hdr = curl_slist_append(hdr, "Content-Type: application/json; charset=utf-8");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s < 10 ? timeout_s : 10));
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "pipeline/" PIPELINE_VERSION);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdr);
+	/* curl's message names the host at most; the URL itself is never put into a message */
+	if (rc != CURLE_OK)
+		return perr_set(PERR_IO, "notify: webhook %s: %s", origin, curl_easy_strerror(rc));
+	if (code < 200 || code > 299)
+		return perr_set(PERR_IO, "notify: webhook %s answered HTTP %ld", origin, code);
+	return PERR_OK;
+}
+
+static const char *
+webhook_url(const struct config *cfg)
+{
+	if (cfg->notify_webhook_url_env) {
+		const char *v = getenv(cfg->notify_webhook_url_env);
+
+		if (v && *v)
+			return v;
+	}
+	return cfg->notify_webhook_url;
+}
+
+enum perr
+notify_send(const struct config *cfg, const struct notify_summary *s)
+{
+	enum perr first = PERR_OK, e;
+	const char *url = webhook_url(cfg);
+	char origin[256];
+
+	if (cfg->notify_command && *cfg->notify_command) {
+		char *msg = notify_format_mail(s, cfg->notify_mail_to, cfg->notify_mail_from);
+
+		e = send_command(cfg->notify_command, msg, s, cfg->notify_timeout_s);
+		free(msg);
+		if (e == PERR_OK)
+			log_event(LOG_INFO, "notify", "notification sent", "channel", "command", "status", s->status,
+			    (const char *)NULL);
+		else {
+			log_event(LOG_WARN, "notify", "notification failed", "channel", "command", "error",
+			    perr_detail(), (const char *)NULL);
+			first = e;
+		}
+	}
+	if (cfg->notify_webhook_url_env && (url == NULL || *url == '\0')) {
+		e = perr_set(PERR_CONFIG, "notify: webhook_url_env names $%s, which is not set",
+		    cfg->notify_webhook_url_env);
+		log_event(LOG_WARN, "notify", "notification failed", "channel", "webhook", "error", perr_detail(),
+		    (const char *)NULL);
+		if (first == PERR_OK)
+			first = e;
+	} else if (url && *url) {
+		char *json = notify_format_json(s);
+
+		url_origin(url, origin, sizeof origin);
+		e = send_webhook(url, json, cfg->notify_timeout_s);
+		free(json);
+		if (e == PERR_OK)
+			log_event(LOG_INFO, "notify", "notification sent", "channel", "webhook", "to", origin,
+			    "status", s->status, (const char *)NULL);
+		else {
+			log_event(LOG_WARN, "notify", "notification failed", "channel", "webhook", "error",
+			    perr_detail(), (const char *)NULL);
+			if (first == PERR_OK)
+				first = e;
+		}
+	}
+	if (first != PERR_OK && perr_last() != first)
+		perr_set(first, "notify: a channel failed (see the log)");
+	return first;
+}
+
+static bool
+notify_configured(const struct config *cfg)
+{
+	return (cfg->notify_command && *cfg->notify_command) || cfg->notify_webhook_url
+	    || cfg->notify_webhook_url_env;
+}
+
+/* ------------------------------------------------------------------ cut-off */
+
+enum perr
+notify_cut_off(const struct config *cfg, date_t date, time_t *out)
+{
+	char *old;
+	struct tm tm;
+	int y, m, d;
+	date_t today;
+	time_t t;
+
+	if (cfg->notify_cut_off_min < 0)
+		return perr_set(PERR_NOT_FOUND, "no [notify] cut_off is configured");
+	if (date_today_in_zone(cfg->timezone, &today) != PERR_OK)   /* validates the zone name */
+		return PERR_CONFIG;
+	date_to_ymd(date + 1, &y, &m, &d);
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = cfg->notify_cut_off_min / 60;
+	tm.tm_min = cfg->notify_cut_off_min % 60;
+	tm.tm_isdst = -1;
+	old = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
+	t = mktime(&tm);
+	if (old) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else
+		unsetenv("TZ");
+	tzset();
+	if (t == (time_t)-1)
+		return perr_set(PERR_DATE, "cut-off for %d-%02d-%02d cannot be represented", y, m, d);
+	*out = t;
+	return PERR_OK;
+}
+
+/* ------------------------------------------------------------------ end of a run */
+
+void
+notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr result)
+{
+	struct notify_summary s;
+	enum perr saved_code = perr_last();
+	char *saved = xstrdup(perr_detail());
+	const char *error = NULL;
+
+	if (cfg == NULL || !notify_configured(cfg))
+		goto out;
+	if (result != PERR_OK)
+		error = saved_code == result && saved[0] ? saved : perr_message(result);
+	if (result == PERR_OK && cfg->notify_failure_only)
+		goto out;
+	if (result == PERR_NOT_AVAILABLE) {
+		time_t cut;
+
+		if (notify_cut_off(cfg, date, &cut) == PERR_OK && time(NULL) < cut) {
+			char when[32];
+			struct tm tm;
+
+			gmtime_r(&cut, &tm);
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			log_event(LOG_INFO, "notify", "input not there yet; no notification before the cut-off",
+			    "cut_off", when, (const char *)NULL);
+			goto out;
+		}
+	}
+	memset(&s, 0, sizeof s);
+	notify_gather(cfg, db, date, &s);
+	s.exit_code = perr_exit_code(result);
+	s.status = result == PERR_OK ? "OK" : result == PERR_NOT_AVAILABLE ? "INPUT MISSING"
+	    : result == PERR_EXCEPTIONS ? "EXCEPTIONS" : "FAILED";
+	if (error)
+		s.error = result == PERR_NOT_AVAILABLE
+		    ? xasprintf("input still missing at the cut-off, giving up: %s", error) : xstrdup(error);
+	(void)notify_send(cfg, &s);   /* logged inside; never changes the run's outcome */
+	notify_summary_free(&s);
+out:
+	if (saved_code != PERR_OK || saved[0])
+		perr_set(saved_code, "%s", saved);
+	else
+		perr_clear();
+	free(saved);
+}
+
+/* ------------------------------------------------------------------ pipeline notify */
+
+static void
+usage_notify(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: pipeline notify --test [--date YYYY-MM-DD]\n"
+	    "       pipeline notify --cut-off [--date YYYY-MM-DD]\n\n"
+	    "--test     sends the summary of the date as it stands now through every configured channel\n"
+	    "           ([notify] command, webhook_url): checks the channels work. Exit 0 if all accepted it.\n"
+	    "--cut-off  prints \"DATE SECONDS_LEFT CUT_OFF\" for the nightly wrapper: the business date (pinned\n"
+	    "           once), the seconds until its cut-off (0 when passed) and the cut-off in UTC, or\n"
+	    "           \"DATE none -\" when no cut_off is configured.\n");
+}
+
+int
+cmd_notify(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "date", required_argument, NULL, 'd' },
+		{ "test", no_argument, NULL, 't' },
+		{ "cut-off", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *date_arg = NULL;
+	int mode = 0, c;
+	struct config *cfg = NULL;
+	PGconn *db = NULL;
+	date_t date;
+	enum perr e;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': date_arg = optarg; break;
+		case 't': case 'c':
+			if (mode && mode != c) {
+				usage_notify(stderr);
+				return 2;
+			}
+			mode = c;
+			break;
+		case 'h': usage_notify(stdout); return 0;
+		default: usage_notify(stderr); return 2;
+		}
+	}
+	if (optind != argc || mode == 0) {
+		usage_notify(stderr);
+		return 2;
+	}
+	if (mode == 'c') {
+		time_t cut;
+		char iso[DATE_BUFSZ], when[32];
+		struct tm tm;
+
+		if ((e = cli_open(config_path, "notify", &cfg, NULL)) != PERR_OK)
+			return cli_fail(e);
+		if ((e = cli_date(cfg, date_arg, &date)) != PERR_OK)
+			goto out;
+		date_format_iso(date, iso);
+		e = notify_cut_off(cfg, date, &cut);
+		if (e == PERR_NOT_FOUND) {
+			printf("%s none -\n", iso);
+			e = PERR_OK;
+		} else if (e == PERR_OK) {
+			time_t now = time(NULL);
+
+			gmtime_r(&cut, &tm);
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			printf("%s %lld %s\n", iso, (long long)(now < cut ? cut - now : 0), when);
+		}
+		goto out;
+	}
+	if ((e = cli_open(config_path, "notify", &cfg, &db)) != PERR_OK)
+		return cli_fail(e);
+	if ((e = cli_date(cfg, date_arg, &date)) != PERR_OK)
+		goto out;
+	if (!notify_configured(cfg)) {
+		e = perr_set(PERR_CONFIG, "%s: [notify] has no command, mail_to, webhook_url or webhook_url_env: "
+		    "nothing to send to", cfg->path);
+		goto out;
+	}
+	{
+		struct notify_summary s;
+
+		memset(&s, 0, sizeof s);
+		notify_gather(cfg, db, date, &s);
+		s.status = "TEST";
+		e = notify_send(cfg, &s);
+		notify_summary_free(&s);
+		if (e == PERR_OK)
+			printf("notification sent\n");
+	}
+out:
+	PQfinish(db);
+	config_free(cfg);
+	return e == PERR_OK ? 0 : cli_fail(e);
+}
