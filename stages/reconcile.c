@@ -969,7 +969,7 @@ balance_checks(struct recon *r)
 	for (i = 0; i < n && e == PERR_OK; i++) {
 		const char *acct = PQgetvalue(res, i, 0), *cur = PQgetvalue(res, i, 1);
 		int64_t closing, anchor, matched, open, ledger, explained, diff;
-		char subject[64], detail[1024], b1[48], b2[48], b3[48], b4[48], b5[48], b6[48], closed_by[160];
+		char subject[64], detail[1024], b1[48], b2[48], b3[48], b4[48], b5[48], b6[48], b7[48], closed_by[160];
 		struct exception_rec x;
 
 		if (!numeric_i64(PQgetvalue(res, i, 2), &closing) || !numeric_i64(PQgetvalue(res, i, 3), &anchor) ||
@@ -992,7 +992,7 @@ balance_checks(struct recon *r)
 		    fmt_money(cur, closing, false, b1, sizeof b1), fmt_money(cur, open, false, b2, sizeof b2),
 		    fmt_money(cur, explained, false, b3, sizeof b3), fmt_money(cur, ledger, false, b4, sizeof b4),
 		    fmt_money(cur, anchor, false, b5, sizeof b5), PQgetvalue(res, i, 5), PQgetvalue(res, i, 4),
-		    fmt_money(cur, matched, false, b6, sizeof b6), fmt_money(cur, diff, false, b1, sizeof b1));
+		    fmt_money(cur, matched, false, b6, sizeof b6), fmt_money(cur, diff, false, b7, sizeof b7));
 		memset(&x, 0, sizeof x);
 		x.type = "LEDGER_BALANCE_BREAK";
 		x.severity = "ERROR";
