@@ -795,15 +795,19 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 	PGresult *res;
 	char next_iso[DATE_BUFSZ], *name = NULL, *last_acct = NULL, *why = NULL;
 	bool last_blocked = false;
+	const char *params1[1];
 	int filed = 0;
 	enum perr rc;
 
 	date_format_iso(next_bd, next_iso);
 	if ((rc = db_begin(ctx->db)) != PERR_OK)
 		return rc;
+	/* a rerun for an earlier date never files what later dates created */
+	params1[0] = ctx->date_iso;
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT transfer_id, from_account, amount_minor, currency FROM transfer"
-	    " WHERE status = 'READY' ORDER BY transfer_id FOR UPDATE", 0, NULL);
+	    " WHERE status = 'READY' AND business_date <= $1::date ORDER BY transfer_id FOR UPDATE",
+	    1, params1);
 	if (res == NULL) {
 		db_rollback(ctx->db);
 		return PERR_DB;
@@ -890,7 +894,7 @@ static enum perr
 file_issuance(struct stage_ctx *ctx)
 {
 	static const char *pending =
-	    " issuance_file IS NULL AND NOT EXISTS (SELECT 1 FROM transfer t"
+	    " issuance_file IS NULL AND business_date <= $1::date AND NOT EXISTS (SELECT 1 FROM transfer t"
 	    "   WHERE t.offering_id = issuance.offering_id AND t.status IN ('AWAITING_APPROVAL', 'READY'))";
 	const struct config *cfg = ctx->cfg;
 	PGresult *res;
@@ -902,7 +906,8 @@ file_issuance(struct stage_ctx *ctx)
 	if ((rc = db_begin(ctx->db)) != PERR_OK)
 		return rc;
 	sql = xasprintf("SELECT issuance_id FROM issuance WHERE %s ORDER BY issuance_id FOR UPDATE", pending);
-	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 0, NULL);
+	params[0] = ctx->date_iso;
+	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 1, params);
 	free(sql);
 	if (res == NULL) {
 		db_rollback(ctx->db);
@@ -923,9 +928,12 @@ file_issuance(struct stage_ctx *ctx)
 		db_rollback(ctx->db);
 		return rc;
 	}
-	params[0] = name;
-	sql = xasprintf("UPDATE issuance SET issuance_file = $1 WHERE %s", pending);
-	rc = db_command(ctx->db, sql, 1, params);
+	{
+		const char *p2[2] = { ctx->date_iso, name };
+
+		sql = xasprintf("UPDATE issuance SET issuance_file = $2 WHERE %s", pending);
+		rc = db_command(ctx->db, sql, 2, p2);
+	}
 	free(sql);
 	if (rc == PERR_OK)
 		rc = db_commit(ctx->db);

@@ -50,6 +50,11 @@ assert_eq "READY|bob|t|alice" "$(t_psql "SELECT t.status, t.approved_by, t.appro
 assert_exit 1 t_pipeline approve TRF-S-BIG-PROCEEDS --by carol
 assert_contains "$T_ERR" "approve: transfer TRF-S-BIG-PROCEEDS is READY; it was already approved by bob" "second approval refused"
 
+# --- a rerun of an earlier date does not file what a later date created
+assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
+assert_eq "READY|" "$(t_psql "SELECT status, coalesce(payment_file, '') FROM transfer WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'")" \
+	"not filed by a rerun of 2026-11-23"
+
 # --- the next settle run files it, and issues S-BIG's units
 assert_exit 0 t_pipeline -q settle --date 2026-11-25
 assert_eq "TRF-S-BIG-PROCEEDS|UPLOADED|pain001-20261125-01.xml" "$(t_psql "SELECT transfer_id, status, payment_file
