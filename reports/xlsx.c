@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,13 +654,17 @@ static const char sql_matched[] =
     "JOIN statement s ON s.statement_id = l.statement_id "
     "WHERE m.business_date = $1::date ORDER BY l.account_no, l.value_date, m.match_id";
 
-/* Pending: expected inside [from, to], not matched by the date, not already a break. */
+/*
+ * Pending, as reconcile defines it (sql/030_reconcile.sql): expected inside [from, to] (from =
+ * rd_pending_from, to = the date + window business days), not matched as of the date, and not
+ * named by an AMOUNT_MISMATCH open on the date (by movement or batch id).
+ */
 #define PENDING_WHERE \
     "c.expected_date BETWEEN $2::date AND $3::date AND NOT EXISTS (" \
     "SELECT 1 FROM recon_match_movement mm JOIN recon_match m ON m.match_id = mm.match_id " \
     "WHERE mm.movement_id = c.movement_id AND m.business_date <= $1::date) AND NOT EXISTS (" \
-    "SELECT 1 FROM exception e WHERE (e.subject = 'movement:' || c.movement_id " \
-    "OR e.ledger_id = c.movement_id) AND e.opened_date <= $1::date " \
+    "SELECT 1 FROM exception e WHERE e.type = 'AMOUNT_MISMATCH' " \
+    "AND (e.ledger_id = c.movement_id OR e.ledger_id = c.batch_id) AND e.opened_date <= $1::date " \
     "AND (e.closed_date IS NULL OR e.closed_date > $1::date))"
 static const char sql_pending_count[] = "SELECT count(*) FROM cash_movement c WHERE " PENDING_WHERE;
 static const char sql_pending[] =
@@ -1929,6 +1934,14 @@ report_write(struct stage_ctx *ctx, const char *dir, struct report_result *out)
 
 	if ((e = mkdir_p(dir, 0750)) != PERR_OK)
 		return e;
+	{
+		struct stat st;
+
+		if (stat(dir, &st) != 0)
+			return perr_set(PERR_IO, "%s: %s", dir, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return perr_set(PERR_IO, "%s: not a directory: cannot write the report there", dir);
+	}
 	final = xasprintf("%s/recon-%s.xlsx", dir, ctx->date_iso);
 	tmp = xasprintf("%s/.recon-%s.xlsx.tmp.%ld", dir, ctx->date_iso, (long)getpid());
 	csv = xasprintf("%s/recon-%s-matched.csv", dir, ctx->date_iso);

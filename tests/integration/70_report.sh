@@ -111,10 +111,10 @@ assert_eq "" "$(ls -A "$T/reports/$D" | grep -v "^recon-$D.xlsx$")" "no temporar
 assert_eq "failed" "$(t_psql "SELECT state FROM stage_run WHERE stage = 'report' ORDER BY run_id DESC LIMIT 1")" "stage recorded as failed"
 
 # The report directory cannot be created: an error naming the path, nothing written.
-t_psql "DELETE FROM exception WHERE currency = 'XAU'" >/dev/null
+t_psql "DELETE FROM exception WHERE currency = 'XAU'; DELETE FROM bank_account WHERE currency = 'XAU'" >/dev/null
 mkdir -p "$T/reports2" && : > "$T/reports2/$D"
 sed -i "s|^dir = .*/reports$|dir = $T/reports2|" "$T/pipeline.conf"
 assert_exit 1 t_pipeline -q report --date $D --force
-assert_contains "$T_ERR" "$T/reports2/$D" "failure names the directory"
+assert_contains "$T_ERR" "$T/reports2/$D: not a directory" "failure names the directory"
 
 t_done

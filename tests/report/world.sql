@@ -59,7 +59,8 @@ INSERT INTO cash_movement (movement_id, account_no, direction, amount_minor, cur
   ('P-1', '0123456789', 'CREDIT', 777700, 'SGD', '2026-11-25', 'VA00000003', 'DEPOSIT', 'INV0003', NULL),
   ('P-2', '0123456789', 'DEBIT', 1000, 'SGD', '2026-11-23', '-WD-2', 'WITHDRAWAL', 'INV0001', NULL),
   ('P-3', 'JP00112233', 'CREDIT', 5000, 'JPY', '2026-11-27', 'VA00000002', 'DEPOSIT', 'INV0002', NULL),
-  -- not pending: out of its window (a break), and far in the future
+  -- not pending: named by an open AMOUNT_MISMATCH, out of its window (a break), far in the future
+  ('P-9', '0123456789', 'DEBIT', 120000, 'SGD', '2026-11-25', '+REF', 'WITHDRAWAL', 'INV0003', NULL),
   ('X-1', '0123456789', 'CREDIT', 3000, 'SGD', '2026-11-18', 'VA00000001', 'DEPOSIT', 'INV0001', NULL),
   ('X-2', '0123456789', 'CREDIT', 3000, 'SGD', '2027-01-15', 'VA00000001', 'DEPOSIT', 'INV0001', NULL);
 INSERT INTO recon_match (match_id, business_date, rule, line_id, run_id) VALUES
@@ -74,7 +75,7 @@ INSERT INTO recon_match_movement VALUES (1, 'M-3'), (2, 'M-1'), (3, 'M-2'), (4, 
 INSERT INTO exception (exception_id, type, severity, stage, subject, account_no, item_date, amount_minor, currency, reference, statement_ref, ledger_id, detail, opened_date, opened_run_id, status, closed_date, closed_run_id, closed_by, close_note) VALUES
   (1, 'UNMATCHED_STATEMENT', 'ERROR', 'reconcile', 'line:4', '0123456789', '2026-11-25', 50, 'SGD', '', 'B4', '', '=HYPERLINK("http://evil.example","x") a deposit nothing in the ledger explains', '2026-11-25', 4, 'OPEN', NULL, NULL, NULL, NULL),
   (2, 'UNMATCHED_LEDGER', 'ERROR', 'reconcile', 'movement:X-1', '0123456789', '2026-11-18', 3000, 'SGD', 'VA00000001', '', 'X-1', 'expected deposit has not arrived within 3 business days', '2026-11-24', 1, 'OPEN', NULL, NULL, NULL, NULL),
-  (3, 'AMOUNT_MISMATCH', 'ERROR', 'reconcile', 'line:99', '0123456789', '2026-10-01', -123456, 'SGD', '+REF', 'B99', 'M-99', '-amount differs: statement -1,234.56, ledger -1,200.00, difference -34.56', '2026-10-01', 1, 'OPEN', NULL, NULL, NULL, NULL),
+  (3, 'AMOUNT_MISMATCH', 'ERROR', 'reconcile', 'line:99', '0123456789', '2026-10-01', -123456, 'SGD', '+REF', 'B99', 'P-9', '-amount differs: statement -1,234.56, ledger -1,200.00, difference -34.56', '2026-10-01', 1, 'OPEN', NULL, NULL, NULL, NULL),
   (4, 'UNMATCHED_STATEMENT', 'WARNING', 'reconcile', 'line:8', 'JP00112233', '2026-11-25', 50000, 'JPY', '@ref', 'J2', '', E'\tyen deposit nothing explains', '2026-11-20', 1, 'OPEN', NULL, NULL, NULL, NULL),
   (5, 'HOLDING_MISMATCH', 'ERROR', 'reconcile', 'holding:OFF-A:INV0001', NULL, '2026-11-24', NULL, NULL, 'OFF-A', '', 'INV0001', 'trustee holds 10 units, ledger 12', '2026-11-02', 1, 'OPEN', NULL, NULL, NULL, NULL),
   (6, 'FILE_QUARANTINED', 'WARNING', 'normalize', 'file:4', '8800123456', '2026-11-25', NULL, NULL, '', 'trustee_8800123456_20261125.sta', '', 'file quarantined: closing balance missing', '2026-11-25', 3, 'OPEN', NULL, NULL, NULL, NULL),
