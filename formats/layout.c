@@ -85,6 +85,8 @@ lerr(const char *path, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (line == 0)     /* a check of the whole layout */
+		return perr_set(PERR_CONFIG, "%s: %s", path, msg);
 	return perr_set(PERR_CONFIG, "%s:%d: %s", path, line, msg);
 }
 

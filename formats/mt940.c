@@ -643,7 +643,8 @@ mt940_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink)
 		if ((e = handle_line(&m, m.text.p, m.text.len)) != PERR_OK)
 			goto out;
 	}
-	m.lineno--;
+	if (--m.lineno == 0)
+		m.lineno = 1;    /* an empty file: report line 1 */
 	if (!last_had_nl) {
 		e = perr_set(PERR_PARSE, "%s:%ld: MT940: the last line has no line ending: the file is "
 		    "truncated", m.path, m.lineno);
