@@ -1450,8 +1450,8 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 		w_str(w, ws, row, 14, light, light_fmt(w, light));
 		row++;
 	}
-	if (row > first_acct)
-		w_chk(w, worksheet_autofilter(ws, hdr_row, 0, row - 1, N_ACCT_COLS - 1), "autofilter", hdr_row, 0);
+	w_chk(w, worksheet_autofilter(ws, hdr_row, 0, row > first_acct ? row - 1 : hdr_row, N_ACCT_COLS - 1),
+	    "autofilter", hdr_row, 0);
 
 	/* Totals per currency (amounts of different currencies are never added together). */
 	{
