@@ -1536,7 +1536,8 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 		for (int k = 0; k < (int)(sizeof(h) / sizeof(h[0])); k++)
 			w_str(w, ws, row, (lxw_col_t)k, h[k], w->f.header);
 		row++;
-		qsort(r->curs, r->n_curs, sizeof(*r->curs), curtot_cmp);
+		if (r->n_curs > 1)
+			qsort(r->curs, r->n_curs, sizeof(*r->curs), curtot_cmp);
 		for (size_t i = 0; i < r->n_curs && w_ok(w); i++) {
 			struct curtot *ct = &r->curs[i];
 			int exp = w_exp(w, ct->currency);
