@@ -15,6 +15,8 @@ int cmd_ledger(int argc, char **argv, const char *config_path);
 int cmd_approve(int argc, char **argv, const char *config_path);
 int cmd_inspect(int argc, char **argv, const char *config_path);
 int cmd_notify(int argc, char **argv, const char *config_path);
+int cmd_housekeep(int argc, char **argv, const char *config_path);
+int cmd_doctor(int argc, char **argv, const char *config_path);
 int cmd_explain(int argc, char **argv, const char *config_path);
 int cmd_export(int argc, char **argv, const char *config_path);
 int cmd_resolve(int argc, char **argv, const char *config_path);
