@@ -48,6 +48,8 @@ for row in s.iter_rows(values_only=True):
 jc = [r for r in wb["Statements"].iter_rows(min_row=3) if r[3].value == "JP00112233"][0][7]
 print("jpy_format=" + jc.number_format)
 print("issued=%s" % sum(r[6] for r in rows("DABS Issuance")))
+cr = [c for c in wb["Exceptions"]["G"] if isinstance(c.value, str) and c.value.endswith("CR-ref")][0]
+print("cr=%s|%s" % (cr.value.replace("\r", "<CR>"), cr.data_type))
 EOF
 )
 assert_eq "sheets=Summary,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
@@ -62,6 +64,7 @@ assert_eq "client=1000500|1001000.5|1001500|-499.5|4|3|RED" "$(echo "$got" | sed
 assert_eq "jpy=1000000|1250000|AMBER" "$(echo "$got" | sed -n 8p)" "JPY account line"
 assert_eq "jpy_format=#,##0;[Red]-#,##0" "$(echo "$got" | sed -n 9p)" "JPY amounts have no decimals"
 assert_eq "issued=1000000" "$(echo "$got" | sed -n 10p)" "issuance amount in major units"
+assert_eq "cr=_x000D_CR-ref|s" "$(echo "$got" | sed -n 11p)" "a reference starting with CR stays a string (CR escaped as _x000D_)"
 
 # Rerun: done is done; --force rewrites the same content; no temporary file is left.
 $PY "$CHECK" dump "$X" > "$T/dump1.json"

@@ -173,7 +173,9 @@ def check(path, date_iso):
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if isinstance(c.value, str) and c.value[:1] in ("=", "+", "-", "@", "\t"):
+                # A leading CR is stored escaped as _x000D_ (Excel decodes it; openpyxl does not).
+                if isinstance(c.value, str) and (c.value[:1] in ("=", "+", "-", "@", "\t", "\r")
+                                                 or c.value.startswith("_x000D_")):
                     expect(c.data_type == "s", "%s!%s%s not a string" % (ws.title, c.column_letter, c.row))
 
     # ---- recompute the Summary from the other sheets

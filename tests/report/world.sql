@@ -80,7 +80,7 @@ INSERT INTO exception (exception_id, type, severity, stage, subject, account_no,
   (5, 'HOLDING_MISMATCH', 'ERROR', 'reconcile', 'holding:OFF-A:INV0001', NULL, '2026-11-24', NULL, NULL, 'OFF-A', '', 'INV0001', 'trustee holds 10 units, ledger 12', '2026-11-02', 1, 'OPEN', NULL, NULL, NULL, NULL),
   (6, 'FILE_QUARANTINED', 'WARNING', 'normalize', 'file:4', '8800123456', '2026-11-25', NULL, NULL, '', 'trustee_8800123456_20261125.sta', '', 'file quarantined: closing balance missing', '2026-11-25', 3, 'OPEN', NULL, NULL, NULL, NULL),
   -- closed after the date: still open as of 2026-11-25
-  (7, 'DUPLICATE_LINE', 'WARNING', 'reconcile', 'line:77', '0123456790', '2026-11-23', 100, 'SGD', '', 'OPX', '', 'bank reference seen twice', '2026-11-23', 1, 'CLOSED', '2026-11-26', NULL, 'reconcile run 9', NULL),
+  (7, 'DUPLICATE_LINE', 'WARNING', 'reconcile', 'line:77', '0123456790', '2026-11-23', 100, 'SGD', E'\rCR-ref', 'OPX', '', 'bank reference seen twice', '2026-11-23', 1, 'CLOSED', '2026-11-26', NULL, 'reconcile run 9', NULL),
   -- closed today: on Closed Today, not on Exceptions
   (8, 'UNMATCHED_LEDGER', 'ERROR', 'reconcile', 'movement:M-3', '0123456789', '2026-11-20', 50000, 'SGD', 'VA00000003', '', 'M-3', 'deposit late', '2026-11-24', 1, 'CLOSED', '2026-11-25', 4, 'reconcile run 4 (rule REFERENCE)', NULL),
   (9, 'AMBIGUOUS', 'WARNING', 'reconcile', 'line:55', '0123456789', '2026-11-21', 500, 'SGD', '', 'B55', '', 'two candidates', '2026-11-21', 1, 'RESOLVED', '2026-11-25', NULL, 'alice', '=checked with the bank'),
