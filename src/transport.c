@@ -1541,6 +1541,8 @@ transport_put(const struct endpoint_cfg *ep, const char *local_path, const char 
 
 	for (attempt = 0;; attempt++) {
 		e = transport_open(ep, &t);
+		if (e == PERR_NOT_AVAILABLE)   /* a missing destination directory: not "try later" */
+			e = perr_set(PERR_IO, "%s", strdupa(perr_detail()));
 		if (e == PERR_OK) {
 			e = transport_put_file(t, local_path, remote_name, &there, NULL);
 			transport_close(t);

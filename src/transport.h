@@ -56,7 +56,8 @@ void remote_list_free(struct remote_list *l);
  * strong algorithms only, host key check, public-key authentication, SFTP subsystem; for dir,
  * checks the directory exists. On success *out is owned by the caller (transport_close).
  * Errors: PERR_SSH_CONNECT, PERR_SSH_TIMEOUT, PERR_SSH_HOSTKEY, PERR_SSH_AUTH, PERR_SFTP, PERR_CONFIG
- * (e.g. key file readable by others), PERR_IO (dir transport); detail in perr_detail().
+ * (e.g. key file readable by others), PERR_IO (dir transport: not a directory), PERR_NOT_AVAILABLE
+ * (dir transport: the directory does not exist yet); detail in perr_detail().
  */
 enum perr transport_open(const struct endpoint_cfg *ep, struct transport **out);
 
