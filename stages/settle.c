@@ -787,7 +787,10 @@ new_outbound(struct stage_ctx *ctx, const char *kind, const struct endpoint_cfg 
 	return rc;
 }
 
-/* READY transfers -> one new payment file (FILED), with their expected cash movements. */
+/*
+ * READY transfers -> a new payment file (FILED), with their expected cash movements: one file per
+ * debtor account (normally just the client-money account), one transaction for all.
+ */
 static enum perr
 file_transfers(struct stage_ctx *ctx, date_t next_bd)
 {
@@ -796,7 +799,7 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 	char next_iso[DATE_BUFSZ], *name = NULL, *last_acct = NULL, *why = NULL;
 	bool last_blocked = false;
 	const char *params1[1];
-	int filed = 0;
+	int filed = 0, files = 0;
 	enum perr rc;
 
 	date_format_iso(next_bd, next_iso);
@@ -806,8 +809,8 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 	params1[0] = ctx->date_iso;
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT transfer_id, from_account, amount_minor, currency FROM transfer"
-	    " WHERE status = 'READY' AND business_date <= $1::date ORDER BY transfer_id FOR UPDATE",
-	    1, params1);
+	    " WHERE status = 'READY' AND business_date <= $1::date ORDER BY from_account, transfer_id"
+	    " FOR UPDATE", 1, params1);
 	if (res == NULL) {
 		db_rollback(ctx->db);
 		return PERR_DB;
@@ -820,6 +823,8 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 			free(last_acct);
 			free(why);
 			last_acct = xstrdup(from);
+			free(name);             /* another debtor: another file */
+			name = NULL;
 			if ((rc = account_blocked(ctx, from, &why)) != PERR_OK)
 				goto fail;
 			last_blocked = why != NULL;
@@ -844,6 +849,7 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 			}
 			if ((rc = new_outbound(ctx, "PAIN001", &cfg->payments_out, &name)) != PERR_OK)
 				goto fail;
+			files++;
 		}
 		params[0] = id;
 		params[1] = name;
@@ -870,10 +876,10 @@ file_transfers(struct stage_ctx *ctx, date_t next_bd)
 	if ((rc = db_commit(ctx->db)) != PERR_OK)
 		goto fail;
 	if (filed > 0) {
-		char nb[24];
+		char nb[24], nf[24];
 
-		log_event(LOG_INFO, STAGE, "payment file made", "file", name, "transfers", i64s(filed, nb),
-		    "expected_on_statement", next_iso, (const char *)NULL);
+		log_event(LOG_INFO, STAGE, "payment file made", "files", i64s(files, nf), "transfers",
+		    i64s(filed, nb), "expected_on_statement", next_iso, (const char *)NULL);
 	}
 	free(name);
 	free(last_acct);
