@@ -644,10 +644,13 @@ read_candidates(struct recon *r)
 	e = copy_out(r,
 	    "COPY (SELECT l.line_id, l.account_no, l.currency, l.amount_minor, l.value_date - DATE '1970-01-01',"
 	    "        l.reference, l.bank_ref,"
-	    "        CASE WHEN l.bank_ref <> '' AND EXISTS (SELECT 1 FROM statement_line o"
-	    "               JOIN recon_match om ON om.line_id = o.line_id"
-	    "              WHERE o.account_no = l.account_no AND o.bank_ref = l.bank_ref) THEN 1 ELSE 0 END"
-	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id, recon_param p"
+	    "        CASE WHEN d.bank_ref IS NULL THEN 0 ELSE 1 END"
+	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id"
+	    "   CROSS JOIN recon_param p"
+	    /* bank references already used by a matched line of the account: a repeat is a duplicate */
+	    "   LEFT JOIN (SELECT DISTINCT o.account_no, o.bank_ref FROM statement_line o"
+	    "               JOIN recon_match om ON om.line_id = o.line_id WHERE o.bank_ref <> '') d"
+	    "          ON d.account_no = l.account_no AND d.bank_ref = l.bank_ref"
 	    "  WHERE s.gate = 'PASSED' AND s.business_date <= p.d"
 	    "    AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)) TO STDOUT",
 	    8, row_line, &n);
@@ -1172,6 +1175,18 @@ holding_checks(struct recon *r)
 	return e;
 }
 
+/* Logs (at debug level, -v) how long a step took: where the time of a large night goes. */
+static void
+step_time(const char *step, int64_t *t)
+{
+	char ms[24];
+	int64_t now = now_ms();
+
+	snprintf(ms, sizeof ms, "%lld", (long long)(now - *t));
+	log_event(LOG_DEBUG, STAGE, "step done", "step", step, "ms", ms, (const char *)NULL);
+	*t = now;
+}
+
 static void
 recon_free(struct recon *r)
 {
@@ -1192,7 +1207,7 @@ stage_reconcile(struct stage_ctx *ctx)
 {
 	struct recon r;
 	enum perr e;
-	int64_t t0 = now_ms(), t_read, t_match, t_write;
+	int64_t t0 = now_ms(), t_read, t_match, t_write, ts;
 	char n1[24], n2[24], n3[24], n4[24], n5[80];
 
 	memset(&r, 0, sizeof r);
@@ -1209,30 +1224,42 @@ stage_reconcile(struct stage_ctx *ctx)
 
 	if ((e = db_begin(ctx->db)) != PERR_OK)
 		goto out;
+	ts = t0;
 	if ((e = undo_date(&r)) != PERR_OK)
 		goto fail;
+	step_time("undo this date", &ts);
 	if ((e = read_candidates(&r)) != PERR_OK)
 		goto fail;
+	step_time("read candidates", &ts);
 	t_read = now_ms();
 	ctx->rows_in = (int64_t)(r.nl + r.nm);
 	if ((e = match_run(&r.pool, r.lines, r.nl, r.movs, r.nm, &r.prm, &r.res)) != PERR_OK)
 		goto fail;
 	t_match = now_ms();
+	ts = t_match;
 	if ((e = write_matches(&r)) != PERR_OK)
 		goto fail;
+	step_time("write matches", &ts);
 	ctx->rows_out = (int64_t)r.res.n_matches;
 	if ((e = load_open_exceptions(&r)) != PERR_OK)
 		goto fail;
-	if ((e = line_exceptions(&r)) != PERR_OK || (e = movement_exceptions(&r)) != PERR_OK ||
-	    (e = flush_exceptions(&r)) != PERR_OK)
+	if ((e = line_exceptions(&r)) != PERR_OK || (e = movement_exceptions(&r)) != PERR_OK)
 		goto fail;
-	if ((e = balance_checks(&r)) != PERR_OK || (e = statement_checks(&r)) != PERR_OK ||
-	    (e = holding_checks(&r)) != PERR_OK)
+	step_time("close and queue exceptions", &ts);
+	if ((e = flush_exceptions(&r)) != PERR_OK)
 		goto fail;
+	step_time("open exceptions", &ts);
+	if ((e = balance_checks(&r)) != PERR_OK)
+		goto fail;
+	step_time("balance checks", &ts);
+	if ((e = statement_checks(&r)) != PERR_OK || (e = holding_checks(&r)) != PERR_OK)
+		goto fail;
+	step_time("statement and holding checks", &ts);
 	if ((e = record_config(&r)) != PERR_OK)
 		goto fail;
 	if ((e = db_commit(ctx->db)) != PERR_OK)
 		goto out;
+	step_time("commit", &ts);
 	t_write = now_ms();
 	snprintf(n1, sizeof n1, "%zu", r.nl);
 	snprintf(n2, sizeof n2, "%zu", r.nm);
