@@ -339,10 +339,14 @@ def rows(path, base):
     wb = openpyxl.load_workbook(path)
     parts = []
     for ws in table_sheets(wb, base):
+        h = headers(ws)
         n = 0
         for r in ws.iter_rows(min_row=FIRST_DATA, values_only=True):
+            r = r[:len(h)]
             if all(v is None for v in r):
                 break
+            if len(h) > 1 and all(v is None for v in r[1:]) and isinstance(r[0], str):
+                break   # the note under an empty table, or the block under Settlements
             n += 1
         parts.append("%s=%d" % (ws.title, n))
     print(" ".join(parts))
