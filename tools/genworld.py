@@ -859,7 +859,7 @@ class Demo:
             rows.append(("AMOUNT_MISMATCH", CLIENT, sp["mismatch"]["ref"], sp["mismatch"]["amount"]))
         if day >= d3:
             rows.append(("DUPLICATE_LINE", CLIENT, sp["dup"]["ref"], sp["dup"]["amount"]))
-            rows.append(("HOLDING_MISMATCH", "", "OFF-C:" + self.register_break_investor(), ""))
+            rows.append(("HOLDING_MISMATCH", "", "OFF-C", ""))
         return sorted(rows, key=lambda r: tuple(str(v) for v in r))
 
     # -- README ---------------------------------------------------------------------------
@@ -1021,7 +1021,8 @@ class Demo:
         p("   it is in `statements/late/%s/bank/operating/`. The demo runs day 2 and gets exit 3 (input not" % d2)
         p("   available yet), delivers the late file, and reruns day 2, which then completes.")
         p("6. **Trustee register mismatch** (day 3): the trustee registers %s with %d OFF-C units, one fewer" % (brk, brk_units - 1))
-        p("   than the %d allocated. -> `HOLDING_MISMATCH` (reference `OFF-C:%s` in the exceptions files)." % (brk_units, brk))
+        p("   than the %d allocated. -> `HOLDING_MISMATCH` (reference `OFF-C`, ledger_id %s, subject" % (brk_units, brk))
+        p("   `holding:OFF-C:%s`)." % brk)
         p("")
         p("Not problems, but there to be handled right:")
         p("- Two identical deposits on day 1: %s from %s twice, same narrative, different bank references" % (
@@ -1066,7 +1067,8 @@ class Demo:
         p("- `exceptions.csv` type,account_no,reference,amount_minor: the OPEN exceptions after the run of DATE,")
         p("  sorted by all columns as text (LC_ALL=C sort). amount_minor is the signed amount of the statement")
         p("  line (credits positive) for line exceptions, of the movement (CREDIT positive) for UNMATCHED_LEDGER;")
-        p("  empty for holdings. HOLDING_MISMATCH has no account and reference `<offering>:<investor>`.")
+        p("  empty for holdings. HOLDING_MISMATCH has no account; its reference is the offering id (the")
+        p("  investor is the exception's ledger_id, see problem 6).")
         p("- `balances.csv` account_no,opening_minor,closing_minor: the bank statements of DATE.")
         p("- `matches.csv` account_no,bank_ref,rule,reference,amount_minor,movement_ids: every match reconcile")
         p("  should make on DATE (movement_ids `;`-joined; for settlement lines the ids are named")
