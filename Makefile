@@ -105,11 +105,18 @@ install: pipeline
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/pipeline
 	install -m 0755 pipeline $(DESTDIR)$(PREFIX)/bin/pipeline
 	install -m 0644 formats/*.layout $(DESTDIR)$(PREFIX)/share/pipeline/formats/
-	install -m 0644 pipeline.conf $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
+	sed 's#^formats_dir = formats$$#formats_dir = $(PREFIX)/share/pipeline/formats#' pipeline.conf > $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
 	install -m 0644 docs/pipeline.1 $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
+	install -d $(DESTDIR)$(PREFIX)/share/pipeline/systemd
+	install -m 0755 deploy/pipeline-nightly $(DESTDIR)$(PREFIX)/bin/pipeline-nightly
+	sed 's#/usr/local#$(PREFIX)#g' deploy/pipeline-nightly.service > $(DESTDIR)$(PREFIX)/share/pipeline/systemd/pipeline-nightly.service
+	install -m 0644 deploy/pipeline-nightly.timer $(DESTDIR)$(PREFIX)/share/pipeline/systemd/pipeline-nightly.timer
+	sed 's#/usr/local#$(PREFIX)#g' deploy/crontab > $(DESTDIR)$(PREFIX)/share/pipeline/crontab
+	install -m 0644 docs/operations.md docs/configuration.md $(DESTDIR)$(PREFIX)/share/doc/pipeline/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pipeline $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/pipeline $(DESTDIR)$(PREFIX)/bin/pipeline-nightly \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/pipeline $(DESTDIR)$(PREFIX)/share/doc/pipeline
 
 clean:

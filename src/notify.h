@@ -11,7 +11,8 @@
  *   exit 0            unless on = failure
  *   exit 3            only once the cut-off has passed (HH:MM on the calendar day after the
  *                     business date, configured time zone), or at once if no cut-off is set;
- *                     before it the scheduler's wrapper retries quietly (deploy/pipeline-nightly)
+ *                     never when $PIPELINE_NOTIFY_RETRYING is 1: the scheduler's wrapper
+ *                     (deploy/pipeline-nightly) sets it on every attempt but the last
  *   any other exit    always
  */
 #ifndef PIPELINE_NOTIFY_H
