@@ -8,6 +8,8 @@
 #   scripts/sftp-server.sh root   [PORT]               print the ROOT directory clients see as "/"
 #   scripts/sftp-server.sh crash  [PORT]               SIGKILL the server and its open sessions (tests:
 #                                                      "the server died in the middle of a transfer")
+#   scripts/sftp-server.sh stall  [PORT]               SIGSTOP the open sessions (they stop answering; new
+#                                                      connections still work); prints their pids
 #
 # PORT defaults to $SFTP_PORT or 2222 (what pipeline.conf points at); "auto" (or 0) picks a free port,
 # which is what tests use: `port=$(scripts/sftp-server.sh start auto "$T/sftp")`.
@@ -40,7 +42,7 @@ SFTP_USER=dabs
 die() { echo "sftp-server.sh: $*" >&2; exit 1; }
 
 usage() {
-	sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -241,6 +243,15 @@ cmd_crash() {
 	rm -f "$STATE/sshd-$port.pid"
 }
 
+cmd_stall() {
+	local port=${1:-${SFTP_PORT:-2222}} pid p
+	pid=$(pid_of "$port") || die "no server running on port $port"
+	for p in $(descendants "$pid"); do
+		kill -STOP "$p" 2>/dev/null && printf '%s\n' "$p"
+	done
+	return 0
+}
+
 cmd_status() {
 	local port=${1:-${SFTP_PORT:-2222}} pid
 	if pid=$(pid_of "$port"); then
@@ -263,5 +274,6 @@ stop) shift; cmd_stop "$@" ;;
 status) shift; cmd_status "$@" ;;
 root) shift; cmd_root "$@" ;;
 crash) shift; cmd_crash "$@" ;;
+stall) shift; cmd_stall "$@" ;;
 *) usage ;;
 esac

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Interrupted transfers: the server dies in the middle of a large download (no partial file under
-# its final name, no row, a clean retry once it is back), and the pipeline itself is killed in the
-# middle of one (the temporary file is cleaned up by the next run, which fetches the file whole).
+# its final name, no row, a clean retry once it is back); the server stops answering in the middle
+# of one (an I/O timeout, not a hang, then a reconnect that completes it); the pipeline itself is
+# killed in the middle of one (the temporary file is cleaned up by the next run, which fetches the
+# file whole).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/30_fetch_lib.inc"
 t_init fetch_interrupt
@@ -45,7 +47,34 @@ assert_eq "$bigsha" "$(sha256sum "$final" | cut -d' ' -f1)" "complete file after
 assert_eq "$bigsha|250000000" "$(t_psql "SELECT sha256, size_bytes FROM fetched_file WHERE source = 'bank_client'")" "recorded whole"
 assert_eq 4 "$(inbox_files 2026-11-25 | wc -l)" "four files, nothing else"
 
-# --- 2. the pipeline is killed mid-transfer (next day, same big file under its new name)
+# --- 2. the server stops answering mid-transfer: timeout after io_timeout, reconnect, complete
+deliver_all 20261127
+big3=$(remote_path bank_client 20261127)
+head -c 250000000 /dev/urandom > "$big3"
+big3sha=$(sha256sum "$big3" | cut -d' ' -f1)
+final3=$T/data/inbox/2026-11-27/bank_client/$(basename "$big3")
+sed -i "s|^io_timeout = .*|io_timeout = 2|" "$T/pipeline.conf"
+start=$(date +%s)
+t_pipeline fetch --date 2026-11-27 > "$T/out3" 2> "$T/err3" &
+pid=$!
+for i in $(seq 400); do
+	[ -n "$(find "$T/data/inbox/2026-11-27" -name '*.part.*' -size +20M 2>/dev/null)" ] && break
+	sleep 0.025
+done
+stalled=$("$REPO/scripts/sftp-server.sh" stall "$SFTP_PORT")
+[ -n "$stalled" ] || t_fail "no session to stall"
+wait "$pid"
+rc=$?
+took=$(( $(date +%s) - start ))
+for p in $stalled; do kill -9 "$p" 2>/dev/null; done
+assert_eq 0 "$rc" "stalled server: the reconnect completes the fetch"
+assert_contains "$(cat "$T/err3")" 'msg="connection problem; retrying" source=bank_client attempt=1 error="sftp://dabs@127.0.0.1:'"$SFTP_PORT"'/bank/client: reading /bank/client/stmt_0123456789_20261127.sta: no answer within 2 s (io_timeout)' "the stall is a timeout"
+assert_eq "$big3sha" "$(sha256sum "$final3" | cut -d' ' -f1)" "stalled: complete file"
+assert_eq 4 "$(inbox_files 2026-11-27 | wc -l)" "stalled: no temporary file left"
+[ "$took" -le 60 ] || t_fail "stalled: took $took s"
+sed -i "s|^io_timeout = .*|io_timeout = 5|" "$T/pipeline.conf"
+
+# --- 3. the pipeline is killed mid-transfer (next day, same big file under its new name)
 deliver_all 20261126
 big2=$(remote_path bank_client 20261126)
 head -c 250000000 /dev/urandom > "$big2"
