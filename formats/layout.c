@@ -450,16 +450,31 @@ validate(struct layout *lay)
 enum perr
 layout_load(const char *path, struct layout **out)
 {
-	struct layout *lay;
-	char *buf = NULL, *line, *next;
+	char *buf = NULL;
 	size_t len;
+	enum perr e;
+
+	*out = NULL;
+	if (read_file(path, &buf, &len, 1 << 20) != PERR_OK)
+		return perr_set(PERR_CONFIG, "%s: cannot read the layout: %s", path, perr_detail());
+	e = layout_parse(path, buf, len, out);
+	free(buf);
+	return e;
+}
+
+enum perr
+layout_parse(const char *path, const char *text, size_t len, struct layout **out)
+{
+	struct layout *lay;
+	char *buf, *line, *next;
 	int lineno = 0;
 	enum perr e;
 	const char *base, *dot;
 
 	*out = NULL;
-	if ((e = read_file(path, &buf, &len, 1 << 20)) != PERR_OK)
-		return perr_set(PERR_CONFIG, "%s: cannot read the layout: %s", path, perr_detail());
+	buf = xmalloc(len + 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
 	lay = xcalloc(1, sizeof *lay);
 	lay->path = xstrdup(path);
 	base = strrchr(path, '/');

@@ -79,6 +79,8 @@ struct layout {
  * "path:line: what is wrong, expected ...".
  */
 enum perr layout_load(const char *path, struct layout **out);
+/* The same from text[0..len) already in memory; `path` names it in messages and gives the name. */
+enum perr layout_parse(const char *path, const char *text, size_t len, struct layout **out);
 /* Safe to call with NULL. */
 void layout_free(struct layout *lay);
 
