@@ -41,7 +41,7 @@ SQL      := $(sort $(wildcard sql/*.sql))
 all: pipeline
 
 pipeline: $(BUILD)/pipeline
-	@cp $< $@
+	@cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/pipeline: $(OBJS)
 	@echo "  LD      $@"
