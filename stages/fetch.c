@@ -15,7 +15,8 @@
  * run leaves either a recorded file or nothing (a file renamed but not recorded is replaced on the
  * next run). Stale temporary files (names starting with '.') in the inbox are ours and removed.
  *
- * Missing input: a required source with fewer than expected_count files recorded for the date is
+ * Missing input: a required source with fewer than expected_count files of new content (NEW or
+ * CONFLICT; a DUPLICATE is an old file re-sent, not the day's input) recorded for the date is
  * looked at again missing_retries times (missing_backoff_ms, doubled each time), then the stage
  * returns PERR_NOT_AVAILABLE (exit 3) naming every missing source. Connection loss and timeouts
  * are retried ep.retries times with retry_backoff_ms doubled. Host key, authentication and
@@ -51,7 +52,8 @@ struct source_state {
 	pcre2_code *re;
 	char *inbox;            /* data_dir/inbox/DATE/SOURCE */
 	int fetched;            /* new rows written by this execution */
-	int64_t have;           /* rows recorded for source and date */
+	int64_t have;           /* NEW and CONFLICT rows recorded for source and date */
+	int64_t dups;           /* DUPLICATE rows: a re-sent old file is not today's input */
 	enum perr err;          /* hard error of this source, PERR_OK if none */
 	char *err_detail;
 };
@@ -140,16 +142,22 @@ clean_inbox(const char *dir)
 	closedir(d);
 }
 
+/*
+ * Counts what the source delivered for the date: *have the files with new content (NEW, CONFLICT),
+ * *dups the byte-identical re-sends (DUPLICATE), which do not count as the expected input.
+ */
 static enum perr
-count_recorded(struct stage_ctx *ctx, const char *source, int64_t *n)
+count_recorded(struct stage_ctx *ctx, const char *source, int64_t *have, int64_t *dups)
 {
 	const char *p[2] = { source, ctx->date_iso };
 	PGresult *r = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "SELECT count(*) FROM fetched_file WHERE source = $1 AND business_date = $2::date", 2, p);
+	    "SELECT count(*) FILTER (WHERE status <> 'DUPLICATE'), count(*) FILTER (WHERE status = 'DUPLICATE')"
+	    " FROM fetched_file WHERE source = $1 AND business_date = $2::date", 2, p);
 
 	if (r == NULL)
 		return PERR_DB;
-	*n = db_get_i64(r, 0, 0);
+	*have = db_get_i64(r, 0, 0);
+	*dups = db_get_i64(r, 0, 1);
 	PQclear(r);
 	return PERR_OK;
 }
@@ -409,7 +417,7 @@ fetch_source(struct stage_ctx *ctx, struct source_state *ss)
 		}
 		if (e != PERR_OK)
 			break;
-		if ((e = count_recorded(ctx, src->name, &ss->have)) != PERR_OK)
+		if ((e = count_recorded(ctx, src->name, &ss->have, &ss->dups)) != PERR_OK)
 			break;
 		if (!src->required || ss->have >= src->expected_count || miss_try >= src->missing_retries)
 			break;
@@ -470,9 +478,15 @@ stage_fetch(struct stage_ctx *ctx)
 			continue;
 		}
 		if (ss->src->required && ss->have < ss->src->expected_count) {
-			char *m = xasprintf("%s%s%s: %lld of %d expected file(s) matching %s in %s",
+			char dupnote[96] = "";
+			char *m;
+
+			if (ss->dups > 0)
+				snprintf(dupnote, sizeof dupnote, " (and %lld byte-identical re-send(s) of earlier files)",
+				    (long long)ss->dups);
+			m = xasprintf("%s%s%s: %lld of %d expected file(s) matching %s in %s%s",
 			    missing ? missing : "", missing ? "; " : "", ss->src->name, (long long)ss->have,
-			    ss->src->expected_count, ss->pattern, ss->src->ep.remote_dir);
+			    ss->src->expected_count, ss->pattern, ss->src->ep.remote_dir, dupnote);
 
 			free(missing);
 			missing = m;

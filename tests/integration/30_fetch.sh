@@ -61,12 +61,32 @@ assert_exit 0 t_pipeline fetch --date 2026-11-25 --force
 assert_eq 5 "$(rows 2026-11-25)" "rerun after conflict adds nothing"
 assert_eq 1 "$(t_psql "SELECT count(*) FROM exception WHERE type = 'FILE_CONFLICT'")" "one exception"
 
-# --- 4. byte-identical content under a new name (next day): DUPLICATE of the earlier file
+# --- 4. byte-identical content under a new name (next day): DUPLICATE of the earlier file, and
+# not the day's statement: the source still counts as missing (exit 3), saying why
 deliver_all 20261126
 cp "$(remote_path bank_operating 20261125)" "$(remote_path bank_operating 20261126)"
-assert_exit 0 t_pipeline fetch --date 2026-11-26
+assert_exit 3 t_pipeline fetch --date 2026-11-26
+assert_contains "$T_ERR" "pipeline: input for 2026-11-26 not there yet: bank_operating: 0 of 1 expected file(s) matching ^acct_0123456790_20261126\\.csv\$ in /bank/operating (and 1 byte-identical re-send(s) of earlier files)" "a re-send is not the day's file"
 assert_eq "DUPLICATE|t" "$(t_psql "SELECT status, duplicate_of = (SELECT file_id FROM fetched_file WHERE business_date = '2026-11-25' AND source = 'bank_operating') FROM fetched_file WHERE business_date = '2026-11-26' AND source = 'bank_operating'")" "duplicate recognised"
 assert_eq "NEW NEW NEW" "$(t_psql "SELECT string_agg(status, ' ' ORDER BY source) FROM fetched_file WHERE business_date = '2026-11-26' AND source <> 'bank_operating'")" "the others are new"
+
+# the real file arrives: replaces nothing, counts
+printf 'bank_operating statement for 20261126, the real one\n' > "$(remote_path bank_operating 20261126)"
+assert_exit 0 t_pipeline fetch --date 2026-11-26
+assert_eq "CONFLICT" "$(t_psql "SELECT status FROM fetched_file WHERE business_date = '2026-11-26' AND source = 'bank_operating' ORDER BY file_id DESC LIMIT 1")" "same name, new content after a re-send: CONFLICT"
+
+# --- 4b. several files per date (expected_count)
+conf_set source.trustee_register pattern '^register_%Y%m%d_[0-9]\.csv$'
+conf_set source.trustee_register expected_count 2
+deliver_all 20261204
+printf 'part 1\n' > "$SFTP_ROOT/trustee/register/register_20261204_1.csv"
+assert_exit 3 t_pipeline fetch --date 2026-12-04
+assert_contains "$T_ERR" "trustee_register: 1 of 2 expected file(s) matching ^register_20261204_[0-9]\\.csv\$ in /trustee/register" "1 of 2"
+printf 'part 2\n' > "$SFTP_ROOT/trustee/register/register_20261204_2.csv"
+assert_exit 0 t_pipeline fetch --date 2026-12-04
+assert_eq 2 "$(t_psql "SELECT count(*) FROM fetched_file WHERE business_date = '2026-12-04' AND source = 'trustee_register'")" "2 of 2"
+conf_set source.trustee_register pattern '^register_%Y%m%d\.csv$'
+conf_set source.trustee_register expected_count 1
 
 # --- 5. missing input: exit 3 after the retries, naming what is missing; what is there is fetched
 conf_set source.bank_client missing_retries 2
