@@ -101,7 +101,7 @@ struct acct {
 	bool in_ledger;
 	bool has_stmt, has_ledger;
 	date_t open_date, close_date;
-	int64_t opening, closing, ledger;
+	int64_t opening, closing, ledger, open_lines;
 	int64_t lines, matched, open_err, open_warn, pending;
 	int64_t by_type[RD_N_TYPES];
 };
@@ -623,12 +623,29 @@ static const char sql_accounts[] =
     "SELECT account_no, name, purpose, currency FROM bank_account "
     "ORDER BY CASE purpose WHEN 'CLIENT_MONEY' THEN 0 WHEN 'OPERATING' THEN 1 ELSE 2 END, account_no";
 
-/* The ledger's balance of each bank account: its journal account BANK:<no> up to the date. */
+/*
+ * The ledger balance of each account as reconcile computes it (stages/reconcile.c, "Ledger balance"):
+ * the opening balance of its first PASSED statement plus the signed movements matched by the date
+ * to lines of statements up to the date; and the lines of those statements not matched by the date.
+ */
 static const char sql_ledger[] =
-    "SELECT substr(p.ledger_account, 6), p.currency, sum(p.amount_minor)::text "
-    "FROM journal_posting p JOIN journal_txn t ON t.txn_id = p.txn_id "
-    "WHERE p.ledger_account LIKE 'BANK:%' AND t.business_date <= $1::date "
-    "GROUP BY 1, 2 ORDER BY 1, 2";
+    "WITH anchor AS (SELECT DISTINCT ON (s.account_no) s.account_no, s.currency, s.opening_minor "
+    "  FROM statement s WHERE s.gate = 'PASSED' AND s.business_date <= $1::date "
+    "  ORDER BY s.account_no, s.opening_date, s.statement_id) "
+    "SELECT a.account_no, a.currency, a.opening_minor, "
+    "  coalesce((SELECT sum(CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END) "
+    "    FROM recon_match m JOIN statement_line l ON l.line_id = m.line_id "
+    "    JOIN statement s2 ON s2.statement_id = l.statement_id "
+    "    JOIN recon_match_movement mm ON mm.match_id = m.match_id "
+    "    JOIN cash_movement c ON c.movement_id = mm.movement_id "
+    "   WHERE l.account_no = a.account_no AND m.business_date <= $1::date "
+    "     AND s2.business_date <= $1::date), 0), "
+    "  coalesce((SELECT sum(l.amount_minor) FROM statement_line l "
+    "    JOIN statement s3 ON s3.statement_id = l.statement_id "
+    "   WHERE l.account_no = a.account_no AND s3.gate = 'PASSED' AND s3.business_date <= $1::date "
+    "     AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id "
+    "                      AND m.business_date <= $1::date)), 0) "
+    "FROM anchor a ORDER BY a.account_no";
 
 #define EXC_OPEN_AS_OF "opened_date <= $1::date AND (closed_date IS NULL OR closed_date > $1::date)"
 
@@ -1275,8 +1292,32 @@ sheet_statements(struct rep *r, struct tsheet *ts)
 
 static const char *const acct_headers[] = {
 	"Account", "Name", "Purpose", "Currency", "Bank Opening", "Bank Closing", "Ledger Balance",
-	"Difference", "Lines", "Matched", "Matched %", "Open Errors", "Open Warnings", "Pending", "Status",
+	"Difference", "Open Lines", "Unexplained", "Lines", "Matched", "Matched %", "Open Errors",
+	"Open Warnings", "Pending", "Status",
 };
+#define ACCT_MONEY 6    /* opening, closing, ledger, difference, open lines, unexplained */
+
+/*
+ * The money columns of an account's Summary line, each with whether it is known: bank figures need a
+ * statement of the day, the ledger balance a loaded statement up to the day.
+ */
+static void
+acct_money(struct rep *r, const struct acct *a, int64_t v[ACCT_MONEY], bool has[ACCT_MONEY])
+{
+	memset(v, 0, ACCT_MONEY * sizeof(*v));
+	has[0] = has[1] = a->has_stmt;
+	v[0] = a->opening;
+	v[1] = a->closing;
+	has[2] = a->has_ledger;
+	v[2] = a->ledger;
+	has[3] = has[4] = has[5] = a->has_stmt && a->has_ledger;
+	if (has[3]) {
+		v[4] = a->open_lines;
+		if (!money_sub(a->closing, a->ledger, &v[3]) || !money_sub(v[3], a->open_lines, &v[5]))
+			w_fail(&r->w, perr_set(PERR_MONEY_OVERFLOW, "report: %s: difference overflows 64 bits",
+			    a->account_no));
+	}
+}
 #define N_ACCT_COLS ((int)(sizeof(acct_headers) / sizeof(acct_headers[0])))
 
 static const char *
@@ -1360,10 +1401,10 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 	accts_sort(r->accts, r->n_accts);
 	sheet_setup(r, ws, false);
 	w_chk(w, worksheet_set_column(ws, 0, 0, 30, NULL), "set_column", 0, 0);
-	w_chk(w, worksheet_set_column(ws, 1, 1, 30, NULL), "set_column", 0, 1);
+	w_chk(w, worksheet_set_column(ws, 1, 1, 42, NULL), "set_column", 0, 1);
 	w_chk(w, worksheet_set_column(ws, 2, 3, 13, NULL), "set_column", 0, 2);
-	w_chk(w, worksheet_set_column(ws, 4, 7, 17, NULL), "set_column", 0, 4);
-	w_chk(w, worksheet_set_column(ws, 8, 30, 11, NULL), "set_column", 0, 8);
+	w_chk(w, worksheet_set_column(ws, 4, 9, 16, NULL), "set_column", 0, 4);
+	w_chk(w, worksheet_set_column(ws, 10, 40, 11, NULL), "set_column", 0, 10);
 	worksheet_freeze_panes(ws, 1, 0);
 
 	snprintf(buf, sizeof(buf), "Reconciliation report for business date %s", r->ctx->date_iso);
@@ -1419,35 +1460,26 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 		struct acct *a = &r->accts[i];
 		int exp = a->currency[0] ? w_exp(w, a->currency) : 2;
 		const char *light = light_of(a->open_err, a->open_warn, a->pending);
+		int64_t v[ACCT_MONEY];
+		bool known[ACCT_MONEY];
 
+		acct_money(r, a, v, known);
 		w_str(w, ws, row, 0, a->account_no[0] ? a->account_no : "(none)", fs->text);
 		w_str(w, ws, row, 1, a->name, fs->text);
 		w_str(w, ws, row, 2, a->purpose, fs->text);
 		w_str(w, ws, row, 3, a->currency, fs->text);
-		if (a->has_stmt) {
-			w_minor(w, ws, row, 4, a->opening, exp, fs);
-			w_minor(w, ws, row, 5, a->closing, exp, fs);
-		}
-		if (a->has_ledger)
-			w_minor(w, ws, row, 6, a->ledger, exp, fs);
-		if (a->has_stmt && a->has_ledger) {
-			int64_t diff;
-
-			if (!money_sub(a->closing, a->ledger, &diff))
-				w_fail(w, perr_set(PERR_MONEY_OVERFLOW, "report: %s: difference overflows",
-				    a->account_no));
-			else
-				w_minor(w, ws, row, 7, diff, exp, fs);
-		}
-		w_int(w, ws, row, 8, a->lines, fs->num);
-		w_int(w, ws, row, 9, a->matched, fs->num);
+		for (int j = 0; j < ACCT_MONEY; j++)
+			if (known[j])
+				w_minor(w, ws, row, (lxw_col_t)(4 + j), v[j], exp, fs);
+		w_int(w, ws, row, 10, a->lines, fs->num);
+		w_int(w, ws, row, 11, a->matched, fs->num);
 		if (a->lines > 0)
-			w_chk(w, worksheet_write_number(ws, row, 10, (double)a->matched / (double)a->lines,
-			    fs->pct), "write_number", row, 10);
-		w_int(w, ws, row, 11, a->open_err, fs->num);
-		w_int(w, ws, row, 12, a->open_warn, fs->num);
-		w_int(w, ws, row, 13, a->pending, fs->num);
-		w_str(w, ws, row, 14, light, light_fmt(w, light));
+			w_chk(w, worksheet_write_number(ws, row, 12, (double)a->matched / (double)a->lines,
+			    fs->pct), "write_number", row, 12);
+		w_int(w, ws, row, 13, a->open_err, fs->num);
+		w_int(w, ws, row, 14, a->open_warn, fs->num);
+		w_int(w, ws, row, 15, a->pending, fs->num);
+		w_str(w, ws, row, 16, light, light_fmt(w, light));
 		row++;
 	}
 	w_chk(w, worksheet_autofilter(ws, hdr_row, 0, row > first_acct ? row - 1 : hdr_row, N_ACCT_COLS - 1),
@@ -1467,62 +1499,61 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 			if (k == ncur && ncur < 16)
 				snprintf(curs[ncur++], 4, "%s", r->accts[i].currency);
 		}
-		qsort(curs, (size_t)ncur, sizeof(curs[0]), code_cmp);
+		if (ncur > 1)
+			qsort(curs, (size_t)ncur, sizeof(curs[0]), code_cmp);
 		for (int k = 0; k < ncur && w_ok(w); k++) {
-			int64_t t[10] = { 0 };   /* opening closing ledger diff lines matched err warn pending */
+			int64_t t[ACCT_MONEY] = { 0 }, n[6] = { 0 };   /* lines matched err warn pending */
 			int exp = w_exp(w, curs[k]);
 
 			for (size_t i = 0; i < r->n_accts; i++) {
 				struct acct *a = &r->accts[i];
-				int64_t diff = 0;
+				int64_t v[ACCT_MONEY];
+				bool known[ACCT_MONEY];
 
 				if (strcmp(a->currency, curs[k]) != 0)
 					continue;
-				if (a->has_stmt) {
-					add_chk(r, &t[0], a->opening);
-					add_chk(r, &t[1], a->closing);
-				}
-				if (a->has_ledger)
-					add_chk(r, &t[2], a->ledger);
-				if (a->has_stmt && a->has_ledger) {
-					if (!money_sub(a->closing, a->ledger, &diff))
-						w_fail(w, perr_set(PERR_MONEY_OVERFLOW, "report: difference overflows"));
-					add_chk(r, &t[3], diff);
-				}
-				add_chk(r, &t[4], a->lines);
-				add_chk(r, &t[5], a->matched);
-				add_chk(r, &t[6], a->open_err);
-				add_chk(r, &t[7], a->open_warn);
-				add_chk(r, &t[8], a->pending);
+				acct_money(r, a, v, known);
+				for (int j = 0; j < ACCT_MONEY; j++)
+					if (known[j])
+						add_chk(r, &t[j], v[j]);
+				add_chk(r, &n[0], a->lines);
+				add_chk(r, &n[1], a->matched);
+				add_chk(r, &n[2], a->open_err);
+				add_chk(r, &n[3], a->open_warn);
+				add_chk(r, &n[4], a->pending);
 			}
 			snprintf(buf, sizeof(buf), "Total %s", curs[k]);
 			w_str(w, ws, row, 0, buf, tot->text);
 			w_str(w, ws, row, 1, NULL, tot->text);
 			w_str(w, ws, row, 2, NULL, tot->text);
 			w_str(w, ws, row, 3, curs[k], tot->text);
-			for (int j = 0; j < 4; j++)
+			for (int j = 0; j < ACCT_MONEY; j++)
 				w_minor(w, ws, row, (lxw_col_t)(4 + j), t[j], exp, tot);
-			w_int(w, ws, row, 8, t[4], tot->num);
-			w_int(w, ws, row, 9, t[5], tot->num);
-			if (t[4] > 0)
-				w_chk(w, worksheet_write_number(ws, row, 10, (double)t[5] / (double)t[4], tot->pct),
-				    "write_number", row, 10);
+			w_int(w, ws, row, 10, n[0], tot->num);
+			w_int(w, ws, row, 11, n[1], tot->num);
+			if (n[0] > 0)
+				w_chk(w, worksheet_write_number(ws, row, 12, (double)n[1] / (double)n[0], tot->pct),
+				    "write_number", row, 12);
 			else
-				w_str(w, ws, row, 10, NULL, tot->text);
-			w_int(w, ws, row, 11, t[6], tot->num);
-			w_int(w, ws, row, 12, t[7], tot->num);
-			w_int(w, ws, row, 13, t[8], tot->num);
-			w_str(w, ws, row, 14, NULL, tot->text);
+				w_str(w, ws, row, 12, NULL, tot->text);
+			w_int(w, ws, row, 13, n[2], tot->num);
+			w_int(w, ws, row, 14, n[3], tot->num);
+			w_int(w, ws, row, 15, n[4], tot->num);
+			w_str(w, ws, row, 16, NULL, tot->text);
 			row++;
 		}
 	}
 	row++;
-	w_str(w, ws, row++, 0, "Bank balances: opening of the day's first statement and closing of its last "
-	    "(Statements sheet). Ledger balance: the journal account BANK:<account> up to the business date. "
-	    "Difference = bank closing - ledger. Lines: lines of the day's loaded (PASSED) statements; Matched: "
-	    "those of them matched (Matched sheet, Statement Date = business date).", w->f.note);
-	w_str(w, ws, row++, 0, "Status: RED = open error exceptions; AMBER = only warnings or pending items; "
-	    "GREEN = nothing open.", w->f.note);
+	w_str(w, ws, row++, 0, "Bank opening/closing: the day's first and last statement of the account "
+	    "(Statements sheet). Ledger balance: the opening balance of the account's first loaded statement plus "
+	    "every ledger movement matched by the date (what the bank has confirmed of the ledger), as reconcile "
+	    "computes it.", w->f.note);
+	w_str(w, ws, row++, 0, "Difference = bank closing - ledger balance. Open lines: statement lines not matched "
+	    "by the date (unmatched, mismatched, duplicate, ambiguous). Unexplained = difference - open lines: "
+	    "not zero is a LEDGER_BALANCE_BREAK.", w->f.note);
+	w_str(w, ws, row++, 0, "Lines: lines of the day's loaded (PASSED) statements; Matched: those of them matched "
+	    "(Matched sheet, Statement Date = business date). Status: RED = open error exceptions; AMBER = only "
+	    "warnings or pending items; GREEN = nothing open.", w->f.note);
 	row++;
 
 	/* Settlement totals of the day. */
@@ -1704,13 +1735,19 @@ load_accounts(struct rep *r)
 		return e;
 	while ((e = rd_next(&c, &has)) == PERR_OK && has) {
 		struct acct *a = acct_get(r, rd_val(&c, 0));
-		int64_t v;
+		int64_t anchor, matched, open;
 
-		if ((e = rd_parse_i64(rd_val(&c, 2), "journal balance", &v)) != PERR_OK)
+		if ((e = rd_parse_i64(rd_val(&c, 2), "statement.opening_minor", &anchor)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 3), "sum of matched movements", &matched)) != PERR_OK ||
+		    (e = rd_parse_i64(rd_val(&c, 4), "sum of open lines", &open)) != PERR_OK)
 			break;
-		if (a->currency[0] != '\0' && strcmp(a->currency, rd_val(&c, 1)) != 0)
-			continue;   /* postings in another currency than the account's: not its balance */
-		a->ledger = v;
+		if (!money_add(anchor, matched, &a->ledger)) {
+			e = perr_set(PERR_MONEY_OVERFLOW, "report: ledger balance of %s overflows 64 bits", a->account_no);
+			break;
+		}
+		if (a->currency[0] == '\0')
+			snprintf(a->currency, sizeof(a->currency), "%s", rd_val(&c, 1));
+		a->open_lines = open;
 		a->has_ledger = true;
 	}
 	r->res->rows_in += c.rows_read;

@@ -40,11 +40,19 @@ det = [r[10] for r in e if r[10].startswith("=HYPERLINK")]
 c = [c for c in wb["Exceptions"]["K"] if c.value == det[0]][0]
 print("formula_text=%s type=%s" % (det[0][:10], c.data_type))
 s = wb["Summary"]
+hdr = None
 for row in s.iter_rows(values_only=True):
+    if row[0] == "Account":
+        hdr = row
+    if hdr is None:
+        continue
+    v = dict(zip(hdr, row))
     if row[0] == "0123456789":
-        print("client=%s|%s|%s|%s|%s|%s|%s" % (row[4], row[5], row[6], row[7], row[8], row[9], row[14]))
+        print("client=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
+              "Difference", "Open Lines", "Unexplained", "Lines", "Matched", "Status")))
     if row[0] == "JP00112233":
-        print("jpy=%s|%s|%s" % (row[4], row[5], row[14]))
+        print("jpy=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
+              "Difference", "Open Lines", "Unexplained", "Status")))
 jc = [r for r in wb["Statements"].iter_rows(min_row=3) if r[3].value == "JP00112233"][0][7]
 print("jpy_format=" + jc.number_format)
 print("issued=%s" % sum(r[6] for r in rows("DABS Issuance")))
@@ -60,8 +68,9 @@ assert_eq "first=AMOUNT_MISMATCH,ERROR,-1234.56,39" "$(echo "$got" | sed -n 3p)"
 assert_eq "pending=P-2,P-1,P-3" "$(echo "$got" | sed -n 4p)" "pending = inside the window, unmatched, not a break"
 assert_eq "closed=8:CLOSED:reconcile run 4 (rule REFERENCE),9:RESOLVED:alice" "$(echo "$got" | sed -n 5p)" "closed today, and by whom"
 assert_eq "formula_text==HYPERLINK type=s" "$(echo "$got" | sed -n 6p)" "a detail starting with = stays a string"
-assert_eq "client=1000500|1001000.5|1001500|-499.5|4|3|RED" "$(echo "$got" | sed -n 7p)" "client money account line"
-assert_eq "jpy=1000000|1250000|AMBER" "$(echo "$got" | sed -n 8p)" "JPY account line"
+assert_eq "client=1000500|1000999.51|1000999.01|0.5|0.5|0|4|3|RED" "$(echo "$got" | sed -n 7p)" \
+	"client money: anchor 1,000,000.00 + matched 999.01; the open 0.50 line explains the difference"
+assert_eq "jpy=1000000|1250000|1200000|50000|50000|0|AMBER" "$(echo "$got" | sed -n 8p)" "JPY account line"
 assert_eq "jpy_format=#,##0;[Red]-#,##0" "$(echo "$got" | sed -n 9p)" "JPY amounts have no decimals"
 assert_eq "issued=1000000" "$(echo "$got" | sed -n 10p)" "issuance amount in major units"
 assert_eq "cr=_x000D_CR-ref|s" "$(echo "$got" | sed -n 11p)" "a reference starting with CR stays a string (CR escaped as _x000D_)"

@@ -41,6 +41,43 @@ for day in $DAYS; do
 	fi
 	assert_eq "$(t_psql "SELECT count(*) FROM issuance WHERE business_date = '$day'")" \
 		"$(rows_total "$X" "DABS Issuance")" "$day: one row per issuance record"
+	# The fixture world's own truth (fixtures/expected/DAY): the breaks and the bank balances.
+	cmp_out=$($PY - "$X" "$REPO/fixtures/expected/$day" <<'EOF2'
+import csv, sys, openpyxl
+from decimal import Decimal
+wb = openpyxl.load_workbook(sys.argv[1])
+def minor(v):
+    return None if v is None else int(Decimal(repr(v)) * 100)
+got = []
+for ws in [w for w in wb.worksheets if w.title.split(" (")[0] == "Exceptions"]:
+    for r in ws.iter_rows(min_row=3, values_only=True):
+        if r[1] is None:
+            break
+        got.append((r[0], r[2] or "", r[6] or "", minor(r[4])))
+want = [(x["type"], x["account_no"], x["reference"], int(x["amount_minor"]) if x["amount_minor"] else None)
+        for x in csv.DictReader(open(sys.argv[2] + "/exceptions.csv"))]
+print("exceptions " + ("same" if sorted(got, key=str) == sorted(want, key=str) else "differ: %r vs %r" % (got, want)))
+s = wb["Summary"]; hdr = None; rows = {}
+for row in s.iter_rows(values_only=True):
+    if row[0] == "Account":
+        hdr = row
+        continue
+    if hdr is not None:
+        if row[0] is None:
+            break
+        rows[row[0]] = dict(zip(hdr, row))
+bad = []
+for x in csv.DictReader(open(sys.argv[2] + "/balances.csv")):
+    a = rows.get(x["account_no"])
+    if a is None or minor(a["Bank Opening"]) != int(x["opening_minor"]) or minor(a["Bank Closing"]) != int(x["closing_minor"]):
+        bad.append(x["account_no"])
+    elif a["Unexplained"] != 0:
+        bad.append(x["account_no"] + " unexplained %r" % a["Unexplained"])
+print("balances " + ("same" if not bad else "differ: %r" % bad))
+EOF2
+)
+	assert_eq "exceptions same" "$(echo "$cmp_out" | sed -n 1p)" "$day: Exceptions sheet = fixtures/expected exceptions"
+	assert_eq "balances same" "$(echo "$cmp_out" | sed -n 2p)" "$day: Summary balances = fixtures/expected balances, nothing unexplained"
 	n_files=$(t_psql "SELECT count(*) FROM fetched_file f LEFT JOIN statement s ON s.file_id = f.file_id WHERE f.business_date = '$day'")
 	assert_eq "$n_files" "$(rows_total "$X" Statements)" "$day: one Statements row per statement or file"
 done

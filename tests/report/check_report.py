@@ -221,6 +221,8 @@ def check(path, date_iso):
             if a["Ledger Balance"].value is not None:
                 expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Ledger Balance"], cur),
                        "%s difference" % acc)
+                expect(minor(a["Unexplained"], cur) == minor(a["Difference"], cur) - minor(a["Open Lines"], cur),
+                       "%s unexplained" % acc)
         else:
             expect(a["Bank Opening"].value is None, "%s has an opening but no statement" % acc)
         lines = sum(x["Lines"].value for x in st if x["Status"].value == "PASSED")
@@ -238,29 +240,28 @@ def check(path, date_iso):
         light = "RED" if errs else ("AMBER" if warns or pend else "GREEN")
         expect(a["Status"].value == light, "%s status %r, expected %r" % (acc, a["Status"].value, light))
         if cur:
-            t = sums.setdefault(cur, [0] * 8)
-            if a["Bank Opening"].value is not None:
-                t[0] += minor(a["Bank Opening"], cur)
-                t[1] += minor(a["Bank Closing"], cur)
-            if a["Ledger Balance"].value is not None:
-                t[2] += minor(a["Ledger Balance"], cur)
-            t[3] += lines
-            t[4] += m
-            t[5] += errs
-            t[6] += warns
-            t[7] += pend
+            t = sums.setdefault(cur, [0] * 11)
+            for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
+                                   "Open Lines", "Unexplained")):
+                if a[k].value is not None:
+                    t[j] += minor(a[k], cur)
+            t[6] += lines
+            t[7] += m
+            t[8] += errs
+            t[9] += warns
+            t[10] += pend
     every_exc_account = {(x["Account"].value or "") for x in exc}
     expect(all(("(none)" if k == "" else k) in by_acct for k in every_exc_account),
            "an exception's account is missing from the Summary")
     for cur, t in sums.items():
         tr = totals.get(cur)
         expect(tr is not None, "no Total row for %s" % cur)
-        expect(minor(tr["Bank Opening"], cur) == t[0], "Total %s opening" % cur)
-        expect(minor(tr["Bank Closing"], cur) == t[1], "Total %s closing" % cur)
-        expect(minor(tr["Ledger Balance"], cur) == t[2], "Total %s ledger" % cur)
-        expect([tr[k].value for k in ("Lines", "Matched", "Open Errors", "Open Warnings", "Pending")] == t[3:],
+        for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
+                               "Open Lines", "Unexplained")):
+            expect(minor(tr[k], cur) == t[j], "Total %s %s: %r, accounts sum to %r" % (cur, k, tr[k].value, t[j]))
+        expect([tr[k].value for k in ("Lines", "Matched", "Open Errors", "Open Warnings", "Pending")] == t[6:],
                "Total %s counts %r vs %r" % (cur, [tr[k].value for k in ("Lines", "Matched", "Open Errors",
-                                                    "Open Warnings", "Pending")], t[3:]))
+                                                    "Open Warnings", "Pending")], t[6:]))
 
     # Settlements of the day, from the Settlements and DABS Issuance sheets.
     transfers = table_rows(wb, "Settlements")

@@ -35,7 +35,7 @@ INSERT INTO file_load (file_id, business_date, format, status, reason, statement
   (6, '2026-11-25', 'mt940', 'LOADED', NULL, 1, 2, 3);
 INSERT INTO statement (statement_id, file_id, business_date, source, format, account_no, currency, statement_no, opening_date, opening_minor, closing_date, closing_minor, line_count, content_sha256, gate, run_id) VALUES
   (1, 1, '2026-11-24', 'bank_client', 'mt940', '0123456789', 'SGD', '329', '2026-11-24', 100000000, '2026-11-24', 100050000, 1, repeat('e', 64), 'PASSED', 1),
-  (2, 2, '2026-11-25', 'bank_client', 'mt940', '0123456789', 'SGD', '330', '2026-11-25', 100050000, '2026-11-25', 100100050, 4, repeat('f', 64), 'PASSED', 3),
+  (2, 2, '2026-11-25', 'bank_client', 'mt940', '0123456789', 'SGD', '330', '2026-11-25', 100050000, '2026-11-25', 100099951, 4, repeat('f', 64), 'PASSED', 3),
   (3, 3, '2026-11-25', 'bank_operating', 'sgbank-corp', '0123456790', 'SGD', '77', '2026-11-25', 500000, '2026-11-25', 512345, 1, repeat('0', 64), 'PASSED', 3),
   (4, 6, '2026-11-25', 'bank_jpy', 'mt940', 'JP00112233', 'JPY', '12', '2026-11-25', 1000000, '2026-11-25', 1250000, 2, repeat('9', 64), 'PASSED', 3);
 INSERT INTO statement_line (line_id, statement_id, line_no, account_no, value_date, amount_minor, currency, mark, bank_ref, customer_ref, narrative, reference) VALUES
@@ -106,7 +106,8 @@ INSERT INTO issuance (issuance_id, offering_id, investor_id, units, unit_price_m
   ('ISS-OFFA-INV0002', 'OFF-A', 'INV0002', 400, 100000, 40000000, 'SGD', '2026-11-25', '2026-11-25', 'issuance_20261125.csv'),
   ('ISS-OFFB-INV0003', 'OFF-B', 'INV0003', 500, 100000, 50000000, 'SGD', '2026-10-25', '2026-10-25', 'issuance_20261025.csv');
 
--- The ledger's journal: the client money account's balance up to the date.
+-- Journal postings (the report's ledger balance is reconcile's: statement anchor + matched movements;
+-- these must not change it).
 INSERT INTO journal_txn (txn_id, txn_key, business_date, kind, description) VALUES
   (1, 'open', '2026-11-01', 'OPENING', 'opening balances'),
   (2, 'dep-1', '2026-11-25', 'DEPOSIT', 'deposit'),
