@@ -30,6 +30,7 @@ import datetime as dt
 import os
 import random
 import re
+import shutil
 import sys
 
 CLIENT = "0123456789"
@@ -1111,11 +1112,22 @@ def va_of(i):
     return "VA%08d" % (10000000 + (i * 7919) % 80000000)
 
 
+def clear_outputs(out, names):
+    """Removes what an earlier run of ours wrote under out (only those names), so no stale day stays."""
+    for n in names:
+        p_ = os.path.join(out, n)
+        if os.path.isdir(p_):
+            shutil.rmtree(p_)
+        elif os.path.exists(p_):
+            os.remove(p_)
+
+
 def write_large(out, n_lines, seed, days):
+    clear_outputs(out, ["ledger", "statements", "summary.txt"])
     rng = random.Random(seed)
     rr = rng.random
     rand = rng.randrange
-    n_inv = max(200, min(n_lines // 2, 80000000 - 1))
+    n_inv = max(200, min(n_lines // 2, 100000))
     d0 = DEMO_DAYS[0]
     day_list = [d0]
     while len(day_list) < days:
@@ -1519,6 +1531,7 @@ def main(argv):
                 ap.error("--demo needs --out DIR")
             d = Demo(DEMO_SEED)
             d.build()
+            clear_outputs(a.out, ["ledger", "statements", "expected"])
             d.write(a.out)
             n, lines = check_world(a.out)
             print("%s: demo world written (%d statement files, %d lines)" % (a.out, n, lines))
