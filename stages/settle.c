@@ -7,13 +7,14 @@
  * EXACTLY ONCE. The database is the source of truth and everything has a deterministic id:
  *   transfers   "TRF-<offering>-PROCEEDS", "TRF-<offering>-FEE"     (unique (offering, purpose))
  *   issuance    "ISS-<offering>-<investor>"                          (unique (offering, investor))
- *   journal     txn_key "SETTLE:<offering>:CLOSE", ":REFUND", "TRANSFER:<transfer id>"
+ *   journal     txn_key "SETTLE:<offering>:CLOSE:<investor>", "SETTLE:<offering>:REFUND:<investor>",
+ *               "TRANSFER:<transfer id>"
  *   movements   "<transfer id>-DR" (client money), "<transfer id>-CR" (receiving account)
  *   files       pain001-<YYYYMMDD>-<NN>.xml (msg id DABS-PAY-<YYYYMMDD>-<NN>),
  *               issuance-<YYYYMMDD>-<NN>.csv (msg id DABS-ISS-<YYYYMMDD>-<NN>)
  * The order of work, each step finishing what an interrupted earlier run left:
- *   A. per offering, ONE transaction: allocation rows, offering_settlement, balanced journal
- *      postings, transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows,
+ *   A. per offering, ONE transaction (each table's rows in one INSERT ... FROM unnest): allocation
+ *      rows, offering_settlement, balanced journal postings, transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows,
  *      holdings; conservation checked in C and again in SQL before COMMIT. An offering with an
  *      offering_settlement row is never allocated again (not even with --force).
  *   B. one transaction per kind: the READY transfers are put into a new payment file (outbound_file
@@ -29,9 +30,11 @@
  * Test-only fault hook: PIPELINE_FAULT=settle:rows_committed|file_written|file_uploaded|upload_recorded
  * raises SIGKILL right after that point is first reached.
  *
- * JOURNAL (amounts signed, debit positive, credit negative; every txn sums to zero):
- *   CLOSE     WALLET:<investor> +subscribed money          ESCROW:<offering> -total subscribed
- *   REFUND    ESCROW:<offering> +total refunded            WALLET:<investor> -refund
+ * JOURNAL (amounts signed, debit positive, credit negative; every txn sums to zero), one CLOSE and
+ * one REFUND transaction per investor (an investor's subscriptions summed) - small transactions,
+ * because the database's balance trigger re-sums a transaction for each of its postings:
+ *   CLOSE     WALLET:<investor> +subscribed money          ESCROW:<offering> -the same
+ *   REFUND    ESCROW:<offering> +refund                    WALLET:<investor> -refund
  *   PROCEEDS  ESCROW:<offering> +proceeds                  BANK:<client money> -proceeds
  *   FEE       ESCROW:<offering> +fee, FEES -fee, BANK:<operating> +fee, BANK:<client money> -fee
  * so the escrow of a settled offering nets to exactly zero (checked before COMMIT).
@@ -119,31 +122,76 @@ endpoint_describe(const struct endpoint_cfg *ep)
 	return xasprintf("dir:%s", ep->remote_dir ? ep->remote_dir : "");
 }
 
-/* A PostgreSQL text[] literal of the given strings. Caller frees. */
-static char *
-pg_text_array(const char *const *v, size_t n)
-{
-	size_t cap = 3;
-	char *out, *p;
+/*
+ * PostgreSQL array literals ("{\"a\",\"b\"}", "{1,2}") built in memory, so that a table gets its
+ * rows in one INSERT ... SELECT FROM unnest($n::text[], ...) instead of one round trip per row.
+ */
+struct pgarr {
+	char *buf;
+	size_t len, cap, n;
+};
 
-	for (size_t i = 0; i < n; i++)
-		cap += 2 * strlen(v[i]) + 3;
-	out = p = xmalloc(cap);
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			*p++ = ',';
-		*p++ = '"';
-		for (const char *s = v[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				*p++ = '\\';
-			*p++ = *s;
-		}
-		*p++ = '"';
+static void
+pgarr_init(struct pgarr *a)
+{
+	a->cap = 64;
+	a->buf = xmalloc(a->cap);
+	a->buf[0] = '{';
+	a->buf[1] = '\0';
+	a->len = 1;
+	a->n = 0;
+}
+
+static void
+pgarr_reserve(struct pgarr *a, size_t more)
+{
+	if (a->len + more + 2 > a->cap) {
+		while (a->len + more + 2 > a->cap)
+			a->cap *= 2;
+		a->buf = xrealloc(a->buf, a->cap);
 	}
-	*p++ = '}';
-	*p = '\0';
-	return out;
+}
+
+static void
+pgarr_text(struct pgarr *a, const char *v)
+{
+	pgarr_reserve(a, 2 * strlen(v) + 3);
+	if (a->n++)
+		a->buf[a->len++] = ',';
+	a->buf[a->len++] = '"';
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			a->buf[a->len++] = '\\';
+		a->buf[a->len++] = *v;
+	}
+	a->buf[a->len++] = '"';
+	a->buf[a->len] = '\0';
+}
+
+static void
+pgarr_i64(struct pgarr *a, int64_t v)
+{
+	pgarr_reserve(a, 24);
+	a->len += (size_t)snprintf(a->buf + a->len, 24, "%s%lld", a->n++ ? "," : "", (long long)v);
+}
+
+/* The finished literal; the array takes no more elements after this. Owned by a. */
+static const char *
+pgarr_str(struct pgarr *a)
+{
+	if (a->buf[a->len - 1] != '}' || a->len == 1) {
+		pgarr_reserve(a, 1);
+		a->buf[a->len++] = '}';
+		a->buf[a->len] = '\0';
+	}
+	return a->buf;
+}
+
+static void
+pgarr_free(struct pgarr *a)
+{
+	free(a->buf);
+	a->buf = NULL;
 }
 
 /* ---- the account gate ---- */
@@ -155,23 +203,21 @@ pg_text_array(const char *const *v, size_t n)
 static enum perr
 account_blocked(struct stage_ctx *ctx, const char *account, char **why)
 {
-	const char *sources[CONFIG_MAX_SOURCES];
-	size_t n = 0;
+	struct pgarr arr;
 	const char *params[3];
-	char *arr;
 	PGresult *res;
 	int64_t gate, ledger_break, quarantined_exc, quarantined_load;
 
 	*why = NULL;
 	if (ctx->cfg->pay_despite_breaks)
 		return PERR_OK;
+	pgarr_init(&arr);
 	for (size_t i = 0; i < ctx->cfg->n_sources; i++)
 		if (ctx->cfg->sources[i].account_no && strcmp(ctx->cfg->sources[i].account_no, account) == 0)
-			sources[n++] = ctx->cfg->sources[i].name;
-	arr = pg_text_array(sources, n);
+			pgarr_text(&arr, ctx->cfg->sources[i].name);
 	params[0] = account;
 	params[1] = ctx->date_iso;
-	params[2] = arr;
+	params[2] = pgarr_str(&arr);
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT"
 	    " (SELECT count(*) FROM statement WHERE account_no = $1 AND business_date = $2::date"
@@ -185,7 +231,7 @@ account_blocked(struct stage_ctx *ctx, const char *account, char **why)
 	    "     WHERE l.status = 'QUARANTINED' AND l.business_date = $2::date"
 	    "       AND f.source = ANY ($3::text[]))",
 	    3, params);
-	free(arr);
+	pgarr_free(&arr);
 	if (res == NULL)
 		return PERR_DB;
 	gate = db_get_i64(res, 0, 0);
@@ -282,6 +328,48 @@ journal_post(struct stage_ctx *ctx, const char *key, const char *kind, const cha
 			return PERR_DB;
 		ctx->rows_out++;
 	}
+	return PERR_OK;
+}
+
+/*
+ * Inserts many journal transactions at once: keys/descs name the transactions, pkeys/accts/amts
+ * their postings (pkeys says which transaction each belongs to; none may be zero). Two statements
+ * whatever the count. The database checks every transaction balances at COMMIT.
+ */
+static enum perr
+journal_post_batch(struct stage_ctx *ctx, const char *kind, const char *currency, struct pgarr *keys,
+    struct pgarr *descs, struct pgarr *pkeys, struct pgarr *accts, struct pgarr *amts, int64_t n_post)
+{
+	const char *params[8];
+	PGresult *res;
+	int64_t got;
+
+	params[0] = ctx->date_iso;
+	params[1] = kind;
+	params[2] = pgarr_str(keys);
+	params[3] = pgarr_str(descs);
+	params[4] = currency;
+	params[5] = pgarr_str(pkeys);
+	params[6] = pgarr_str(accts);
+	params[7] = pgarr_str(amts);
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "WITH t AS (INSERT INTO journal_txn (txn_key, business_date, kind, description)"
+	    "           SELECT u.k, $1::date, $2, u.d FROM unnest($3::text[], $4::text[]) AS u(k, d)"
+	    "           RETURNING txn_id, txn_key),"
+	    "     p AS (INSERT INTO journal_posting (txn_id, ledger_account, currency, amount_minor)"
+	    "           SELECT t.txn_id, q.a, $5, q.m"
+	    "             FROM unnest($6::text[], $7::text[], $8::bigint[]) AS q(k, a, m)"
+	    "             JOIN t ON t.txn_key = q.k"
+	    "           RETURNING 1)"
+	    " SELECT count(*) FROM p", 8, params);
+	if (res == NULL)
+		return PERR_DB;
+	got = db_get_i64(res, 0, 0);
+	PQclear(res);
+	if (got != n_post)
+		return perr_set(PERR_INTERNAL, "journal %s: %lld postings written, %lld expected", kind,
+		    (long long)got, (long long)n_post);
+	ctx->rows_out += got;
 	return PERR_OK;
 }
 
@@ -448,12 +536,11 @@ settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, boo
 	struct offering_info o;
 	struct sub_row *rows = NULL;
 	struct alloc_sub *subs = NULL;
-	size_t n = 0, *order = NULL, np = 0;
+	size_t n = 0, *order = NULL;
 	struct alloc_result ar;
 	struct alloc_money am;
-	struct posting *post = NULL;
 	const char *params[10];
-	char b[10][24], hold_iso[DATE_BUFSZ], *key = NULL, *desc = NULL, *why = NULL;
+	char b[10][24], hold_iso[DATE_BUFSZ], *why = NULL;
 	PGresult *res = NULL;
 	enum perr rc;
 
@@ -529,23 +616,44 @@ settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, boo
 		}
 	}
 
-	/* allocations */
-	for (size_t i = 0; i < n; i++) {
-		params[0] = rows[i].subscription_id;
-		params[1] = oid;
-		params[2] = rows[i].investor_id;
-		params[3] = i64s(subs[i].requested, b[0]);
-		params[4] = i64s(subs[i].allocated, b[1]);
-		params[5] = i64s(subs[i].refund_minor, b[2]);
-		params[6] = ctx->date_iso;
-		params[7] = i64s(ctx->run_id, b[3]);
-		if ((rc = db_command(ctx->db,
+	/* allocations: one statement for all */
+	{
+		struct pgarr sid, inv, req, alo, ref;
+
+		pgarr_init(&sid);
+		pgarr_init(&inv);
+		pgarr_init(&req);
+		pgarr_init(&alo);
+		pgarr_init(&ref);
+		for (size_t i = 0; i < n; i++) {
+			pgarr_text(&sid, rows[i].subscription_id);
+			pgarr_text(&inv, rows[i].investor_id);
+			pgarr_i64(&req, subs[i].requested);
+			pgarr_i64(&alo, subs[i].allocated);
+			pgarr_i64(&ref, subs[i].refund_minor);
+		}
+		params[0] = oid;
+		params[1] = ctx->date_iso;
+		params[2] = i64s(ctx->run_id, b[0]);
+		params[3] = pgarr_str(&sid);
+		params[4] = pgarr_str(&inv);
+		params[5] = pgarr_str(&req);
+		params[6] = pgarr_str(&alo);
+		params[7] = pgarr_str(&ref);
+		rc = db_command(ctx->db,
 		    "INSERT INTO allocation (subscription_id, offering_id, investor_id, requested_units,"
 		    "  allocated_units, refund_minor, business_date, run_id)"
-		    " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6::bigint, $7::date, $8::bigint)",
-		    8, params)) != PERR_OK)
+		    " SELECT u.s, $1, u.i, u.r, u.a, u.f, $2::date, $3::bigint"
+		    "   FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[])"
+		    "        AS u(s, i, r, a, f)", 8, params);
+		pgarr_free(&sid);
+		pgarr_free(&inv);
+		pgarr_free(&req);
+		pgarr_free(&alo);
+		pgarr_free(&ref);
+		if (rc != PERR_OK)
 			goto out;
-		ctx->rows_out++;
+		ctx->rows_out += (int64_t)n;
 	}
 	params[0] = oid;
 	params[1] = alloc_outcome_name(ar.outcome);
@@ -565,60 +673,104 @@ settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, boo
 		goto out;
 	ctx->rows_out++;
 
-	/* per investor: the CLOSE and REFUND journal transactions, issuance and holdings */
+	/*
+	 * Per investor (an investor's subscriptions summed): the CLOSE and REFUND journal transactions,
+	 * two postings each (one small transaction per investor keeps the database's balance check
+	 * linear), the issuance record and the holding.
+	 */
 	sort_rows = rows;
 	qsort(order, n, sizeof *order, by_investor);
-	post = xcalloc(n + 1, sizeof *post);
-	if (am.subscribed_minor > 0) {
-		np = 0;
-		for (size_t k = 0; k < n;) {
-			size_t j = k;
-			int64_t money = 0;
+	{
+		struct pgarr c_key, c_desc, c_pkey, c_acct, c_amt;     /* CLOSE */
+		struct pgarr r_key, r_desc, r_pkey, r_acct, r_amt;     /* REFUND */
+		struct pgarr i_inv, i_units;                           /* issuance and holdings */
+		char *escrow = xasprintf("ESCROW:%s", oid);
+		int64_t n_close = 0, n_refund = 0, n_issue = 0;
 
-			for (; j < n && strcmp(rows[order[j]].investor_id, rows[order[k]].investor_id) == 0; j++)
-				money += subs[order[j]].requested * o.unit_price;   /* <= subscribed: no overflow */
-			post[np].account = xasprintf("WALLET:%s", rows[order[k]].investor_id);
-			post[np++].amount = money;
-			k = j;
-		}
-		post[np].account = xasprintf("ESCROW:%s", oid);
-		post[np++].amount = -am.subscribed_minor;
-		key = xasprintf("SETTLE:%s:CLOSE", oid);
-		desc = xasprintf("Subscriptions to offering %s closed: subscribed money moved to escrow", oid);
-		rc = journal_post(ctx, key, "SUBSCRIPTION_CLOSE", desc, o.currency, post, np);
-		for (size_t i = 0; i < np; i++)
-			free(post[i].account);
-		free(key);
-		free(desc);
-		key = desc = NULL;
-		if (rc != PERR_OK)
-			goto out;
-	}
-	if (am.refunded_minor > 0) {
-		np = 0;
-		post[np].account = xasprintf("ESCROW:%s", oid);
-		post[np++].amount = am.refunded_minor;
+		pgarr_init(&c_key); pgarr_init(&c_desc); pgarr_init(&c_pkey); pgarr_init(&c_acct); pgarr_init(&c_amt);
+		pgarr_init(&r_key); pgarr_init(&r_desc); pgarr_init(&r_pkey); pgarr_init(&r_acct); pgarr_init(&r_amt);
+		pgarr_init(&i_inv); pgarr_init(&i_units);
 		for (size_t k = 0; k < n;) {
+			const char *inv = rows[order[k]].investor_id;
+			int64_t money = 0, refund = 0, units = 0;
 			size_t j = k;
-			int64_t money = 0;
+			char *tk, *td, *wallet;
 
-			for (; j < n && strcmp(rows[order[j]].investor_id, rows[order[k]].investor_id) == 0; j++)
-				money += subs[order[j]].refund_minor;
-			if (money > 0) {
-				post[np].account = xasprintf("WALLET:%s", rows[order[k]].investor_id);
-				post[np++].amount = -money;
+			/* each sum is bounded by a total checked for overflow by alloc_money */
+			for (; j < n && strcmp(rows[order[j]].investor_id, inv) == 0; j++) {
+				money += subs[order[j]].requested * o.unit_price;
+				refund += subs[order[j]].refund_minor;
+				units += subs[order[j]].allocated;
 			}
 			k = j;
+			wallet = xasprintf("WALLET:%s", inv);
+			tk = xasprintf("SETTLE:%s:CLOSE:%s", oid, inv);
+			td = xasprintf("Subscription of %s to offering %s closed: money moved to escrow", inv, oid);
+			pgarr_text(&c_key, tk);
+			pgarr_text(&c_desc, td);
+			pgarr_text(&c_pkey, tk); pgarr_text(&c_acct, wallet); pgarr_i64(&c_amt, money);
+			pgarr_text(&c_pkey, tk); pgarr_text(&c_acct, escrow); pgarr_i64(&c_amt, -money);
+			n_close++;
+			free(tk);
+			free(td);
+			if (refund > 0) {
+				tk = xasprintf("SETTLE:%s:REFUND:%s", oid, inv);
+				td = xasprintf("Offering %s %s: %s refunded what was not allocated", oid,
+				    ar.outcome == ALLOC_FAILED ? "failed" : "allocated", inv);
+				pgarr_text(&r_key, tk);
+				pgarr_text(&r_desc, td);
+				pgarr_text(&r_pkey, tk); pgarr_text(&r_acct, escrow); pgarr_i64(&r_amt, refund);
+				pgarr_text(&r_pkey, tk); pgarr_text(&r_acct, wallet); pgarr_i64(&r_amt, -refund);
+				n_refund++;
+				free(tk);
+				free(td);
+			}
+			if (units > 0) {
+				pgarr_text(&i_inv, inv);
+				pgarr_i64(&i_units, units);
+				n_issue++;
+			}
+			free(wallet);
 		}
-		key = xasprintf("SETTLE:%s:REFUND", oid);
-		desc = xasprintf("Offering %s %s: unallocated subscriptions refunded to wallets", oid,
-		    ar.outcome == ALLOC_FAILED ? "failed" : "allocated");
-		rc = journal_post(ctx, key, "REFUND", desc, o.currency, post, np);
-		for (size_t i = 0; i < np; i++)
-			free(post[i].account);
-		free(key);
-		free(desc);
-		key = desc = NULL;
+		rc = PERR_OK;
+		if (n_close > 0)
+			rc = journal_post_batch(ctx, "SUBSCRIPTION_CLOSE", o.currency, &c_key, &c_desc, &c_pkey,
+			    &c_acct, &c_amt, 2 * n_close);
+		if (rc == PERR_OK && n_refund > 0)
+			rc = journal_post_batch(ctx, "REFUND", o.currency, &r_key, &r_desc, &r_pkey, &r_acct,
+			    &r_amt, 2 * n_refund);
+		if (rc == PERR_OK && n_issue > 0) {
+			params[0] = oid;
+			params[1] = i64s(o.unit_price, b[0]);
+			params[2] = o.currency;
+			params[3] = o.settlement_date;
+			params[4] = ctx->date_iso;
+			params[5] = pgarr_str(&i_inv);
+			params[6] = pgarr_str(&i_units);
+			rc = db_command(ctx->db,
+			    "INSERT INTO issuance (issuance_id, offering_id, investor_id, units, unit_price_minor,"
+			    "  amount_minor, currency, settlement_date, business_date)"
+			    " SELECT 'ISS-' || $1 || '-' || u.i, $1, u.i, u.n, $2::bigint, u.n * $2::bigint, $3,"
+			    "        $4::date, $5::date"
+			    "   FROM unnest($6::text[], $7::bigint[]) AS u(i, n)", 7, params);
+			if (rc == PERR_OK) {
+				params[0] = hold_iso;
+				params[1] = oid;
+				params[2] = pgarr_str(&i_inv);
+				params[3] = pgarr_str(&i_units);
+				rc = db_command(ctx->db,
+				    "INSERT INTO holding (as_of_date, offering_id, investor_id, units, origin)"
+				    " SELECT $1::date, $2, u.i, coalesce((SELECT h.units FROM holding h"
+				    "     WHERE h.offering_id = $2 AND h.investor_id = u.i AND h.as_of_date <= $1::date"
+				    "     ORDER BY h.as_of_date DESC LIMIT 1), 0) + u.n, 'SETTLE'"
+				    "   FROM unnest($3::text[], $4::bigint[]) AS u(i, n)", 4, params);
+			}
+			ctx->rows_out += 2 * n_issue;
+		}
+		pgarr_free(&c_key); pgarr_free(&c_desc); pgarr_free(&c_pkey); pgarr_free(&c_acct); pgarr_free(&c_amt);
+		pgarr_free(&r_key); pgarr_free(&r_desc); pgarr_free(&r_pkey); pgarr_free(&r_acct); pgarr_free(&r_amt);
+		pgarr_free(&i_inv); pgarr_free(&i_units);
+		free(escrow);
 		if (rc != PERR_OK)
 			goto out;
 	}
@@ -630,50 +782,6 @@ settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, boo
 	if (am.fee_minor > 0 &&
 	    (rc = create_transfer(ctx, oid, "FEE", cfg->operating_account, am.fee_minor, o.currency)) != PERR_OK)
 		goto out;
-
-	/* issuance and holdings, one per investor with units */
-	for (size_t k = 0; k < n;) {
-		size_t j = k;
-		int64_t units = 0, amount;
-		const char *inv = rows[order[k]].investor_id;
-
-		for (; j < n && strcmp(rows[order[j]].investor_id, inv) == 0; j++)
-			units += subs[order[j]].allocated;
-		k = j;
-		if (units == 0)
-			continue;
-		amount = units * o.unit_price;    /* <= gross: no overflow */
-		key = xasprintf("ISS-%s-%s", oid, inv);
-		params[0] = key;
-		params[1] = oid;
-		params[2] = inv;
-		params[3] = i64s(units, b[0]);
-		params[4] = i64s(o.unit_price, b[1]);
-		params[5] = i64s(amount, b[2]);
-		params[6] = o.currency;
-		params[7] = o.settlement_date;
-		params[8] = ctx->date_iso;
-		rc = db_command(ctx->db,
-		    "INSERT INTO issuance (issuance_id, offering_id, investor_id, units, unit_price_minor,"
-		    "  amount_minor, currency, settlement_date, business_date)"
-		    " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6::bigint, $7, $8::date, $9::date)",
-		    9, params);
-		free(key);
-		key = NULL;
-		if (rc != PERR_OK)
-			goto out;
-		params[0] = hold_iso;
-		params[1] = oid;
-		params[2] = inv;
-		params[3] = b[0];
-		if ((rc = db_command(ctx->db,
-		    "INSERT INTO holding (as_of_date, offering_id, investor_id, units, origin)"
-		    " SELECT $1::date, $2, $3, coalesce((SELECT h.units FROM holding h"
-		    "     WHERE h.offering_id = $2 AND h.investor_id = $3 AND h.as_of_date <= $1::date"
-		    "     ORDER BY h.as_of_date DESC LIMIT 1), 0) + $4::bigint, 'SETTLE'", 4, params)) != PERR_OK)
-			goto out;
-		ctx->rows_out += 2;
-	}
 
 	/* conservation, again, from what the database now holds */
 	params[0] = oid;
@@ -730,9 +838,6 @@ out:
 	free(rows);
 	free(subs);
 	free(order);
-	free(post);
-	free(key);
-	free(desc);
 	free(why);
 	free(o.trustee_account);
 	return rc;
