@@ -525,12 +525,6 @@ no_space(unsigned char c)
 	return 0;
 }
 
-static int
-is_term(unsigned char c)
-{
-	return c == '\n';
-}
-
 static enum perr
 finish(struct bc *b)
 {
@@ -608,7 +602,7 @@ bankcsv_parse(FILE *fp, const struct layout *lay, const struct parse_opts *o, co
 	csv_set_delim(&p, (unsigned char)lay->delimiter);
 	csv_set_quote(&p, (unsigned char)lay->quote);
 	csv_set_space_func(&p, no_space);
-	csv_set_term_func(&p, is_term);
+	/* libcsv's default terminators (CR, LF) are right: each line reaches it without its CR. */
 	b = xcalloc(1, sizeof *b);
 	b->lay = lay;
 	b->o = o;

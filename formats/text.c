@@ -62,9 +62,28 @@ text_check(const char *str, size_t n, const char **why)
 	if (why == NULL)
 		why = &dummy;
 	while (i < n) {
-		unsigned char c = s[i];
+		unsigned char c;
 		uint32_t cp;
 		size_t k, need;
+
+		/*
+		 * Fast path, 8 bytes at a time: plain printable ASCII (no high bit, nothing below 0x20,
+		 * no 0x7F) needs no further look. Anything else goes through the byte loop below.
+		 */
+		while (i + 8 <= n) {
+			uint64_t v, lo, del;
+
+			memcpy(&v, s + i, 8);
+			lo = (v - 0x2020202020202020ULL) & ~v & 0x8080808080808080ULL;
+			del = ((v ^ 0x7f7f7f7f7f7f7f7fULL) - 0x0101010101010101ULL) & ~(v ^ 0x7f7f7f7f7f7f7f7fULL)
+			    & 0x8080808080808080ULL;
+			if ((v & 0x8080808080808080ULL) != 0 || lo != 0 || del != 0)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
 
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\t') || c == 0x7f) {
