@@ -134,7 +134,9 @@ embedded_ensure(const struct config *cfg, char **socket_dir_out)
 		    "socket; set [pipeline] data_dir to a shorter path", sock);
 		goto out;
 	}
-	if ((e = mkdir_p(pg, 0700)) != PERR_OK || (e = chown_postgres(pg)) != PERR_OK)
+	/* data_dir must be searchable by the postgres user the server runs as; pg/ itself is private. */
+	if ((e = mkdir_p(cfg->data_dir, 0755)) != PERR_OK || (e = mkdir_p(pg, 0700)) != PERR_OK
+	    || (e = chown_postgres(pg)) != PERR_OK)
 		goto out;
 	/* The server appends to the log too, so it must belong to the user the server runs as. */
 	if ((lockfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
@@ -154,7 +156,9 @@ embedded_ensure(const struct config *cfg, char **socket_dir_out)
 		    "--no-locale", "--no-sync", NULL };
 
 		if (run_program(argv, log) != 0) {
-			e = perr_set(PERR_DB, "initdb of the embedded cluster in %s failed; see %s", data, log);
+			e = perr_set(PERR_DB, "initdb of the embedded cluster in %s failed; see %s%s", data, log,
+			    geteuid() == 0 ? " (the postgres user must be able to reach it: every directory "
+			    "above it needs o+x)" : "");
 			goto out;
 		}
 	}

@@ -61,6 +61,7 @@ struct extract_file {
 	struct column cols[MAX_COLS];
 	const char *key;        /* key columns, comma separated (db names) */
 	struct ref_check checks[6];
+	const char *index;      /* extra staging index for a check (columns), or NULL */
 };
 
 /* In load order: a file may refer to rows of files above it in the same extract. */
@@ -70,7 +71,7 @@ static const struct extract_file extract_files[] = {
 		{ "currency", "currency", "char(3)", C_CURRENCY, NULL, 0, 0 },
 		{ "purpose", "purpose", "text", C_ENUM, "CLIENT_MONEY|OPERATING|TRUSTEE", 0, 0 },
 		{ "name", "name", "text", C_ID, NULL, 0, 0 },
-	  }, "account_no", { { NULL, NULL, NULL } } },
+	  }, "account_no", { { NULL, NULL, NULL } }, NULL },
 	{ "investors.csv", "investor", 4, {
 		{ "investor_id", "investor_id", "text", C_ID, NULL, 0, 0 },
 		{ "name", "name", "text", C_ID, NULL, 0, 0 },
@@ -82,7 +83,7 @@ static const struct extract_file extract_files[] = {
 		  " OR EXISTS (SELECT 1 FROM stg_investor o WHERE o.virtual_account = s.virtual_account"
 		  " AND o.investor_id <> s.investor_id)",
 		  "virtual account %s belongs to another investor", "virtual_account" },
-		{ NULL, NULL, NULL } } },
+		{ NULL, NULL, NULL } }, "virtual_account" },
 	{ "offerings.csv", "offering", 11, {
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
 		{ "name", "name", "text", C_ID, NULL, 0, 0 },
@@ -104,7 +105,7 @@ static const struct extract_file extract_files[] = {
 		{ "NOT (s.subscription_open::date <= s.subscription_close::date"
 		  " AND s.subscription_close::date <= s.settlement_date::date)",
 		  "dates out of order for %s (need open <= close <= settlement)", "offering_id" },
-		{ NULL, NULL, NULL } } },
+		{ NULL, NULL, NULL } }, NULL },
 	{ "subscriptions.csv", "subscription", 6, {
 		{ "subscription_id", "subscription_id", "text", C_ID, NULL, 0, 0 },
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
@@ -117,7 +118,7 @@ static const struct extract_file extract_files[] = {
 		  "unknown offering %s", "offering_id" },
 		{ "NOT EXISTS (SELECT 1 FROM investor i WHERE i.investor_id = s.investor_id)",
 		  "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } } },
+		{ NULL, NULL, NULL } }, NULL },
 	{ "cash_movements.csv", "cash_movement", 10, {
 		{ "movement_id", "movement_id", "text", C_ID, NULL, 0, 0 },
 		{ "account_no", "account_no", "text", C_ID, NULL, 0, 0 },
@@ -136,7 +137,7 @@ static const struct extract_file extract_files[] = {
 		  " AND a.currency <> s.currency)", "currency %s differs from the account's currency", "currency" },
 		{ "s.investor_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM investor i"
 		  " WHERE i.investor_id = s.investor_id)", "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } } },
+		{ NULL, NULL, NULL } }, NULL },
 	{ "holdings.csv", "holding", 4, {
 		{ "as_of_date", "as_of_date", "date", C_DATE, NULL, 0, 0 },
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
@@ -147,7 +148,7 @@ static const struct extract_file extract_files[] = {
 		  "unknown offering %s", "offering_id" },
 		{ "NOT EXISTS (SELECT 1 FROM investor i WHERE i.investor_id = s.investor_id)",
 		  "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } } },
+		{ NULL, NULL, NULL } }, NULL },
 };
 #define N_EXTRACT_FILES ((int)(sizeof extract_files / sizeof extract_files[0]))
 
@@ -593,6 +594,21 @@ load_file(PGconn *db, const struct extract_file *ef, struct reader *r, long *ins
 		goto out;
 	if ((e = db_copy_put(db, r->copy ? r->copy : "", r->copy_len)) != PERR_OK
 	    || (e = db_copy_end(db)) != PERR_OK)
+		goto out;
+	/* The checks below join the staging table: index and analyze it so they stay O(n log n). */
+	free(sql);
+	sql = xasprintf("CREATE INDEX ON stg_%s (%s)", ef->table, ef->key);
+	if ((e = db_exec(db, sql)) != PERR_OK)
+		goto out;
+	if (ef->index) {
+		free(sql);
+		sql = xasprintf("CREATE INDEX ON stg_%s (%s)", ef->table, ef->index);
+		if ((e = db_exec(db, sql)) != PERR_OK)
+			goto out;
+	}
+	free(sql);
+	sql = xasprintf("ANALYZE stg_%s", ef->table);
+	if ((e = db_exec(db, sql)) != PERR_OK)
 		goto out;
 
 	/* the same id twice in this file */
