@@ -221,7 +221,9 @@ account_blocked(struct stage_ctx *ctx, const char *account, char **why)
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT"
 	    " (SELECT count(*) FROM statement WHERE account_no = $1 AND business_date = $2::date"
-	    "     AND gate = 'BALANCE_BREAK'),"
+	    "     AND gate = 'BALANCE_BREAK')"
+	    " + (SELECT count(*) FROM exception WHERE status = 'OPEN' AND type = 'BALANCE_BREAK'"
+	    "     AND account_no = $1 AND opened_date = $2::date),"
 	    " (SELECT count(*) FROM exception WHERE status = 'OPEN' AND type = 'LEDGER_BALANCE_BREAK'"
 	    "     AND account_no = $1),"
 	    " (SELECT count(*) FROM exception e WHERE e.status = 'OPEN' AND e.type = 'FILE_QUARANTINED'"

@@ -66,4 +66,16 @@ ledger|account 0123456789 has an unresolved LEDGER_BALANCE_BREAK
 gate|the statement of account 0123456789 for 2026-11-23 failed the completeness gate (opening balance + lines != closing balance)
 quarantine|a statement file of account 0123456789 was quarantined and is not resolved
 CASES
+# --- end to end: the fixture world's day 1 with the client-money statement's closing balance off by
+# one cent. Normalize fails it at the gate; settle refuses OFF-B (OFF-A, which fails, still settles).
+t_init settle_blocked_e2e
+t_import 2026-11-23
+t_deliver 2026-11-23
+sed -i 's/^:62F:C261123SGD19141134,99/:62F:C261123SGD19141134,98/' "$T/remote/bank/client/stmt_0123456789_20261123.sta"
+assert_exit 0 t_pipeline run --date 2026-11-23
+assert_contains "$T_ERR" 'msg="payment refused" subject=offering:OFF-B account=0123456789 why="offering OFF-B was not settled: the statement of account 0123456789 for 2026-11-23 failed the completeness gate' \
+	"e2e: refusal logged"
+assert_eq "OFF-A|FAILED" "$(t_psql "SELECT offering_id, outcome FROM offering_settlement")" "e2e: OFF-B not settled"
+assert_eq "offering:OFF-B|OPEN" "$(t_psql "SELECT subject, status FROM exception WHERE type = 'SETTLEMENT_BLOCKED'")" "e2e: exception"
+assert_eq "" "$(ls -A "$(PAY_DIR)")" "e2e: nothing paid"
 t_done
