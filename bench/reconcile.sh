@@ -1,10 +1,12 @@
 #!/bin/bash
 # bench/reconcile.sh - reconciles a generated world of N statement lines against about N ledger
 # movements (a few per cent of each kind of break) and prints the stage's time, matches/s and peak
-# RSS beside the floors measured in the same run on the same data:
+# RSS beside floors measured in the same run on the same data:
 #   read floor  = COPY of the candidate lines and movements out of PostgreSQL (the stage's queries)
-#   write floor = COPY of the same matches back into tables shaped like recon_match(_movement)
-# Sizes: 100k and 1M; 10M too with BENCH_RECON_10M=1 (needs several GB of disk and ~2 GB RAM).
+#   write floor = COPY of the same results (matches, match movements, exceptions) back into the real
+#                 tables (with their keys and foreign keys, rolled back); the "bare" floor is the same
+#                 COPY into copies of the tables without foreign keys, for comparison.
+# Sizes: 100k and 1M; 10M too with BENCH_RECON_10M=1 (several GB of disk, ~2 GB RAM, long).
 # BENCH_RECON_SIZES="100000 1000000" overrides the list. Never fails because the machine is slow.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,16 +15,6 @@ source tests/lib.sh
 SIZES=${BENCH_RECON_SIZES:-"100000 1000000"}
 [ "${BENCH_RECON_10M:-0}" = 1 ] && SIZES="$SIZES 10000000"
 D=2026-11-25
-
-# Runs a command, prints "<seconds> <peak RSS KiB>" of it (its own process tree's maximum).
-measure() {
-	/usr/bin/time -f '%e %M' -o "$T/time" "$@" >/dev/null 2>"$T/cmd.err" || {
-		echo "bench/reconcile: command failed: $*" >&2
-		tail -5 "$T/cmd.err" >&2
-		return 1
-	}
-	cat "$T/time"
-}
 
 generate() {
 	local n=$1
@@ -83,40 +75,69 @@ generate() {
 	ANALYZE;" >/dev/null
 }
 
-printf '%-9s %-10s %10s %10s %12s %10s %10s %10s %10s %8s\n' lines movements "stage s" "floor s" "matches/s" \
-	"RSS MiB" "read s" "write s" exceptions ratio
+# Sums the "Time: N ms" lines psql prints for the statements between \timing on and off, in seconds.
+timed_sql() {
+	psql -X -q -h "$PGSOCK" -U postgres -d "$T_DB" -v ON_ERROR_STOP=1 -f "$1" 2>"$T/psql.err" |
+		awk '/^Time: / { ms += $2 } END { printf "%.2f\n", ms / 1000 }'
+}
+
+printf '%-8s %-8s %8s %9s %8s %8s %8s %8s %8s %7s %10s %8s\n' lines moves "stage s" "matches/s" "RSS MiB" \
+	"read fl" "write fl" "bare fl" "floor" ratio exceptions "engine s"
 for n in $SIZES; do
 	t_init "bench_reconcile_$n"
 	generate "$n" || { echo "bench/reconcile: could not generate $n lines" >&2; continue; }
 	movs=$(t_psql "SELECT count(*) FROM cash_movement")
-	# Floor 1: read the candidates the way the stage does (COPY TO STDOUT, same queries).
-	read_floor=$(measure psql -X -q -h "$PGSOCK" -U postgres -d "$T_DB" \
-		-c "\\copy (SELECT l.line_id, l.account_no, l.currency, l.amount_minor, l.value_date - DATE '1970-01-01', l.reference, l.bank_ref FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id WHERE s.gate = 'PASSED' AND s.business_date <= '$D' AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)) TO '/dev/null'" \
-		-c "\\copy (SELECT c.movement_id, c.account_no, c.currency, CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END, c.expected_date - DATE '1970-01-01', c.reference, coalesce(c.batch_id, '') FROM cash_movement c WHERE c.expected_date <= DATE '$D' + 5 AND NOT EXISTS (SELECT 1 FROM recon_match_movement mm WHERE mm.movement_id = c.movement_id)) TO '/dev/null'") || continue
-	# The stage itself.
-	stage=$(measure "$PIPELINE" --config "$T/pipeline.conf" reconcile --date "$D") || continue
+	cat > "$T/read.sql" <<SQL
+\timing on
+\copy (SELECT l.line_id, l.account_no, l.currency, l.amount_minor, l.value_date - DATE '1970-01-01', l.reference, l.bank_ref FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id WHERE s.gate = 'PASSED' AND s.business_date <= '$D' AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)) TO '/dev/null'
+\copy (SELECT c.movement_id, c.account_no, c.currency, CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END, c.expected_date - DATE '1970-01-01', c.reference, coalesce(c.batch_id, '') FROM cash_movement c WHERE c.expected_date <= DATE '$D' + 5 AND NOT EXISTS (SELECT 1 FROM recon_match_movement mm WHERE mm.movement_id = c.movement_id)) TO '/dev/null'
+SQL
+	read_s=$(timed_sql "$T/read.sql")
+	/usr/bin/time -f '%e %M' -o "$T/time" "$PIPELINE" --config "$T/pipeline.conf" -v reconcile --date "$D" \
+		>/dev/null 2>"$T/stage.err" || { echo "bench/reconcile: the stage failed:" >&2; tail -3 "$T/stage.err" >&2; continue; }
+	read -r stage_s stage_kb < "$T/time"
 	matches=$(t_psql "SELECT count(*) FROM recon_match")
 	exc=$(t_psql "SELECT count(*) FROM exception")
-	# Floor 2: write the same matches back with COPY into tables with the same keys.
-	t_psql "COPY recon_match TO '$T/m.copy'; COPY recon_match_movement TO '$T/mm.copy';
-	        CREATE TABLE floor_m (LIKE recon_match INCLUDING INDEXES);
-	        CREATE TABLE floor_mm (LIKE recon_match_movement INCLUDING INDEXES);" >/dev/null 2>&1 || {
-		# COPY TO a file runs as the server's user: give it a directory it can write.
-		chmod 777 "$T"; t_psql "COPY recon_match TO '$T/m.copy'; COPY recon_match_movement TO '$T/mm.copy';
-		CREATE TABLE floor_m (LIKE recon_match INCLUDING INDEXES);
-		CREATE TABLE floor_mm (LIKE recon_match_movement INCLUDING INDEXES);" >/dev/null; }
-	write_floor=$(measure psql -X -q -h "$PGSOCK" -U postgres -d "$T_DB" -c "BEGIN" \
-		-c "\\copy floor_m FROM '$T/m.copy'" -c "\\copy floor_mm FROM '$T/mm.copy'" -c "COMMIT") || continue
-	read -r stage_s stage_kb <<<"$stage"
-	read -r read_s _ <<<"$read_floor"
-	read -r write_s _ <<<"$write_floor"
+	match_ms=$(grep -o 'match=[0-9]*' "$T/stage.err" | head -1 | cut -d= -f2)
+	t_psql "COPY (SELECT * FROM recon_match) TO STDOUT" > "$T/m.copy"
+	t_psql "COPY (SELECT * FROM recon_match_movement) TO STDOUT" > "$T/mm.copy"
+	t_psql "COPY (SELECT * FROM exception) TO STDOUT" > "$T/x.copy"
+	t_psql "CREATE TABLE floor_m (LIKE recon_match INCLUDING INDEXES);
+	        CREATE TABLE floor_mm (LIKE recon_match_movement INCLUDING INDEXES);
+	        CREATE TABLE floor_x (LIKE exception INCLUDING INDEXES);" >/dev/null
+	cat > "$T/write.sql" <<SQL
+BEGIN;
+DELETE FROM exception;
+DELETE FROM recon_match;
+\timing on
+\copy recon_match FROM '$T/m.copy'
+\copy recon_match_movement FROM '$T/mm.copy'
+\copy exception FROM '$T/x.copy'
+\timing off
+ROLLBACK;
+SQL
+	write_s=$(timed_sql "$T/write.sql")
+	cat > "$T/bare.sql" <<SQL
+BEGIN;
+\timing on
+\copy floor_m FROM '$T/m.copy'
+\copy floor_mm FROM '$T/mm.copy'
+\copy floor_x FROM '$T/x.copy'
+\timing off
+ROLLBACK;
+SQL
+	bare_s=$(timed_sql "$T/bare.sql")
 	awk -v n="$n" -v m="$movs" -v s="$stage_s" -v kb="$stage_kb" -v r="$read_s" -v w="$write_s" \
-		-v matches="$matches" -v exc="$exc" 'BEGIN {
+		-v b="$bare_s" -v matches="$matches" -v exc="$exc" -v mms="${match_ms:-0}" 'BEGIN {
 		floor = r + w; if (floor <= 0) floor = 0.01; if (s <= 0) s = 0.01
-		printf "%-9d %-10d %10.2f %10.2f %12.0f %10.1f %10.2f %10.2f %10d %7.2fx\n",
-			n, m, s, floor, matches / s, kb / 1024, r, w, exc, s / floor }'
-	grep -o 'msg=reconciled.*' "$T/cmd.err" | sed 's/^/          /'
+		printf "%-8d %-8d %8.2f %9.0f %8.1f %8.2f %8.2f %8.2f %8.2f %6.2fx %10d %8.2f\n",
+			n, m, s, matches / s, kb / 1024, r, w, b, floor, s / floor, exc, mms / 1000 }'
+	grep -E 'msg="step done"' "$T/stage.err" | sed -e 's/^.*step=/          /'
 	psql -X -q -h "$PGSOCK" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $T_DB WITH (FORCE)" >/dev/null 2>&1
 	rm -rf "$T"
 done
-echo "aim: stage within 2x of read+write floors, peak RSS under 256 MiB at 1M, near-linear growth"
+cat <<'TXT'
+stage s: wall time of `pipeline reconcile` (read, match, write, exceptions, balance checks, commit);
+floor = read fl + write fl (see the top of bench/reconcile.sh); engine s: the in-memory matching alone.
+Aim: stage within 2x of the floor, peak RSS under 256 MiB at 1M, near-linear growth.
+TXT

@@ -66,6 +66,8 @@
 
 #define STAGE "reconcile"
 
+static void step_time(const char *step, int64_t *t);
+
 /* Bits for the exception types this stage opens (for the open-exception index below). */
 enum {
 	T_UNMATCHED_STATEMENT = 1 << 0,
@@ -509,6 +511,8 @@ flush_exceptions(struct recon *r)
 	PGresult *res;
 	enum perr e;
 
+	int64_t ts = now_ms();
+
 	if (r->n_exc == 0)
 		return PERR_OK;
 	if ((e = db_exec(db, "CREATE TEMP TABLE recon_exc (type text, severity text, subject text,"
@@ -522,6 +526,9 @@ flush_exceptions(struct recon *r)
 	if ((e = db_copy_end(db)) != PERR_OK)
 		return e;
 	r->exc.len = 0;
+	if ((e = db_exec(db, "ANALYZE recon_exc")) != PERR_OK)
+		return e;
+	step_time("exceptions: COPY to a temporary table", &ts);
 	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
 	params[0] = r->ctx->date_iso;
 	params[1] = run;
@@ -536,6 +543,7 @@ flush_exceptions(struct recon *r)
 	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING", 2, params);
 	if (res == NULL)
 		return PERR_DB;
+	step_time("exceptions: INSERT", &ts);
 	r->opened_bulk = strtoll(PQcmdTuples(res), NULL, 10);
 	r->ctx->exceptions += r->opened_bulk;
 	PQclear(res);
@@ -640,6 +648,9 @@ read_candidates(struct recon *r)
 	    " ON COMMIT DROP")) != PERR_OK)
 		return e;
 	if ((e = db_command(r->ctx->db, "INSERT INTO recon_param VALUES ($1::date, $2::date)", 2, params)))
+		return e;
+	/* Without statistics the planner takes the one-row table for thousands of rows. */
+	if ((e = db_exec(r->ctx->db, "ANALYZE recon_param")) != PERR_OK)
 		return e;
 	e = copy_out(r,
 	    "COPY (SELECT l.line_id, l.account_no, l.currency, l.amount_minor, l.value_date - DATE '1970-01-01',"
@@ -948,23 +959,25 @@ balance_checks(struct recon *r)
 	    "                   s.statement_no"
 	    "              FROM statement s JOIN acc ON acc.account_no = s.account_no"
 	    "             WHERE s.gate = 'PASSED'"
-	    "             ORDER BY s.account_no, s.opening_date, s.statement_id)"
+	    "             ORDER BY s.account_no, s.opening_date, s.statement_id),"
+	    /* A line matched on or before D belongs to a statement of business date <= D (candidates
+	     * never include later ones), and a movement is matched only on its own account. */
+	    " matched AS (SELECT c.account_no,"
+	    "                    sum(CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END) AS s"
+	    "               FROM recon_match m JOIN recon_match_movement mm ON mm.match_id = m.match_id"
+	    "               JOIN cash_movement c ON c.movement_id = mm.movement_id, p"
+	    "              WHERE m.business_date <= p.d GROUP BY c.account_no),"
+	    " open AS (SELECT l.account_no, sum(l.amount_minor) AS s"
+	    "            FROM statement_line l JOIN statement s3 ON s3.statement_id = l.statement_id, p"
+	    "           WHERE s3.gate = 'PASSED' AND s3.business_date <= p.d"
+	    "             AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id"
+	    "                              AND m.business_date <= p.d)"
+	    "           GROUP BY l.account_no)"
 	    " SELECT acc.account_no, acc.currency, acc.closing_minor, anchor.opening_minor,"
-	    "        anchor.opening_date, anchor.statement_no,"
-	    "        coalesce((SELECT sum(CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END)"
-	    "                    FROM recon_match m JOIN statement_line l ON l.line_id = m.line_id"
-	    "                    JOIN statement s2 ON s2.statement_id = l.statement_id"
-	    "                    JOIN recon_match_movement mm ON mm.match_id = m.match_id"
-	    "                    JOIN cash_movement c ON c.movement_id = mm.movement_id, p"
-	    "                   WHERE l.account_no = acc.account_no AND m.business_date <= p.d"
-	    "                     AND s2.business_date <= p.d), 0),"
-	    "        coalesce((SELECT sum(l.amount_minor)"
-	    "                    FROM statement_line l JOIN statement s3 ON s3.statement_id = l.statement_id, p"
-	    "                   WHERE l.account_no = acc.account_no AND s3.gate = 'PASSED'"
-	    "                     AND s3.business_date <= p.d"
-	    "                     AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id"
-	    "                                      AND m.business_date <= p.d)), 0)"
+	    "        anchor.opening_date, anchor.statement_no, coalesce(matched.s, 0), coalesce(open.s, 0)"
 	    "   FROM acc JOIN anchor ON anchor.account_no = acc.account_no"
+	    "   LEFT JOIN matched ON matched.account_no = acc.account_no"
+	    "   LEFT JOIN open ON open.account_no = acc.account_no"
 	    "  ORDER BY acc.account_no", 0, NULL);
 	if (res == NULL)
 		return PERR_DB;
@@ -1224,6 +1237,9 @@ stage_reconcile(struct stage_ctx *ctx)
 
 	if ((e = db_begin(ctx->db)) != PERR_OK)
 		goto out;
+	/* Hash joins over a night's lines and movements: give them memory for this transaction only. */
+	if ((e = db_exec(ctx->db, "SET LOCAL work_mem = '64MB'")) != PERR_OK)
+		goto fail;
 	ts = t0;
 	if ((e = undo_date(&r)) != PERR_OK)
 		goto fail;
