@@ -12,7 +12,9 @@
 #                                                      connections still work); prints their pids
 #
 # PORT defaults to $SFTP_PORT or 2222 (what pipeline.conf points at); "auto" (or 0) picks a free port,
-# which is what tests use: `port=$(scripts/sftp-server.sh start auto "$T/sftp")`.
+# which is what tests use: `port=$(scripts/sftp-server.sh start auto "$T/sftp")`. With
+# SFTP_OWNER_PID=PID in the environment the server stops by itself once that process is gone (a test
+# killed or aborted before its cleanup).
 # ROOT defaults to $SFTP_ROOT or var/sftp/root in the repository. Clients log in as the system user
 # `dabs` (created if missing, no password, no shell) with fixtures/ssh/client_ed25519 or client_ecdsa,
 # and see ROOT as "/" with the layout pipeline.conf expects:
@@ -199,6 +201,12 @@ cmd_start() {
 	for i in $(seq 1 100); do
 		if port_open "$port"; then
 			printf '%s\n' "$pid" > "$STATE/sshd-$port.pid"
+			if [ -n "${SFTP_OWNER_PID:-}" ]; then
+				# Tests: stop the server when its owner dies, even by SIGKILL or an abort.
+				nohup bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+					kill "$2" 2>/dev/null; rm -f "$3"' _ "$SFTP_OWNER_PID" "$pid" "$STATE/sshd-$port.pid" \
+					</dev/null >/dev/null 2>&1 &
+			fi
 			printf '%s\n' "$port"
 			return 0
 		fi

@@ -84,7 +84,8 @@ group_setup(void **state)
 	if (mkdtemp(S.dir) == NULL)
 		return -1;
 	S.root = xasprintf("%s/root", S.dir);
-	cmd = xasprintf("scripts/sftp-server.sh start auto '%s'", S.root);
+	/* SFTP_OWNER_PID: the server goes away with this process, even if it aborts before teardown. */
+	cmd = xasprintf("SFTP_OWNER_PID=%ld scripts/sftp-server.sh start auto '%s'", (long)getpid(), S.root);
 	out = run_capture(cmd);
 	free(cmd);
 	if (out == NULL || (S.port = atoi(out)) <= 0) {
