@@ -24,6 +24,7 @@ assert_eq "failed|22" "$(t_psql "SELECT state, error_code FROM stage_run WHERE s
 assert_eq "TRF-S-FULL-FEE TRF-S-FULL-PROCEEDS" \
 	"$(grep -o '<EndToEndId>[^<]*' "$(PAY_DIR)/pain001-20261123-01.xml" | cut -d'>' -f2 | tr '\n' ' ' | sed 's/ $//')" \
 	"the good offering is still paid"
+assert_xsd "$(PAY_DIR)/pain001-20261123-01.xml"
 
 # --- currency: a JPY offering with SGD accounts cannot be paid
 t_init settle_reject_currency
@@ -48,5 +49,6 @@ assert_exit 0 t_pipeline -q settle --date 2026-11-23
 assert_eq "UPLOADED" "$(t_psql "SELECT string_agg(DISTINCT status, ',') FROM transfer")" "the rerun files and uploads"
 assert_eq "pain001-20261123-01.xml" "$(ls -A "$(PAY_DIR)")" "one payment file"
 assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "one issuance file"
+assert_xsd "$(PAY_DIR)/pain001-20261123-01.xml"
 assert_journal_balanced
 t_done
