@@ -40,6 +40,7 @@
 
 #define MAX_EXP 4
 #define MAX_SHEETS_PER_TABLE 1000
+#define MAX_CURRENCIES 256
 #define FIRST_DATA_ROW 2        /* row 0: title, row 1: column headers */
 #define CHART_ROWS 18           /* Summary rows left empty under the chart */
 
@@ -68,6 +69,8 @@ struct w {
 	char where[128];
 	enum perr perr;
 	char *cellbuf;          /* RD_CELL_MAX + 16 bytes, for truncated text */
+	struct { char code[4]; int exp; } curx[MAX_CURRENCIES];   /* the currency table */
+	int ncurx;
 };
 
 struct col {
@@ -192,12 +195,20 @@ w_minor(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t minor,
 	    "write_number", r, c);
 }
 
-/* The exponent of a currency code; an unknown code is an error (never a guessed 2). */
+/*
+ * The exponent of a currency code: the database's currency table first (every amount in the
+ * database was stored against it: foreign keys), then money.c's list; an unknown code is an error
+ * (never a guessed 2).
+ */
 static int
 w_exp(struct w *w, const char *code)
 {
-	const struct currency *cur = code != NULL ? currency_find(code) : NULL;
+	const struct currency *cur;
 
+	for (int i = 0; code != NULL && i < w->ncurx; i++)
+		if (strcmp(w->curx[i].code, code) == 0)
+			return w->curx[i].exp;
+	cur = code != NULL ? currency_find(code) : NULL;
 	if (cur == NULL) {
 		w_fail(w, perr_set(PERR_CURRENCY, "report: unknown currency \"%s\"",
 		    code != NULL ? code : "(null)"));
@@ -746,6 +757,14 @@ static const char sql_inputs[] =
 
 /* ---------------------------------------------------------------- Exceptions */
 
+/* An exception with an amount but no currency (a stage's slip): shown, as text, never guessed. */
+static const char *
+amount_without_currency(int64_t minor, char buf[64])
+{
+	snprintf(buf, 64, "%lld minor units (no currency)", (long long)minor);
+	return buf;
+}
+
 static const struct col exc_cols[] = {
 	{ "Type", 26 }, { "Severity", 9 }, { "Account", 13 }, { "Date", 11 }, { "Amount", 15 },
 	{ "Currency", 9 }, { "Reference", 20 }, { "Statement Ref", 18 }, { "Ledger ID", 16 },
@@ -773,6 +792,7 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 		lxw_worksheet *ws;
 		const struct fset *fs;
 		struct acct *ac;
+		char amtbuf[64];
 
 		if ((e = rd_parse_date(rd_val(&c, 9), "exception.opened_date", &opened)) != PERR_OK)
 			break;
@@ -790,8 +810,10 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 		w_str(w, ws, row, 1, sev, fs->text);
 		w_str(w, ws, row, 2, acct, fs->text);
 		w_date_s(w, ws, row, 3, rd_val(&c, 3), fs->date);
-		if (amount != NULL)
+		if (amount != NULL && cur != NULL)
 			w_minor(w, ws, row, 4, minor, w_exp(w, cur), fs);
+		else if (amount != NULL)
+			w_str(w, ws, row, 4, amount_without_currency(minor, amtbuf), fs->text);
 		else
 			w_str(w, ws, row, 4, NULL, fs->text);
 		w_str(w, ws, row, 5, cur, fs->text);
@@ -848,6 +870,7 @@ sheet_closed(struct rep *r, struct tsheet *ts)
 		int64_t id, minor = 0;
 		lxw_row_t row;
 		lxw_worksheet *ws;
+		char amtbuf[64];
 
 		if ((e = rd_parse_i64(rd_val(&c, 0), "exception.exception_id", &id)) != PERR_OK)
 			break;
@@ -860,8 +883,10 @@ sheet_closed(struct rep *r, struct tsheet *ts)
 		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
 		w_str(w, ws, row, 3, rd_val(&c, 3), fs->text);
 		w_date_s(w, ws, row, 4, rd_val(&c, 4), fs->date);
-		if (amount != NULL)
+		if (amount != NULL && rd_val(&c, 6) != NULL)
 			w_minor(w, ws, row, 5, minor, w_exp(w, rd_val(&c, 6)), fs);
+		else if (amount != NULL)
+			w_str(w, ws, row, 5, amount_without_currency(minor, amtbuf), fs->text);
 		w_str(w, ws, row, 6, rd_val(&c, 6), fs->text);
 		w_str(w, ws, row, 7, rd_val(&c, 7), fs->text);
 		w_date_s(w, ws, row, 8, rd_val(&c, 8), fs->date);
@@ -1713,6 +1738,26 @@ load_accounts(struct rep *r)
 	struct rd_cursor c;
 	enum perr e;
 	bool has;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_currency", "SELECT code, exponent FROM currency ORDER BY code",
+	    0, NULL)) != PERR_OK)
+		return e;
+	while ((e = rd_next(&c, &has)) == PERR_OK && has) {
+		int64_t x;
+
+		if ((e = rd_parse_i64(rd_val(&c, 1), "currency.exponent", &x)) != PERR_OK)
+			break;
+		if (r->w.ncurx == MAX_CURRENCIES) {
+			e = perr_set(PERR_REPORT, "report: more than %d currencies", MAX_CURRENCIES);
+			break;
+		}
+		snprintf(r->w.curx[r->w.ncurx].code, sizeof(r->w.curx[0].code), "%s", rd_val(&c, 0));
+		r->w.curx[r->w.ncurx++].exp = (int)x;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
 
 	if ((e = rd_open(&c, r->ctx->db, "rep_accounts", sql_accounts, 0, NULL)) != PERR_OK)
 		return e;

@@ -25,7 +25,7 @@ SHEETS = ["Summary", "Exceptions", "Closed Today", "Matched", "Pending", "Settle
 EXC_HEADERS = ["Type", "Severity", "Account", "Date", "Amount", "Currency", "Reference",
                "Statement Ref", "Ledger ID", "Age (days)", "Detail"]
 AMOUNT_FMT = {2: "#,##0.00;[Red]-#,##0.00", 0: "#,##0;[Red]-#,##0", 3: "#,##0.000;[Red]-#,##0.000"}
-EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3}
+EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3, "XAU": 0}   # XAU: only in a test's currency table
 FIRST_DATA = 3   # 1-based: row 1 title, row 2 headers
 
 
@@ -163,7 +163,10 @@ def check(path, date_iso):
         if r["Date"].value is not None:
             expect(isinstance(r["Date"].value, datetime.datetime), "Date %r is not a date" % r["Date"].value)
             expect(r["Date"].number_format == "yyyy-mm-dd", "Date format %r" % r["Date"].number_format)
-        if r["Amount"].value is not None:
+        if r["Amount"].value is not None and r["Currency"].value is None:
+            expect(r["Amount"].data_type == "s" and "no currency" in r["Amount"].value,
+                   "an amount without currency must say so: %r" % r["Amount"].value)
+        elif r["Amount"].value is not None:
             cur = r["Currency"].value
             expect(isinstance(r["Amount"].value, (int, float)), "Amount is not a number")
             expect(r["Amount"].number_format == AMOUNT_FMT[EXP[cur]],
