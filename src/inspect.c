@@ -269,6 +269,7 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 		inspect_usage(stderr);
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);   /* millions of short lines */
 	if (enc_name != NULL && !text_encoding_from_name(enc_name, &enc)) {
 		fprintf(stderr, "pipeline: inspect: encoding \"%s\" is not UTF-8 or ISO-8859-1\n", enc_name);
 		return 2;
