@@ -764,8 +764,13 @@ sftp_connect(struct transport *t)
 	    (e = set_pref(t, LIBSSH2_METHOD_COMP_CS, "none")) != PERR_OK ||
 	    (e = set_pref(t, LIBSSH2_METHOD_COMP_SC, "none")) != PERR_OK)
 		return e;
-	if (libssh2_session_handshake(t->session, t->sock) != 0)
+	if (libssh2_session_handshake(t->session, t->sock) != 0) {
+		if (libssh2_session_last_errno(t->session) == LIBSSH2_ERROR_KEX_FAILURE)
+			return ssh_error(t, PERR_SSH_CONNECT,
+			    "SSH handshake: no algorithm in common (the pipeline offers only strong key exchanges, "
+			    "host keys, ciphers and MACs; see docs/fetch.md)");
 		return ssh_error(t, PERR_SSH_CONNECT, "SSH handshake");
+	}
 	e = check_host_key(t);
 	if (e != PERR_OK)
 		return e;

@@ -74,6 +74,25 @@ sed -i '/^key_passphrase_env = DABS_TEST_NO_SUCH_VAR$/d' "$T/pipeline.conf"
 assert_exit 0 t_pipeline fetch --date 2026-11-25
 assert_eq 4 "$(t_psql "SELECT count(*) FROM fetched_file")" "ecdsa key fetched everything"
 
+# --- a server that offers only weak algorithms: no connection; its log shows we never offered them
+for weak in "Ciphers aes128-cbc,3des-cbc" "MACs hmac-sha1,hmac-md5" \
+	"KexAlgorithms diffie-hellman-group1-sha1,diffie-hellman-group14-sha1"; do
+	wport=$(SFTP_OWNER_PID=$$ SFTP_SSHD_OPTIONS=$weak "$REPO/scripts/sftp-server.sh" start auto "$T/sftp_weak") \
+		|| { t_fail "cannot start the weak server ($weak)"; continue; }
+	echo "[127.0.0.1]:$wport $(cut -d' ' -f1,2 "$FX_SSH/ssh_host_ed25519_key.pub")" > "$T/kh_weak"
+	sed "s|^port = .*|port = $wport|; s|^known_hosts = .*|known_hosts = $T/kh_weak|" "$T/pipeline.conf" > "$T/weak.conf"
+	assert_exit 1 "$PIPELINE" --config "$T/weak.conf" fetch --date 2026-11-25 --force
+	assert_contains "$T_ERR" "pipeline: sftp://dabs@127.0.0.1:$wport/bank/client: SSH handshake: no algorithm in common" "weak server: $weak"
+	"$REPO/scripts/sftp-server.sh" stop "$wport"
+	offer=$(grep -E 'Unable to negotiate|no matching' "$REPO/var/sftp/sshd-$wport.log" | head -1)
+	assert_contains "$offer" "Their offer:" "weak server log: $weak"
+	case "$offer" in
+	*cbc*|*3des*|*hmac-sha1,*|*hmac-sha1\ *|*hmac-md5*|*group1-sha1*|*group14-sha1*|*ssh-dss*|*arcfour*|*blowfish*)
+		t_fail "the pipeline offered a weak algorithm: $offer" ;;
+	esac
+done
+assert_eq 4 "$(t_psql "SELECT count(*) FROM fetched_file")" "weak servers: nothing more fetched"
+
 # --- a server that accepts the connection and never says a word: a timeout, not a hang
 /usr/bin/python3 -c '
 import socket, sys, time
