@@ -34,7 +34,7 @@ generate() {
 	    opening_date, opening_minor, closing_date, closing_minor, line_count, content_sha256, gate, run_id)
 	  SELECT file_id, '$D', 'bench', 'bench', substr(remote_name, 2), 'SGD', '1', '$D', 0, '$D', 0, 0,
 	         sha256, 'PASSED', 1 FROM fetched_file;
-	CREATE TEMP TABLE g AS SELECT i, i % 100 AS k, (100 + (i * 7919) % 1000000)::bigint AS amt,
+	CREATE TEMP TABLE g AS SELECT i, i % 100 AS k, (100 + (i::bigint * 7919) % 1000000) AS amt,
 	    CASE WHEN (i / 100) % 4 = 0 THEN -1 ELSE 1 END AS sgn
 	  FROM generate_series(1, $n) i;
 	INSERT INTO statement_line (statement_id, line_no, account_no, value_date, amount_minor, currency, mark,

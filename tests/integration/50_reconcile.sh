@@ -81,6 +81,7 @@ DUPLICATE_LINE|ERROR|0123456789|40000|FT012|VA00000003||2026-11-23
 LEDGER_BALANCE_BREAK|ERROR|0123456790|5000||||2026-11-24
 STATEMENT_MISSING|ERROR|8800123456|-||||2026-11-24
 UNMATCHED_LEDGER|ERROR|0123456789|30000||VA00000008|M-OUT|2026-11-23
+UNMATCHED_STATEMENT|ERROR|0123456789|123|@FT999|=2+3||2026-11-24
 UNMATCHED_STATEMENT|ERROR|0123456789|50000|FT008|VA00000050||2026-11-23
 UNMATCHED_STATEMENT|ERROR|0123456789|30000|FT010|VA00000008||2026-11-23"
 assert_eq "$DAY2_OPEN" "$(recon_open)" "day 2 open exceptions"
@@ -101,7 +102,9 @@ assert_eq "CLOSED" "$(t_psql "SELECT status FROM exception WHERE statement_ref =
 assert_exit 0 t_pipeline export exceptions --date 2026-11-24
 assert_eq "id,type,severity,account,date,amount,currency,reference,statement_ref,ledger_id,age_days,detail" \
 	"$(printf '%s\n' "$T_OUT" | head -1 | tr -d '\r')" "export header"
-assert_eq 9 "$(printf '%s\n' "$T_OUT" | tail -n +2 | grep -c .)" "9 open on day 2"
+assert_eq 10 "$(printf '%s\n' "$T_OUT" | tail -n +2 | grep -c .)" "10 open on day 2"
+assert_contains "$T_OUT" ",UNMATCHED_STATEMENT,ERROR,0123456789,2026-11-24,1.23,SGD,\"'=2+3\",\"'@FT999\",,0," \
+	"text from outside cannot become a spreadsheet formula (OWASP: leading ')"
 assert_contains "$T_OUT" ",UNMATCHED_LEDGER,ERROR,0123456789,2026-11-17,300.00,SGD,VA00000008,,M-OUT,1," \
 	"UNMATCHED_LEDGER row, aged 1 business day"
 assert_contains "$T_OUT" ",AMBIGUOUS,WARNING,0123456789,2026-11-23,-77.00,SGD,,FT005,\"M-AMB1,M-AMB2\",1," \
@@ -111,7 +114,7 @@ assert_eq 11 "$(printf '%s\n' "$T_OUT" | tail -n +2 | grep -c .)" "11 open as of
 assert_contains "$T_OUT" ",UNMATCHED_STATEMENT,ERROR,0123456789,2026-11-23,200.00,SGD,VA99999999,FT011,,0," \
 	"closed on day 2 but open as of day 1, age 0"
 assert_exit 0 t_pipeline export exceptions --date 2026-11-24 --format json
-assert_eq "9|AMBIGUOUS|-77.00|1" "$(printf '%s' "$T_OUT" | /usr/bin/python3 -c '
+assert_eq "10|AMBIGUOUS|-77.00|1" "$(printf '%s' "$T_OUT" | /usr/bin/python3 -c '
 import json, sys
 rows = json.load(sys.stdin)
 a = [r for r in rows if r["type"] == "AMBIGUOUS"][0]
