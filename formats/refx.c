@@ -115,8 +115,12 @@ refx_extract(const struct refx *rx, const char *const *texts, size_t ntexts, cha
 			}
 			if (len == 0)
 				continue;
-			if (len > cap - 1)
+			if (len > cap - 1) {
 				len = cap - 1;
+				/* never cut a UTF-8 sequence in half */
+				while (len > 0 && ((unsigned char)texts[t][from + len] & 0xc0) == 0x80)
+					len--;
+			}
 			memcpy(out, texts[t] + from, len);
 			out[len] = '\0';
 			return len;
