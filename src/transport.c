@@ -1371,6 +1371,9 @@ put_sftp_tmp(struct transport *t, const char *local_path, const char *tmp_path)
 	}
 	free(buf);
 	close(fd);
+	/* Durable on the server before the rename makes it visible (fsync@openssh.com, where offered). */
+	if (e == PERR_OK && libssh2_sftp_fsync(h) != 0 && sftp_status(t) != LIBSSH2_FX_OP_UNSUPPORTED)
+		e = ssh_error(t, PERR_SFTP, "fsync of %s", tmp_path);
 	if (libssh2_sftp_close_handle(h) != 0 && e == PERR_OK)
 		e = ssh_error(t, PERR_SFTP, "closing %s", tmp_path);
 	return e;
