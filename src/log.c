@@ -13,6 +13,7 @@ static enum log_level min_level = LOG_INFO;
 static int as_json;
 static int64_t ctx_run_id;
 static char ctx_date[16];
+static char ctx_invocation[64];
 static FILE *log_file;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -25,6 +26,12 @@ log_set_context(int64_t run_id, const char *date)
 {
 	ctx_run_id = run_id;
 	snprintf(ctx_date, sizeof ctx_date, "%s", date ? date : "");
+}
+
+void
+log_set_invocation(const char *id)
+{
+	snprintf(ctx_invocation, sizeof ctx_invocation, "%s", id ? id : "");
 }
 
 void
@@ -117,6 +124,8 @@ emit(enum log_level level, const char *stage, const char *msg, va_list ap)
 
 		put_pair(line, sizeof line - 2, &len, k, v ? v : "", false);
 	}
+	if (ctx_invocation[0])
+		put_pair(line, sizeof line - 2, &len, "invocation", ctx_invocation, false);
 	if (as_json)
 		line[len++] = '}';
 	line[len++] = '\n';

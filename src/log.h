@@ -17,6 +17,9 @@ void log_set_level(enum log_level min);
 void log_set_json(int json);
 /* Context added to every line: the run id and business date ("" for none). */
 void log_set_context(int64_t run_id, const char *date);
+/* The id of this invocation of the program (stage_run.invocation, the per-run log file's name),
+ * added as invocation= at the end of every line; NULL or "" for none. */
+void log_set_invocation(const char *id);
 /* Also append every line to this file (the per-run log); NULL to stop. */
 void log_set_file(const char *path);
 

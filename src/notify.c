@@ -64,7 +64,8 @@ gather_db(PGconn *db, struct notify_summary *s)
 
 	res = db_query(db, PGRES_TUPLES_OK,
 	    "SELECT s.stage, coalesce(r.state, 'pending'), coalesce(r.run_id, 0), coalesce(r.rows_in, 0),"
-	    "       coalesce(r.rows_out, 0), coalesce(r.exceptions, 0), coalesce(r.error, '')"
+	    "       coalesce(r.rows_out, 0), coalesce(r.exceptions, 0), coalesce(r.error, ''),"
+	    "       coalesce(r.invocation, '')"
 	    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
 	    "       WITH ORDINALITY AS s(stage, ord)"
 	    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
@@ -82,6 +83,7 @@ gather_db(PGconn *db, struct notify_summary *s)
 		st->rows_out = db_get_i64(res, i, 4);
 		st->exceptions = db_get_i64(res, i, 5);
 		st->error = PQgetvalue(res, i, 6)[0] ? xstrdup(PQgetvalue(res, i, 6)) : NULL;
+		snprintf(st->invocation, sizeof st->invocation, "%s", PQgetvalue(res, i, 7));
 	}
 	PQclear(res);
 
@@ -369,6 +371,8 @@ notify_format_json(const struct notify_summary *s)
 		json_str(fp, st->stage);
 		fputs(",\"state\":", fp);
 		json_str(fp, st->state);
+		fputs(",\"invocation\":", fp);
+		json_str(fp, st->invocation);
 		fprintf(fp, ",\"run_id\":%lld,\"rows_in\":%lld,\"rows_out\":%lld,\"exceptions\":%lld,\"error\":",
 		    (long long)st->run_id, (long long)st->rows_in, (long long)st->rows_out,
 		    (long long)st->exceptions);

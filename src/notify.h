@@ -34,6 +34,7 @@ struct notify_stage {
 	char stage[16];
 	char state[16];           /* pending, running, done, failed, stale */
 	int64_t run_id;           /* stage_run.run_id, 0 if never run */
+	char invocation[48];      /* stage_run.invocation: the process that ran it ("" if unknown) */
 	int64_t rows_in, rows_out, exceptions;
 	char *error;              /* owned; NULL if none */
 };

@@ -172,11 +172,14 @@ latest_state(PGconn *db, const char *date, const char *stage, char *state, size_
 	return PERR_OK;
 }
 
+/* "<UTC start>-<pid>" of this process once set_run_log ran: stage_run.invocation, log file name. */
+static char run_invocation[48];
+
 static enum perr
 record_start(struct stage_ctx *ctx, const char *stage)
 {
 	char pid[16], host[256];
-	const char *params[7];
+	const char *params[8];
 	PGresult *res;
 
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -190,10 +193,12 @@ record_start(struct stage_ctx *ctx, const char *stage)
 	params[4] = host;
 	params[5] = ctx->operator_name;
 	params[6] = ctx->cfg->digest;
+	params[7] = run_invocation[0] ? run_invocation : NULL;
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "INSERT INTO stage_run (business_date, stage, state, forced, pid, host, operator, config_digest)"
-	    " VALUES ($1::date, $2, 'running', $3::boolean, $4::integer, $5, $6, $7) RETURNING run_id",
-	    7, params);
+	    "INSERT INTO stage_run (business_date, stage, state, forced, pid, host, operator, config_digest,"
+	    "                       invocation)"
+	    " VALUES ($1::date, $2, 'running', $3::boolean, $4::integer, $5, $6, $7, $8) RETURNING run_id",
+	    8, params);
 	if (res == NULL)
 		return PERR_DB;
 	ctx->run_id = db_get_i64(res, 0, 0);
@@ -320,9 +325,11 @@ set_run_log(const struct config *cfg, date_t date)
 
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(run_invocation, sizeof run_invocation, "%s-%ld", ts, (long)getpid());
+	log_set_invocation(run_invocation);
 	dir = xasprintf("%s/log/%s", cfg->data_dir, date_format_iso(date, d));
 	if (mkdir_p(dir, 0750) == PERR_OK) {
-		path = xasprintf("%s/pipeline-%s-%ld.log", dir, ts, (long)getpid());
+		path = xasprintf("%s/pipeline-%s.log", dir, run_invocation);
 		log_set_file(path);
 		free(path);
 	}

@@ -131,7 +131,7 @@ test_json(void **state)
 	/* newline and quotes escaped, UTF-8 passed through */
 	assert_non_null(strstr(j, "bad balance\\nBcc: evil@example.com \xe2\x82\xac\""));
 	assert_non_null(strstr(j, "\"error\":\"reconcile \\\"quoted\\\" error\""));
-	assert_non_null(strstr(j, "{\"stage\":\"settle\",\"state\":\"pending\",\"run_id\":0,\"rows_in\":0,"
+	assert_non_null(strstr(j, "{\"stage\":\"settle\",\"state\":\"pending\",\"invocation\":\"\",\"run_id\":0,\"rows_in\":0,"
 	    "\"rows_out\":0,\"exceptions\":0,\"error\":null}"));
 	assert_non_null(strstr(j, "{\"type\":\"UNMATCHED_STATEMENT\",\"new\":3,\"open\":5}"));
 	assert_non_null(strstr(j, "\"new_total\":4,\"open_total\":7"));
