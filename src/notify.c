@@ -424,10 +424,30 @@ notify_format_json(const struct notify_summary *s)
 
 /*
  * Runs `command` with /bin/sh -c, the message on its stdin, its stdout sent to our stderr, killed
- * (with its process group) after timeout_s. Non-zero exit is a failure.
+ * (with its process group) after timeout_s, without our secrets in its environment. Non-zero exit
+ * is a failure.
  */
+/* In the child: the mail command is another program; it gets none of our secrets. */
+static void
+scrub_secrets(const struct config *cfg)
+{
+	size_t i;
+
+	unsetenv("PGPASSWORD");
+	for (i = 0; i < cfg->n_sources; i++)
+		if (cfg->sources[i].ep.key_passphrase_env)
+			unsetenv(cfg->sources[i].ep.key_passphrase_env);
+	if (cfg->have_payments_out && cfg->payments_out.key_passphrase_env)
+		unsetenv(cfg->payments_out.key_passphrase_env);
+	if (cfg->have_issuance_out && cfg->issuance_out.key_passphrase_env)
+		unsetenv(cfg->issuance_out.key_passphrase_env);
+	if (cfg->notify_webhook_url_env)
+		unsetenv(cfg->notify_webhook_url_env);
+}
+
 static enum perr
-send_command(const char *command, const char *msg, const struct notify_summary *s, int timeout_s)
+send_command(const struct config *cfg, const char *command, const char *msg, const struct notify_summary *s,
+    int timeout_s)
 {
 	int fds[2], status = 0;
 	pid_t pid;
@@ -452,6 +472,7 @@ send_command(const char *command, const char *msg, const struct notify_summary *
 		/* nothing of ours (database socket, log file) leaks into the mail command */
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
+		scrub_secrets(cfg);
 		setenv("PIPELINE_NOTIFY_DATE", s->date, 1);
 		setenv("PIPELINE_NOTIFY_STATUS", s->status, 1);
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
@@ -600,7 +621,7 @@ notify_send(const struct config *cfg, const struct notify_summary *s)
 	if (cfg->notify_command && *cfg->notify_command) {
 		char *msg = notify_format_mail(s, cfg->notify_mail_to, cfg->notify_mail_from);
 
-		e = send_command(cfg->notify_command, msg, s, cfg->notify_timeout_s);
+		e = send_command(cfg, cfg->notify_command, msg, s, cfg->notify_timeout_s);
 		free(msg);
 		if (e == PERR_OK)
 			log_event(LOG_INFO, "notify", "notification sent", "channel", "command", "status", s->status,

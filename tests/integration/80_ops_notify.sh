@@ -172,4 +172,24 @@ assert_exit 0 t_pipeline notify --test --date 2026-11-25
 assert_eq "notification sent" "$T_OUT" "notify --test output"
 assert_eq $((n + 1)) "$(mail_count)" "notify --test sent a mail"
 assert_contains "$(cat "$T/mail/$((n + 1)).msg")" "Subject: [pipeline] 2026-11-25 TEST: 4 new, 4 open exceptions" "test subject"
+
+# --- the webhook URL from an environment variable; the mail command sees none of our secrets
+webhook_start
+conf_set notify webhook_url_env OPS_SECRET_HOOK
+awk '/^\[source.bank_client\]/ { print; print "key_passphrase_env = OPS_SECRET_PASS"; next } { print }' \
+	"$T/pipeline.conf" > "$T/p.tmp" && mv "$T/p.tmp" "$T/pipeline.conf"
+n=$(mail_count)
+h=$(hook_count)
+OPS_SECRET_PASS=pass-$TOKEN OPS_SECRET_HOOK="http://127.0.0.1:$HOOK_PORT/env/$TOKEN" PGPASSWORD=pw-$TOKEN \
+	assert_exit 0 t_pipeline notify --test --date 2026-11-25
+assert_eq $((n + 1)) "$(mail_count)" "mail sent"
+assert_eq "" "$(cat "$T/mail/$((n + 1)).secrets")" "the mail command got no secret in its environment"
+assert_eq $((h + 1)) "$(hook_count)" "webhook from the environment variable"
+assert_eq "PATH /env/$TOKEN" "$(head -1 "$T/hook/$((h + 1)).headers")" "URL taken from the variable"
+if grep -rq "$TOKEN" "$T/stderr" "$T/data/log"; then t_fail "a secret appears in a log"; fi
+# the variable not set: a configuration problem (exit 2), the mail still went out
+n=$(mail_count)
+assert_exit 2 t_pipeline notify --test --date 2026-11-25
+assert_eq $((n + 1)) "$(mail_count)" "the other channel still sent"
+assert_contains "$T_ERR" 'channel=webhook error="notify: webhook_url_env names $OPS_SECRET_HOOK, which is not set"' "unset webhook variable"
 t_done
