@@ -3,8 +3,9 @@
  *
  * A transfer above [settle] four_eyes_limit is created AWAITING_APPROVAL by the settle stage and put
  * in no payment file. A person other than the operator of the settle run that created it approves
- * it here: the transfer becomes READY with approved_by / approved_at recorded (the operator stays
- * recorded on the stage_run row), and the next settle run files and uploads it. Takes the pipeline
+ * it here: the transfer becomes READY with approved_by / approved_at recorded beside created_by
+ * (sql/040_settle.sql, whose CHECK refuses the creator as approver at the database level too), and
+ * the next settle run files and uploads it. Takes the pipeline
  * lock, so it never races a running settle.
  */
 #include <getopt.h>
@@ -58,7 +59,7 @@ approve(PGconn *db, const char *id, const char *by)
 	if ((rc = db_begin(db)) != PERR_OK)
 		return rc;
 	res = db_query(db, PGRES_TUPLES_OK,
-	    "SELECT t.status, coalesce(r.operator, ''), coalesce(t.approved_by, ''),"
+	    "SELECT t.status, coalesce(t.created_by, r.operator, ''), coalesce(t.approved_by, ''),"
 	    "       t.amount_minor, t.currency, c.exponent, t.to_account"
 	    "  FROM transfer t JOIN currency c ON c.code = t.currency"
 	    "  LEFT JOIN offering_settlement s ON s.offering_id = t.offering_id"

@@ -396,7 +396,7 @@ create_transfer(struct stage_ctx *ctx, const char *oid, const char *purpose, con
 	bool hold = cfg->four_eyes_limit_minor != INT64_MAX &&
 	    (amount > cfg->four_eyes_limit_minor ||
 	     (cfg->four_eyes_currency && strcmp(cfg->four_eyes_currency, currency) != 0));
-	const char *params[8];
+	const char *params[9];
 	char amt[24];
 	struct posting p[4];
 	size_t np = 0;
@@ -410,14 +410,15 @@ create_transfer(struct stage_ctx *ctx, const char *oid, const char *purpose, con
 	params[5] = i64s(amount, amt);
 	params[6] = currency;
 	params[7] = ctx->date_iso;
+	params[8] = ctx->operator_name ? ctx->operator_name : "scheduler";
 	if (db_command(ctx->db,
 	    hold ? "INSERT INTO transfer (transfer_id, offering_id, purpose, from_account, to_account,"
-		   " amount_minor, currency, business_date, status)"
-		   " VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::date, 'AWAITING_APPROVAL')"
+		   " amount_minor, currency, business_date, status, created_by)"
+		   " VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::date, 'AWAITING_APPROVAL', $9)"
 		 : "INSERT INTO transfer (transfer_id, offering_id, purpose, from_account, to_account,"
-		   " amount_minor, currency, business_date, status)"
-		   " VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::date, 'READY')",
-	    8, params) != PERR_OK) {
+		   " amount_minor, currency, business_date, status, created_by)"
+		   " VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::date, 'READY', $9)",
+	    9, params) != PERR_OK) {
 		free(id);
 		free(key);
 		return PERR_DB;

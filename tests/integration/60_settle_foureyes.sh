@@ -39,14 +39,20 @@ assert_exit 1 t_pipeline approve TRF-S-BIG-FEE --by bob
 assert_contains "$T_ERR" "approve: transfer TRF-S-BIG-FEE is UPLOADED; it is not waiting for approval" "not waiting"
 assert_exit 2 t_pipeline approve TRF-S-BIG-PROCEEDS
 assert_exit 2 t_pipeline approve TRF-S-BIG-PROCEEDS --by "  "
+# the database itself refuses the creator as approver, and an approval on a held transfer
+out=$(t_psql "UPDATE transfer SET status = 'READY', approved_by = 'Alice', approved_at = now()
+	WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'" 2>&1)
+assert_contains "$out" 'violates check constraint "transfer_four_eyes"' "four eyes enforced by the database"
+out=$(t_psql "UPDATE transfer SET approved_by = 'bob' WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'" 2>&1)
+assert_contains "$out" 'violates check constraint "transfer_held_unapproved"' "a held transfer carries no approval"
 assert_eq "AWAITING_APPROVAL|-" "$(t_psql "SELECT status, coalesce(approved_by, '-') FROM transfer
 	WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'")" "refusals change nothing"
 
 assert_exit 0 t_pipeline approve TRF-S-BIG-PROCEEDS --by bob
 assert_contains "$T_OUT" "approved TRF-S-BIG-PROCEEDS: SGD 5910000.00 to 8800123456 by bob (created by alice)" "approval message"
-assert_eq "READY|bob|t|alice" "$(t_psql "SELECT t.status, t.approved_by, t.approved_at IS NOT NULL, r.operator
-	FROM transfer t JOIN offering_settlement s USING (offering_id) JOIN stage_run r ON r.run_id = s.run_id
-	WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'")" "approver and operator both recorded"
+assert_eq "READY|bob|t|alice|alice" "$(t_psql "SELECT t.status, t.approved_by, t.approved_at IS NOT NULL, t.created_by,
+	r.operator FROM transfer t JOIN offering_settlement s USING (offering_id) JOIN stage_run r ON r.run_id = s.run_id
+	WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'")" "approver and creator both recorded on the transfer"
 assert_exit 1 t_pipeline approve TRF-S-BIG-PROCEEDS --by carol
 assert_contains "$T_ERR" "approve: transfer TRF-S-BIG-PROCEEDS is READY; it was already approved by bob" "second approval refused"
 
