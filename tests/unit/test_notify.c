@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pty.h>
+#include <unistd.h>
 
 #include "notify.h"
 #include "progress.h"
@@ -206,6 +208,46 @@ test_progress_format(void **state)
 	progress_bar_end(NULL);
 }
 
+/* On a terminal the bar is drawn in place (\r ... erase to end of line) and ended with a newline. */
+static void
+test_progress_tty(void **state)
+{
+	struct progress_bar *pb;
+	int master, slave, saved;
+	char buf[4096];
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(slave, STDERR_FILENO) >= 0);
+	unsetenv("PIPELINE_PROGRESS");
+	pb = progress_bar_start("parse big.sta", 1000, PROGRESS_ITEMS);
+	if (pb) {
+		progress_bar_update(pb, 500);
+		progress_bar_end(pb);
+	}
+	setenv("PIPELINE_PROGRESS", "0", 1);
+	assert_null(progress_bar_start("off", 10, PROGRESS_ITEMS));
+	unsetenv("PIPELINE_PROGRESS");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(slave);
+	assert_non_null(pb);
+	n = read(master, buf, sizeof buf - 1);
+	close(master);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(buf[0], '\r');
+	assert_non_null(strstr(buf, "parse big.sta"));
+	assert_non_null(strstr(buf, " 50%  500  "));
+	assert_non_null(strstr(buf, "\033[K"));
+	assert_true(buf[n - 1] == '\n');
+	assert_null(strstr(buf, "off"));
+}
+
 int
 main(void)
 {
@@ -215,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_cut_off),
 		cmocka_unit_test(test_progress_format),
+		cmocka_unit_test(test_progress_tty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
