@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <poll.h>
 #include <pty.h>
 #include <unistd.h>
 
@@ -236,7 +237,19 @@ test_progress_tty(void **state)
 	close(saved);
 	close(slave);
 	assert_non_null(pb);
-	n = read(master, buf, sizeof buf - 1);
+	/* the pty hands the bytes over write by write: read until the final newline (or 2 s) */
+	n = 0;
+	for (int tries = 0; tries < 200 && (n == 0 || buf[n - 1] != '\n'); tries++) {
+		struct pollfd pfd = { master, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		r = read(master, buf + n, sizeof buf - 1 - (size_t)n);
+		if (r <= 0)
+			break;
+		n += r;
+	}
 	close(master);
 	assert_true(n > 0);
 	buf[n] = '\0';
