@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "layout.h"
 #include "util.h"
@@ -56,6 +57,13 @@ format_open(const char *formats_dir, const char *name, struct format **out)
 	} else {
 		f->kind = FORMAT_BANKCSV;
 		path = xasprintf("%s/%s.layout", formats_dir, name);
+		if (access(path, F_OK) != 0) {
+			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, trustee_register or a layout in %s "
+			    "(there is no %s)", name, formats_dir, path);
+			free(path);
+			format_free(f);
+			return e;
+		}
 		e = layout_load(path, &f->layout);
 		free(path);
 		if (e != PERR_OK) {
