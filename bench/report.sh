@@ -21,7 +21,7 @@ run_one() {
 	SELECT (ARRAY['UNMATCHED_STATEMENT','UNMATCHED_LEDGER','AMOUNT_MISMATCH','AMBIGUOUS'])[1 + g % 4],
 	       CASE WHEN g % 3 = 0 THEN 'WARNING' ELSE 'ERROR' END, 'reconcile', 'line:' || g,
 	       CASE WHEN g % 5 = 0 THEN 'JP00112233' ELSE '0123456789' END, '$D'::date - (g % 90),
-	       (g * 7919) % 100000000 - 5000000, CASE WHEN g % 5 = 0 THEN 'JPY' ELSE 'SGD' END,
+	       (g::bigint * 7919) % 100000000 - 5000000, CASE WHEN g % 5 = 0 THEN 'JPY' ELSE 'SGD' END,
 	       'VA' || lpad(g::text, 8, '0'), 'B' || g, 'M-' || g,
 	       'a deposit to virtual account VA' || lpad(g::text, 8, '0') || ' that nothing in the ledger explains',
 	       '$D'::date - (g % 90), 1
