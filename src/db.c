@@ -518,6 +518,7 @@ db_lock_acquire(PGconn *db)
 	    "       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
 	    "  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
 	    " WHERE l.locktype = 'advisory' AND l.granted "
+	    "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
 	    "   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint", 1, params);
 	if (res != NULL && PQntuples(res) > 0) {
 		perr_set(PERR_LOCKED, "another pipeline run holds the lock: %s (database backend pid %s, "
