@@ -206,8 +206,10 @@ cmd_start() {
 			printf '%s\n' "$pid" > "$STATE/sshd-$port.pid"
 			if [ -n "${SFTP_OWNER_PID:-}" ]; then
 				# Tests: stop the server when its owner dies, even by SIGKILL or an abort.
+				# (the pid file is removed only if it is still this server's: a restart may own it)
 				nohup bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
-					kill "$2" 2>/dev/null; rm -f "$3"' _ "$SFTP_OWNER_PID" "$pid" "$STATE/sshd-$port.pid" \
+					kill "$2" 2>/dev/null; [ "$(cat "$3" 2>/dev/null)" = "$2" ] && rm -f "$3"' \
+					_ "$SFTP_OWNER_PID" "$pid" "$STATE/sshd-$port.pid" \
 					</dev/null >/dev/null 2>&1 &
 			fi
 			printf '%s\n' "$port"
