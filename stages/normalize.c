@@ -64,8 +64,8 @@ struct load {
 	EVP_MD_CTX *sha;
 	char account[64];
 
-	/* totals for file_load */
-	int64_t statements, lines, duplicates;
+	/* totals for file_load; rows_out goes to ctx only when the file's transaction commits */
+	int64_t statements, lines, duplicates, rows_out;
 	/* a statement that failed the gate (kept for the BALANCE_BREAK record) */
 	bool gate_failed;
 	struct stmt_header broken;
@@ -488,7 +488,7 @@ sink_end(void *arg, const struct stmt_header *h)
 	(void)run;
 	L->statements++;
 	L->lines += h->line_count;
-	ctx->rows_out += 1 + h->line_count;
+	L->rows_out += 1 + h->line_count;
 	if ((e = check_gap(L, h)) != PERR_OK)
 		return e;
 	{
@@ -535,7 +535,7 @@ reg_start(struct regload *R, date_t as_of)
 	snprintf(R->register_id, sizeof R->register_id, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	R->started = true;
-	ctx->rows_out++;
+	R->L->rows_out++;
 	e = db_copy_begin(ctx->db, "COPY trustee_holding (register_id, offering_id, investor_id, units) FROM STDIN");
 	if (e != PERR_OK) {
 		R->L->db_failed = true;
@@ -565,7 +565,7 @@ reg_row(void *arg, const struct register_row *r)
 	fbuf_putc(&L->copybuf, '\n');
 	L->lines++;
 	L->ctx->rows_in++;
-	L->ctx->rows_out++;
+	L->rows_out++;
 	return flush_copy(L, false);
 }
 
@@ -816,6 +816,7 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out_rollback;
 	if ((e = db_commit(ctx->db)) != PERR_OK)
 		goto out;
+	ctx->rows_out += L.rows_out;
 	{
 		char st[24], ln[24], du[24];
 
