@@ -34,6 +34,12 @@ log_set_invocation(const char *id)
 	snprintf(ctx_invocation, sizeof ctx_invocation, "%s", id ? id : "");
 }
 
+const char *
+log_get_invocation(void)
+{
+	return ctx_invocation;
+}
+
 void
 log_set_file(const char *path)
 {

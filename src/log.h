@@ -20,6 +20,8 @@ void log_set_context(int64_t run_id, const char *date);
 /* The id of this invocation of the program (stage_run.invocation, the per-run log file's name),
  * added as invocation= at the end of every line; NULL or "" for none. */
 void log_set_invocation(const char *id);
+/* The id set by log_set_invocation ("" if none). Static storage. */
+const char *log_get_invocation(void);
 /* Also append every line to this file (the per-run log); NULL to stop. */
 void log_set_file(const char *path);
 

@@ -722,6 +722,20 @@ notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr resu
 		error = saved_code == result && saved[0] ? saved : perr_message(result);
 	if (result == PERR_OK && cfg->notify_failure_only)
 		goto out;
+	if (result == PERR_OK && db != NULL && log_get_invocation()[0]) {
+		/* A rerun that found every stage done (a weekend or holiday rerun of the same business
+		 * date) has nothing new to say: only runs that executed a stage report success. */
+		const char *params[1] = { log_get_invocation() };
+		PGresult *res = db_query(db, PGRES_TUPLES_OK,
+		    "SELECT count(*) FROM stage_run WHERE invocation = $1", 1, params);
+
+		if (res != NULL && db_get_i64(res, 0, 0) == 0) {
+			PQclear(res);
+			log_event(LOG_INFO, "notify", "every stage was already done; no notification", (const char *)NULL);
+			goto out;
+		}
+		PQclear(res);
+	}
 	if (result == PERR_NOT_AVAILABLE) {
 		const char *retrying = getenv("PIPELINE_NOTIFY_RETRYING");
 		time_t cut;

@@ -8,7 +8,8 @@
  * otherwise ignored. The webhook URL may embed a token: it is never logged, only its host.
  *
  * When a run notifies (notify_run_end):
- *   exit 0            unless on = failure
+ *   exit 0            unless on = failure, or no stage ran (every stage was already done for
+ *                     the date: a rerun on a weekend or after a holiday has nothing new to say)
  *   exit 3            only once the cut-off has passed (HH:MM on the calendar day after the
  *                     business date, configured time zone), or at once if no cut-off is set;
  *                     never when $PIPELINE_NOTIFY_RETRYING is 1: the scheduler's wrapper

@@ -116,6 +116,11 @@ print("|".join(str(x) for x in (j["status"], j["exit_code"], j["new_total"], j["
 ' "$T/hook/4.json")" "success JSON"
 assert_eq "$before" "$(t_psql "SELECT count(*) FROM exception")" "notifying changes nothing in the database"
 
+# --- a rerun that finds every stage done (weekend, holiday) has nothing new: no mail
+assert_exit 0 t_pipeline run --date 2026-11-25 --from report
+assert_contains "$T_ERR" 'msg="every stage was already done; no notification"' "nothing ran: logged"
+assert_eq 4 "$(mail_count)" "nothing ran: no mail"
+
 # --- on = failure: a success sends nothing
 conf_set notify on failure
 assert_exit 0 t_pipeline run --date 2026-11-25 --from report --force
