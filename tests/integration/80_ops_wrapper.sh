@@ -114,6 +114,13 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze calendar "$(sed -n 's/^OnCalendar=//p' "$REPO/deploy/pipeline-nightly.timer")" 2>&1)
 	assert_contains "$out" "Next elapse:" "systemd parses OnCalendar"
 	assert_contains "$out" ":30:00 UTC" "01:30 Singapore is a half hour in UTC"
+	# the units themselves (ExecStart and User made resolvable on this machine)
+	mkdir -p "$T/units"
+	sed -e 's#^ExecStart=.*#ExecStart=/bin/true#' -e 's#^User=.*#User=root#' -e 's#^Group=.*#Group=root#' \
+		"$REPO/deploy/pipeline-nightly.service" > "$T/units/pipeline-nightly.service"
+	cp "$REPO/deploy/pipeline-nightly.timer" "$T/units/"
+	out=$(cd "$T/units" && systemd-analyze verify --man=no ./pipeline-nightly.service ./pipeline-nightly.timer 2>&1)
+	assert_eq "" "$out" "systemd-analyze verify finds nothing"
 fi
 line=$(grep -v '^#' "$REPO/deploy/crontab" | grep -E '^[0-9]')
 assert_eq "30 1 * * *" "$(echo "$line" | cut -d' ' -f1-5)" "cron schedule 01:30"
