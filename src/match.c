@@ -55,6 +55,18 @@ match_pool_free(struct match_pool *p)
 	memset(p, 0, sizeof *p);
 }
 
+void
+match_pool_freeze(struct match_pool *p)
+{
+	free(p->table);
+	p->table = NULL;
+	p->tcap = p->tcount = 0;
+	if (p->cap > p->len + 1) {
+		p->buf = xrealloc(p->buf, p->len + 1);
+		p->cap = p->len + 1;
+	}
+}
+
 static void
 pool_grow_table(struct match_pool *p)
 {
@@ -86,6 +98,10 @@ match_pool_intern(struct match_pool *p, const char *s, size_t len)
 
 	if (len == 0)
 		return 0;
+	if (p->table == NULL) {
+		perr_set(PERR_INTERNAL, "match: string pool used after match_pool_freeze");
+		return UINT32_MAX;
+	}
 	if ((p->tcount + 1) * 2 > p->tcap)
 		pool_grow_table(p);
 	j = pool_hash(s, len) & (p->tcap - 1);

@@ -497,7 +497,7 @@ queue_exception(struct recon *r, const struct exception_rec *x)
 }
 
 /*
- * Opens the queued exceptions in one INSERT ... SELECT. Same rule as exception_open() in
+ * Opens the queued exceptions with one DELETE and one INSERT ... SELECT. Same rule as exception_open() in
  * src/exceptions.c (kept in step with it): nothing is opened for a type and subject that is
  * already OPEN (carried) or was RESOLVED by a person. One statement instead of one round trip
  * per exception, because a large night has tens of thousands of breaks.
@@ -528,6 +528,11 @@ flush_exceptions(struct recon *r)
 	r->exc.len = 0;
 	if ((e = db_exec(db, "ANALYZE recon_exc")) != PERR_OK)
 		return e;
+	/* Carried (OPEN) or resolved (RESOLVED) already: nothing to open. A separate statement, not a
+	 * NOT EXISTS inside the INSERT: that one would rescan the rows the INSERT itself adds. */
+	if ((e = db_exec(db, "DELETE FROM recon_exc x USING exception e WHERE e.type = x.type"
+	    " AND e.subject = x.subject AND e.status IN ('OPEN', 'RESOLVED')")) != PERR_OK)
+		return e;
 	step_time("exceptions: COPY to a temporary table", &ts);
 	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
 	params[0] = r->ctx->date_iso;
@@ -538,8 +543,6 @@ flush_exceptions(struct recon *r)
 	    " SELECT x.type, x.severity, 'reconcile', x.subject, x.account_no, x.item_date, x.amount_minor,"
 	    "        x.currency, x.reference, x.statement_ref, x.ledger_id, x.detail, $1::date, $2::bigint"
 	    "   FROM recon_exc x"
-	    "  WHERE NOT EXISTS (SELECT 1 FROM exception e WHERE e.type = x.type AND e.subject = x.subject"
-	    "                     AND e.status IN ('OPEN', 'RESOLVED'))"
 	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING", 2, params);
 	if (res == NULL)
 		return PERR_DB;
@@ -1247,6 +1250,16 @@ stage_reconcile(struct stage_ctx *ctx)
 	if ((e = read_candidates(&r)) != PERR_OK)
 		goto fail;
 	step_time("read candidates", &ts);
+	/* Interning is over: drop the pool's lookup table and the arrays' spare capacity. */
+	match_pool_freeze(&r.pool);
+	if (r.nl > 0 && r.capl > r.nl) {
+		r.lines = xrealloc(r.lines, r.nl * sizeof *r.lines);
+		r.capl = r.nl;
+	}
+	if (r.nm > 0 && r.capm > r.nm) {
+		r.movs = xrealloc(r.movs, r.nm * sizeof *r.movs);
+		r.capm = r.nm;
+	}
 	t_read = now_ms();
 	ctx->rows_in = (int64_t)(r.nl + r.nm);
 	if ((e = match_run(&r.pool, r.lines, r.nl, r.movs, r.nm, &r.prm, &r.res)) != PERR_OK)

@@ -516,6 +516,10 @@ test_pool(void **state)
 	assert_int_equal(match_pool_intern(&p, "abc", 3), a);
 	assert_string_equal(match_pool_str(&p, c), "abcd");
 	assert_int_equal(p.tcount, 100002);
+	match_pool_freeze(&p);
+	assert_string_equal(match_pool_str(&p, c), "abcd");
+	assert_int_equal(match_pool_intern(&p, "abc", 3), UINT32_MAX);
+	assert_int_equal(perr_last(), PERR_INTERNAL);
 	match_pool_free(&p);
 }
 
