@@ -223,6 +223,71 @@ test_layout_language(void **state)
 	    " opening = preamble needs exactly one {opening} cell in the preamble");
 }
 
+/* The parts of the language the shipped layouts do not use: tab, no quoting, two date formats,
+ * parentheses, trailing minus, CR/DR, apostrophe thousands, a currency and a type column, both
+ * balances from the running balance, statement number from the date. */
+static void
+test_layout_other_styles(void **state)
+{
+	static const char layout[] =
+	    "delimiter = tab\nquote = none\nline_ending = LF\ndate_format = YYYYMMDD\ndate_format = D/M/YY\n"
+	    "decimal = .\nthousands = '\nnegative = parens, trailing_minus, crdr\namount = signed\n"
+	    "preamble = \"Konto\", {account}\n"
+	    "columns = value_date, type_code, narrative, currency, amount, balance\n"
+	    "opening = running_balance\nclosing = running_balance\nstatement_no = date\n"
+	    "reference = (CHQ[0-9]+)\n";
+	static const char csv[] =
+	    "Konto\tCH9300762011623852957\n"
+	    "20261124\tTRF\tINCOMING\tCHF\t1'000.00\t11'000.00\n"
+	    "24/11/26\tFEE\tFEES\tCHF\t(25.50)\t10'974.50\n"
+	    "20261125\tCHQ\tCHEQUE CHQ000123\tCHF\t100.00-\t10'874.50\n"
+	    "20261125\tTRF\tIN\tCHF\t50.00 CR\t10'924.50\n"
+	    "20261125\tTRF\tOUT\tCHF\t20.00DR\t10'904.50\n";
+	static const char badccy[] =
+	    "Konto\tCH9300762011623852957\n20261124\tTRF\tINCOMING\tCHF\t1'000.00\t11'000.00\n"
+	    "20261124\tTRF\tINCOMING\tEUR\t1'000.00\t12'000.00\n";
+	struct layout *lay = NULL;
+	struct rec r;
+	struct parse_opts o = { .path = "mem.tsv", .encoding = ENC_UTF8 };
+	struct stmt_sink sink = { .arg = &r, .begin = rec_begin, .line = rec_line_cb, .end = rec_end };
+	FILE *fp;
+	date_t d;
+
+	(void)state;
+	assert_int_equal(layout_parse("mem.layout", layout, sizeof layout - 1, &lay), PERR_OK);
+	memset(&r, 0, sizeof r);
+	fp = fmemopen((void *)csv, sizeof csv - 1, "rb");
+	assert_int_equal(bankcsv_parse(fp, lay, &o, &sink), PERR_OK);
+	fclose(fp);
+	assert_int_equal(r.ends, 1);
+	assert_string_equal(r.h[0].account, "CH9300762011623852957");
+	assert_string_equal(r.h[0].currency, "CHF");
+	assert_string_equal(r.h[0].statement_no, "20261125");
+	assert_int_equal(r.h[0].opening.amount_minor, 1000000);
+	assert_int_equal(r.h[0].closing.amount_minor, 1090450);
+	date_parse_iso("2026-11-24", &d);
+	assert_int_equal(r.h[0].opening.date, d);
+	assert_true(stmt_balanced(&r.h[0], NULL));
+	assert_int_equal(r.nlines, 5);
+	assert_int_equal(r.lines[1].l.amount_minor, -2550);     /* (25.50) */
+	assert_int_equal(r.lines[1].l.value_date, d);           /* D/M/YY */
+	assert_string_equal(r.lines[1].l.type_code, "FEE");
+	assert_int_equal(r.lines[2].l.amount_minor, -10000);    /* 100.00- */
+	assert_string_equal(r.lines[2].reference, "CHQ000123");
+	assert_int_equal(r.lines[3].l.amount_minor, 5000);      /* 50.00 CR */
+	assert_int_equal(r.lines[4].l.amount_minor, -2000);     /* 20.00DR */
+	assert_string_equal(r.lines[4].l.mark, "D");
+	/* the currency column is checked on every row: the first row's sets the statement's */
+	fp = fmemopen((void *)badccy, sizeof badccy - 1, "rb");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(bankcsv_parse(fp, lay, &o, &sink), PERR_PARSE);
+	fclose(fp);
+	assert_string_equal(perr_detail(), "mem.tsv:3: mem: currency: currency \"EUR\" differs from the statement's "
+	    "currency CHF");
+	assert_int_equal(r.ends, 0);
+	layout_free(lay);
+}
+
 int
 main(void)
 {
@@ -235,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_eubank_good),
 		cmocka_unit_test(test_eubank_rejections),
 		cmocka_unit_test(test_layout_language),
+		cmocka_unit_test(test_layout_other_styles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
