@@ -750,6 +750,14 @@ static const char sql_stmts[] =
     STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "
     "s.statement_no, s.sequence_no, s.statement_id";
 
+/* The latest run of each stage before the report, in the nightly's order. */
+static const char sql_stages[] =
+    "SELECT stage, state, run_id, to_char(started_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), "
+    "to_char(finished_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), rows_in, rows_out, exceptions, "
+    "operator, config_digest FROM (SELECT DISTINCT ON (stage) * FROM stage_run "
+    "WHERE business_date = $1::date AND stage <> 'report' ORDER BY stage, run_id DESC) s "
+    "ORDER BY array_position(ARRAY['fetch', 'normalize', 'reconcile', 'settle'], stage)";
+
 static const char sql_inputs[] =
     "SELECT source, remote_name, status, size_bytes, "
     "to_char(fetched_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), sha256 "
@@ -1726,6 +1734,54 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 			return e;
 		if (n == 0)
 			w_str(w, ws, row++, 0, "No file was fetched for this business date.", w->f.note);
+	}
+	row++;
+
+	/* The stage runs behind these figures, with the configuration each one used. */
+	w_str(w, ws, row++, 0, "Stage runs for this business date (latest of each stage)", w->f.section);
+	{
+		static const char *const h[] = { "Stage", "State", "Run", "Started", "Finished", "Rows In",
+			"Rows Out", "Exceptions", "Operator", "Configuration" };
+		int64_t n = 0, other_cfg = 0;
+
+		for (int k = 0; k < (int)(sizeof(h) / sizeof(h[0])); k++)
+			w_str(w, ws, row, (lxw_col_t)k, h[k], w->f.header);
+		row++;
+		if ((e = rd_open(&c, r->ctx->db, "rep_stages", sql_stages, 2, params2)) != PERR_OK)
+			return e;
+		while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+			int64_t v[4];
+			const char *digest = rd_val(&c, 9);
+			bool same = digest != NULL && strcmp(digest, r->cfg->digest) == 0;
+
+			for (int k = 0; k < 4; k++)
+				if ((e = rd_parse_i64(rd_val(&c, k == 0 ? 2 : 4 + k), "stage_run", &v[k])) != PERR_OK)
+					break;
+			if (e != PERR_OK)
+				break;
+			w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
+			w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+			w_int(w, ws, row, 2, v[0], w->f.meta_int);
+			w_ts_s(w, ws, row, 3, rd_val(&c, 3), fs->datetime);
+			w_ts_s(w, ws, row, 4, rd_val(&c, 4), fs->datetime);
+			w_int(w, ws, row, 5, v[1], fs->num);
+			w_int(w, ws, row, 6, v[2], fs->num);
+			w_int(w, ws, row, 7, v[3], fs->num);
+			w_str(w, ws, row, 8, rd_val(&c, 8), fs->text);
+			w_str(w, ws, row, 9, same ? "this report's" : digest, same ? fs->text : w->f.mono);
+			other_cfg += !same;
+			row++;
+			n++;
+		}
+		r->res->rows_in += c.rows_read;
+		rd_close(&c);
+		if (e != PERR_OK)
+			return e;
+		if (n == 0)
+			w_str(w, ws, row++, 0, "No stage has run for this business date.", w->f.note);
+		if (other_cfg > 0)
+			w_str(w, ws, row++, 0, "A stage above ran with another configuration than this report's "
+			    "(its SHA-256 is shown).", w->f.note);
 	}
 	return PERR_OK;
 }

@@ -75,6 +75,20 @@ assert_eq "jpy_format=#,##0;[Red]-#,##0" "$(echo "$got" | sed -n 9p)" "JPY amoun
 assert_eq "issued=1000000" "$(echo "$got" | sed -n 10p)" "issuance amount in major units"
 assert_eq "cr=_x000D_CR-ref|s" "$(echo "$got" | sed -n 11p)" "a reference starting with CR stays a string (CR escaped as _x000D_)"
 
+stages=$($PY -c "
+import openpyxl, sys
+s = openpyxl.load_workbook(sys.argv[1])['Summary']
+rows = list(s.iter_rows(values_only=True))
+i = [k for k, r in enumerate(rows) if r[0] == 'Stage runs for this business date (latest of each stage)'][0]
+out = []
+for r in rows[i + 2:]:
+    if r[0] is None or r[1] is None:
+        break
+    out.append('%s:%s:%s:%s' % (r[0], r[1], r[2], r[9]))
+print(' '.join(out))
+" "$X")
+assert_eq "fetch:done:2:x normalize:done:3:x reconcile:done:4:x settle:done:5:x" "$stages" "Summary lists the stage runs and their configuration"
+
 # Rerun: done is done; --force rewrites the same content; no temporary file is left.
 $PY "$CHECK" dump "$X" > "$T/dump1.json"
 assert_exit 0 t_pipeline -q report --date $D
