@@ -1740,8 +1740,8 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 	/* The stage runs behind these figures, with the configuration each one used. */
 	w_str(w, ws, row++, 0, "Stage runs for this business date (latest of each stage)", w->f.section);
 	{
-		static const char *const h[] = { "Stage", "State", "Run", "Started", "Finished", "Rows In",
-			"Rows Out", "Exceptions", "Operator", "Configuration" };
+		static const char *const h[] = { "Stage", "Operator", "Run", "State", "Started", "Finished",
+			"Rows In", "Rows Out", "Exceptions", "Configuration" };
 		int64_t n = 0, other_cfg = 0;
 
 		for (int k = 0; k < (int)(sizeof(h) / sizeof(h[0])); k++)
@@ -1760,14 +1760,14 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 			if (e != PERR_OK)
 				break;
 			w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
-			w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
+			w_str(w, ws, row, 1, rd_val(&c, 8), fs->text);
 			w_int(w, ws, row, 2, v[0], w->f.meta_int);
-			w_ts_s(w, ws, row, 3, rd_val(&c, 3), fs->datetime);
-			w_ts_s(w, ws, row, 4, rd_val(&c, 4), fs->datetime);
-			w_int(w, ws, row, 5, v[1], fs->num);
-			w_int(w, ws, row, 6, v[2], fs->num);
-			w_int(w, ws, row, 7, v[3], fs->num);
-			w_str(w, ws, row, 8, rd_val(&c, 8), fs->text);
+			w_str(w, ws, row, 3, rd_val(&c, 1), fs->text);
+			w_ts_s(w, ws, row, 4, rd_val(&c, 3), fs->datetime);
+			w_ts_s(w, ws, row, 5, rd_val(&c, 4), fs->datetime);
+			w_int(w, ws, row, 6, v[1], fs->num);
+			w_int(w, ws, row, 7, v[2], fs->num);
+			w_int(w, ws, row, 8, v[3], fs->num);
 			w_str(w, ws, row, 9, same ? "this report's" : digest, same ? fs->text : w->f.mono);
 			other_cfg += !same;
 			row++;

@@ -84,7 +84,7 @@ out = []
 for r in rows[i + 2:]:
     if r[0] is None or r[1] is None:
         break
-    out.append('%s:%s:%s:%s' % (r[0], r[1], r[2], r[9]))
+    out.append('%s:%s:%s:%s' % (r[0], r[3], r[2], r[9]))
 print(' '.join(out))
 " "$X")
 assert_eq "fetch:done:2:x normalize:done:3:x reconcile:done:4:x settle:done:5:x" "$stages" "Summary lists the stage runs and their configuration"
