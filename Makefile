@@ -40,8 +40,9 @@ SQL      := $(sort $(wildcard sql/*.sql))
 
 all: pipeline
 
+# Copied to a temporary name and renamed: a test may be running the old ./pipeline ("text file busy").
 pipeline: $(BUILD)/pipeline
-	@cp $< $@.tmp && mv -f $@.tmp $@
+	@cp $< $@.tmp && mv -f $@.tmp $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/pipeline: $(OBJS)
 	@echo "  LD      $@"
@@ -95,6 +96,7 @@ reliability: deps
 	@bash tests/reliability/run.sh
 
 report-preview: pipeline
+	@sh scripts/deps.sh preview
 	@bash scripts/report-preview.sh
 
 fixtures-large:

@@ -26,10 +26,12 @@ libxml2-utils
 tzdata
 procps
 time
-libreoffice-calc-nogui
-poppler-utils
 libcurl4-openssl-dev
 "
+
+# `deps.sh preview`: also what `make report-preview` needs to render a workbook to PDF and PNG
+# (large, and no test needs it, so the test set-up does not install it).
+[ "${1:-}" = preview ] && PACKAGES="$PACKAGES libreoffice-calc-nogui poppler-utils"
 
 missing=""
 for p in $PACKAGES; do
