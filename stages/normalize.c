@@ -181,12 +181,25 @@ flush_copy(struct load *L, bool force)
 	return e;
 }
 
+/*
+ * The statement's account as loaded: the file's, or the source's when the file names none, or
+ * when the file writes it with a bank code in front ("DBSSSGSGXXX/0123456789", MT940 :25:).
+ */
 static const char *
 stmt_account(struct load *L, const struct stmt_header *h)
 {
-	if (h->account[0] != '\0')
-		return h->account;
-	return L->src->account_no ? L->src->account_no : "";
+	const char *want = L->src->account_no;
+	size_t n, w;
+
+	if (h->account[0] == '\0')
+		return want ? want : "";
+	if (want != NULL) {
+		n = strlen(h->account);
+		w = strlen(want);
+		if (n > w + 1 && h->account[n - w - 1] == '/' && strcmp(h->account + n - w, want) == 0)
+			return want;
+	}
+	return h->account;
 }
 
 static enum perr

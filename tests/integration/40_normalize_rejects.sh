@@ -53,6 +53,7 @@ bank_client|mt940/bad-mark.sta|5: MT940 :61: "2611241124X100,00NTRFNONREF//FT1" 
 bank_client|mt940/bad-statement-no.sta|3: MT940 :28C: statement number "ABC" is not 5n[/5n], expected e.g. "00045/001"
 bank_client|mt940/bad-overflow.sta|927: MT940 :61: the sum of the statement's lines overflows
 bank_client|mt940/latin1.sta|6: MT940: byte 0xE9 at column 8 is not valid text (truncated UTF-8 sequence), expected UTF-8
+bank_client|mt940/bad-other-account.sta|1: account "DBSSSGSGXXX/9999999999" is not source bank_client's account 0123456789
 bank_client|sgbank-corp/good.csv|1: MT940: ""Account Statement"" is neither a field (:NN:) nor a continuation of one, expected :20:
 bank_operating|sgbank-corp/bad-wrong-header.csv|7: sgbank-corp: header row field 1 is "Txn Date", expected "Transaction Date"
 bank_operating|sgbank-corp/bad-column-count.csv|8: sgbank-corp: transaction row has 6 fields, expected 7
@@ -93,6 +94,7 @@ while IFS='|' read -r src rel msg; do
 done < "$T/expected"
 # the good files of the same night, and the unbalanced ones (BALANCE_BREAK)
 register bank_client "$F/mt940/good.sta"
+register bank_client "$F/mt940/good-bic-account.sta"   # :25: with a bank code in front
 register bank_client "$F/mt940/unbalanced.sta"
 register bank_operating "$F/sgbank-corp/unbalanced.csv"
 register eu_bank "$F/eubank-semicolon/good.csv"
@@ -114,7 +116,7 @@ assert_eq "0123456789|BALANCE_BREAK|0
 0123456790|BALANCE_BREAK|0" "$(q "SELECT account_no, gate, (SELECT count(*) FROM statement_line l WHERE l.statement_id = s.statement_id)
 	FROM statement s WHERE gate = 'BALANCE_BREAK' ORDER BY 1")" "unbalanced statements: header only, gate BALANCE_BREAK"
 assert_eq "2" "$(q "SELECT count(*) FROM exception WHERE type = 'BALANCE_BREAK'")" "a BALANCE_BREAK each"
-assert_eq "0123456789|4
+assert_eq "0123456789|8
 DE44500105175407324931|3" "$(q "SELECT s.account_no, count(l.*) FROM statement s JOIN statement_line l USING (statement_id)
 	GROUP BY 1 ORDER BY 1")" "the good statements of the night load"
 assert_eq "Müller GmbH Miete November; Büro \"Nord\"" "$(q "SELECT narrative FROM statement_line WHERE amount_minor = -123456")" \
