@@ -42,7 +42,7 @@ all: pipeline
 
 # Copied to a temporary name and renamed: a test may be running the old ./pipeline ("text file busy").
 pipeline: $(BUILD)/pipeline
-	@cp $< $@.tmp && mv -f $@.tmp $@.tmp && mv -f $@.tmp $@
+	@cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/pipeline: $(OBJS)
 	@echo "  LD      $@"
