@@ -51,6 +51,16 @@ out=$(t_psql "BEGIN; INSERT INTO journal_txn (txn_key, business_date, kind, desc
         INSERT INTO journal_posting (txn_id, ledger_account, currency, amount_minor)
         SELECT txn_id, 'ESCROW:OFF-T', 'USD', 500 FROM journal_txn WHERE txn_key = 't3'; COMMIT;" 2>&1)
 assert_contains "$out" "is unbalanced" "postings must balance per currency"
+out=$(t_psql "INSERT INTO journal_posting (txn_id, ledger_account, currency, amount_minor)
+        SELECT txn_id, 'FEES', 'SGD', 7 FROM journal_txn WHERE txn_key = 't1'" 2>&1)
+assert_contains "$out" "is unbalanced: postings in SGD sum to 7" "a later transaction cannot unbalance a committed one"
+out=$(t_psql "BEGIN; INSERT INTO journal_txn (txn_key, business_date, kind, description) VALUES ('t4', '2026-11-25', 'TEST', 'many');
+        INSERT INTO journal_posting (txn_id, ledger_account, currency, amount_minor)
+        SELECT (SELECT txn_id FROM journal_txn WHERE txn_key = 't4'), 'WALLET:I' || g, 'SGD',
+               CASE WHEN g % 2 = 0 THEN 100 ELSE -100 END FROM generate_series(1, 2000) g;
+        INSERT INTO journal_posting (txn_id, ledger_account, currency, amount_minor)
+        SELECT txn_id, 'FEES', 'SGD', 1 FROM journal_txn WHERE txn_key = 't4'; COMMIT;" 2>&1)
+assert_contains "$out" "is unbalanced: postings in SGD sum to 1" "one cent off among 2,001 postings is found"
 out=$(t_psql "UPDATE journal_posting SET amount_minor = amount_minor * 2" 2>&1)
 assert_contains "$out" "journal_posting is append-only: UPDATE refused" "journal UPDATE refused"
 out=$(t_psql "DELETE FROM journal_txn" 2>&1)
