@@ -715,6 +715,7 @@ notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr resu
 	enum perr saved_code = perr_last();
 	char *saved = xstrdup(perr_detail());
 	const char *error = NULL;
+	bool has_cut_off = false;
 
 	if (cfg == NULL || !notify_configured(cfg))
 		goto out;
@@ -746,8 +747,8 @@ notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr resu
 			    (const char *)NULL);
 			goto out;
 		}
-
-		if (notify_cut_off(cfg, date, &cut) == PERR_OK && time(NULL) < cut) {
+		has_cut_off = notify_cut_off(cfg, date, &cut) == PERR_OK;
+		if (has_cut_off && time(NULL) < cut) {
 			char when[32];
 			struct tm tm;
 
@@ -764,8 +765,9 @@ notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr resu
 	s.status = result == PERR_OK ? "OK" : result == PERR_NOT_AVAILABLE ? "INPUT MISSING"
 	    : result == PERR_EXCEPTIONS ? "EXCEPTIONS" : "FAILED";
 	if (error)
-		s.error = result == PERR_NOT_AVAILABLE
-		    ? xasprintf("input still missing at the cut-off, giving up: %s", error) : xstrdup(error);
+		s.error = result != PERR_NOT_AVAILABLE ? xstrdup(error)
+		    : has_cut_off ? xasprintf("input still missing at the cut-off, giving up: %s", error)
+		    : xasprintf("input missing (no cut_off set: not retried): %s", error);
 	(void)notify_send(cfg, &s);   /* logged inside; never changes the run's outcome */
 	notify_summary_free(&s);
 out:

@@ -43,7 +43,7 @@ PIPELINE_NOTIFY_STATUS=INPUT MISSING" "$(cat "$T/mail/1.env")" "command environm
 msg=$(cat "$T/mail/1.msg")
 assert_eq "To: finance@example.com, oncall@example.com" "$(sed -n 1p "$T/mail/1.msg")" "To header first"
 assert_eq "From: pipeline@example.com" "$(sed -n 2p "$T/mail/1.msg")" "From header"
-assert_contains "$(sed -n 3p "$T/mail/1.msg")" "Subject: [pipeline] 2026-11-20 INPUT MISSING: input still missing at the cut-off, giving up: input for 2026-11-20 not there yet: bank_client: 0 of 1" "subject"
+assert_contains "$(sed -n 3p "$T/mail/1.msg")" "Subject: [pipeline] 2026-11-20 INPUT MISSING: input missing (no cut_off set: not retried): input for 2026-11-20 not there yet: bank_" "subject"
 assert_contains "$msg" "X-Pipeline-Status: INPUT MISSING" "status header"
 assert_contains "$msg" "business date 2026-11-20 on $(hostname): INPUT MISSING (exit 3)" "body first line"
 # run 1 was the run above, without channels
@@ -82,6 +82,7 @@ assert_contains "$T_ERR" "the nightly wrapper retries, no notification" "quiet w
 assert_eq 2 "$(mail_count)" "no mail while the wrapper retries"
 assert_exit 3 t_pipeline run --date 2026-11-20
 assert_eq 3 "$(mail_count)" "past the cut-off: mail"
+assert_contains "$(sed -n 3p "$T/mail/3.msg")" "Subject: [pipeline] 2026-11-20 INPUT MISSING: input still missing at the cut-off, giving up: input for 2026-11-20" "gave up at the cut-off"
 assert_eq 3 "$(hook_count)" "past the cut-off: webhook"
 
 # --- success with exceptions: counts by type (new on the date / open now), largest breaks, report
