@@ -7,6 +7,7 @@
 #                 tables (with their keys and foreign keys, rolled back); the "bare" floor is the same
 #                 COPY into copies of the tables without foreign keys, for comparison.
 # Sizes: 100k and 1M; 10M too with BENCH_RECON_10M=1 (several GB of disk, ~2 GB RAM, long).
+# First the engine alone (bench/match_engine.c, in memory) at 100k, 1M (and 10M): its growth.
 # BENCH_RECON_SIZES="100000 1000000" overrides the list. Never fails because the machine is slow.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,22 @@ timed_sql() {
 		awk '/^Time: / { ms += $2 } END { printf "%.2f\n", ms / 1000 }'
 }
 
+# The engine alone, in memory, up to 10M (growth without the database).
+ENGINE=$(mktemp /tmp/match_engine.XXXXXX)
+if make -s build/rel/src/match.o build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o \
+	build/rel/src/errors.o build/rel/src/log.o >/dev/null 2>&1 &&
+	cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o "$ENGINE" bench/match_engine.c build/rel/src/match.o \
+	build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o build/rel/src/errors.o \
+	build/rel/src/log.o -lcrypto 2>/dev/null; then
+	for n in 100000 1000000 $([ "${BENCH_RECON_10M:-0}" = 1 ] && echo 10000000); do
+		"$ENGINE" "$n"
+	done
+else
+	echo "engine: could not build bench/match_engine.c (skipped)"
+fi
+rm -f "$ENGINE"
+echo
+
 printf '%-8s %-8s %8s %9s %8s %8s %8s %8s %8s %7s %10s %8s\n' lines moves "stage s" "matches/s" "RSS MiB" \
 	"read fl" "write fl" "bare fl" "floor" ratio exceptions "engine s"
 for n in $SIZES; do
@@ -132,7 +149,7 @@ SQL
 		floor = r + w; if (floor <= 0) floor = 0.01; if (s <= 0) s = 0.01
 		printf "%-8d %-8d %8.2f %9.0f %8.1f %8.2f %8.2f %8.2f %8.2f %6.2fx %10d %8.2f\n",
 			n, m, s, matches / s, kb / 1024, r, w, b, floor, s / floor, exc, mms / 1000 }'
-	grep -E 'msg="step done"' "$T/stage.err" | sed -e 's/^.*step=/          /'
+	grep -E 'msg="step done"' "$T/stage.err" | sed -e 's/^.*step=/          /' -e 's/ invocation=[^ ]*//'
 	psql -X -q -h "$PGSOCK" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $T_DB WITH (FORCE)" >/dev/null 2>&1
 	rm -rf "$T"
 done

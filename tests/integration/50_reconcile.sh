@@ -109,6 +109,16 @@ assert_contains "$T_OUT" ",UNMATCHED_LEDGER,ERROR,0123456789,2026-11-17,300.00,S
 	"UNMATCHED_LEDGER row, aged 1 business day"
 assert_contains "$T_OUT" ",AMBIGUOUS,WARNING,0123456789,2026-11-23,-77.00,SGD,,FT005,\"M-AMB1,M-AMB2\",1," \
 	"AMBIGUOUS row lists candidates (quoted: it has a comma)"
+# SQL counts business days like the C code: the ages of open_exceptions_as_of() equal the export's.
+assert_eq "$(printf '%s' "$T_OUT" | /usr/bin/python3 -c '
+import csv, sys
+for row in list(csv.reader(sys.stdin))[1:]:
+    print(row[0] + "|" + row[10])' | sort)" \
+	"$(t_psql "SELECT exception_id || '|' || age_days FROM open_exceptions_as_of('2026-11-24')" | sort)" \
+	"ages in SQL and in C agree"
+assert_eq "4|0|3|2026-12-30" "$(t_psql "SELECT business_days_between('2026-12-24', '2026-12-31'),
+	business_days_between('2026-12-31', '2026-12-24'), business_days_between('2026-11-28', '2026-12-02'),
+	business_days_add('2026-12-24', 3)")" "SQL business days skip weekends and the configured holiday"
 assert_exit 0 t_pipeline export exceptions --date 2026-11-23
 assert_eq 11 "$(printf '%s\n' "$T_OUT" | tail -n +2 | grep -c .)" "11 open as of day 1 (history)"
 assert_contains "$T_OUT" ",UNMATCHED_STATEMENT,ERROR,0123456789,2026-11-23,200.00,SGD,VA99999999,FT011,,0," \
