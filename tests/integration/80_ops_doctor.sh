@@ -7,6 +7,7 @@
 # reachability with the host key verified, a changed host key, and a refused login.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/30_fetch_lib.inc"
+source "$(dirname "$0")/80_ops_lib.inc"   # its conf_set also adds a missing section
 t_init ops_doctor
 
 # --- the test configuration (dir transport) is healthy
@@ -45,7 +46,8 @@ psql -q -X -h "$PGSOCK" -U postgres -d postgres -c "DROP DATABASE IF EXISTS ${T_
 
 # --- notification program missing
 cp "$T/pipeline.conf" "$T/good.conf"
-printf '\n[notify]\nmail_to = oncall@example.com\ncommand = /nonexistent/sendmail -t\n' >> "$T/pipeline.conf"
+conf_set notify mail_to oncall@example.com
+conf_set notify command "/nonexistent/sendmail -t"
 assert_exit 1 t_pipeline doctor --offline
 assert_contains "$T_OUT" "FAIL  notify     command /nonexistent/sendmail -t: program /nonexistent/sendmail not found or not executable" "notify program"
 cp "$T/good.conf" "$T/pipeline.conf"

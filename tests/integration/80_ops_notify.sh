@@ -30,6 +30,7 @@ conf_set notify command "$T/bin/sendmail -t -i"
 conf_set notify webhook_url "http://127.0.0.1:$HOOK_PORT/hooks/$TOKEN"
 
 # --- notify --cut-off: none configured
+conf_set notify cut_off none
 assert_exit 0 t_pipeline notify --cut-off --date 2026-11-20
 assert_eq "2026-11-20 none -" "$T_OUT" "no cut-off"
 
