@@ -527,7 +527,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 		    "  coalesce(to_char(extract(epoch FROM (coalesce(r.finished_at, clock_timestamp()) - r.started_at)),"
 		    "           'FM999999990.0') || 's', ''),"
 		    "  coalesce(r.rows_in, 0), coalesce(r.rows_out, 0), coalesce(r.exceptions, 0),"
-		    "  coalesce(r.error, ''), coalesce(r.run_id, 0), coalesce(r.operator, '')"
+		    "  coalesce(r.error, ''), coalesce(r.run_id, 0), coalesce(r.operator, ''),"
+		    "  coalesce(r.invocation, '')"
 		    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
 		    "       WITH ORDINALITY AS s(stage, ord)"
 		    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
@@ -546,6 +547,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 				    PQgetvalue(res, j, 2), PQgetvalue(res, j, 3), PQgetvalue(res, j, 5),
 				    PQgetvalue(res, j, 6), PQgetvalue(res, j, 7));
 				print_status_json_escape(PQgetvalue(res, j, 8));
+				printf("\",\"invocation\":\"");
+				print_status_json_escape(PQgetvalue(res, j, 11));
 				printf("\"}");
 			}
 			printf("]}");

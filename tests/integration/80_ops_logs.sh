@@ -1,6 +1,7 @@
 #!/bin/bash
 # Logs and ids: one `pipeline run` is one invocation ("<UTC start>-<pid>"): its stage_run rows share
-# it, its per-run log file is named after it, and every line it logs ends with invocation=...;
+# it, its per-run log file is named after it, every line it logs ends with invocation=..., and
+# `status --json` shows it;
 # each stage's lines carry run= (its stage_run.run_id); JSON lines parse; -q keeps warnings and
 # errors only; a secret from password_file never appears in any log.
 source "$(dirname "$0")/../lib.sh"
@@ -24,6 +25,13 @@ assert_eq "$n" "$(grep -c " invocation=$inv\$" "$log")" "every line of the run l
 settle_id=$(t_psql "SELECT run_id FROM stage_run WHERE invocation = '$inv' AND stage = 'settle'")
 assert_contains "$T_ERR" "run=$settle_id stage=settle date=2026-11-25 msg=\"stage started\"" "settle lines carry its run id"
 assert_eq "$(grep -c 'stage=settle' "$log")" "$(grep -c "run=$settle_id stage=settle" "$log")" "every settle line has its run id"
+
+# status --json shows it for monitoring
+assert_exit 0 t_pipeline status --json --date 2026-11-25
+assert_eq "$inv|$inv" "$(echo "$T_OUT" | /usr/bin/python3 -c '
+import json, sys
+st = {s["stage"]: s for s in json.load(sys.stdin)[0]["stages"]}
+print(st["settle"]["invocation"] + "|" + st["report"]["invocation"])')" "status --json carries the invocation"
 
 # JSON lines
 conf_set pipeline log_format json
