@@ -82,6 +82,7 @@ timed_sql() {
 		awk '/^Time: / { ms += $2 } END { printf "%.2f\n", ms / 1000 }'
 }
 
+rc=0
 # The engine alone, in memory, up to 10M (growth without the database).
 ENGINE=$(mktemp /tmp/match_engine.XXXXXX)
 if make -s build/rel/src/match.o build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o \
@@ -93,7 +94,8 @@ if make -s build/rel/src/match.o build/rel/src/bizdate.o build/rel/src/money.o b
 		"$ENGINE" "$n"
 	done
 else
-	echo "engine: could not build bench/match_engine.c (skipped)"
+	echo "engine: could not build bench/match_engine.c" >&2
+	rc=1
 fi
 rm -f "$ENGINE"
 echo
@@ -102,7 +104,7 @@ printf '%-8s %-8s %8s %9s %8s %8s %8s %8s %8s %7s %10s %8s\n' lines moves "stage
 	"read fl" "write fl" "bare fl" "floor" ratio exceptions "engine s"
 for n in $SIZES; do
 	t_init "bench_reconcile_$n"
-	generate "$n" || { echo "bench/reconcile: could not generate $n lines" >&2; continue; }
+	generate "$n" || { echo "bench/reconcile: could not generate $n lines" >&2; rc=1; continue; }
 	movs=$(t_psql "SELECT count(*) FROM cash_movement")
 	cat > "$T/read.sql" <<SQL
 \timing on
@@ -111,7 +113,7 @@ for n in $SIZES; do
 SQL
 	read_s=$(timed_sql "$T/read.sql")
 	/usr/bin/time -f '%e %M' -o "$T/time" "$PIPELINE" --config "$T/pipeline.conf" -v reconcile --date "$D" \
-		>/dev/null 2>"$T/stage.err" || { echo "bench/reconcile: the stage failed:" >&2; tail -3 "$T/stage.err" >&2; continue; }
+		>/dev/null 2>"$T/stage.err" || { echo "bench/reconcile: the stage failed:" >&2; tail -3 "$T/stage.err" >&2; rc=1; continue; }
 	read -r stage_s stage_kb < "$T/time"
 	matches=$(t_psql "SELECT count(*) FROM recon_match")
 	exc=$(t_psql "SELECT count(*) FROM exception")
@@ -158,3 +160,4 @@ stage s: wall time of `pipeline reconcile` (read, match, write, exceptions, bala
 floor = read fl + write fl (see the top of bench/reconcile.sh); engine s: the in-memory matching alone.
 Aim: stage within 2x of the floor, peak RSS under 256 MiB at 1M, near-linear growth.
 TXT
+exit $rc
