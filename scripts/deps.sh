@@ -27,6 +27,9 @@ tzdata
 procps
 time
 libcurl4-openssl-dev
+man-db
+groff-base
+bsdextrautils
 "
 
 # `deps.sh preview`: also what `make report-preview` needs to render a workbook to PDF and PNG
