@@ -21,49 +21,6 @@ rel_setup rel_dbfault "$LINES" $DATE
 
 declare -A LOCKTABLE=([normalize]=statement_line [reconcile]=recon_match [settle]=allocation)
 
-# hold_lock TABLE: a background session holding an ACCESS EXCLUSIVE lock on TABLE for up to 60 s.
-hold_lock() {
-	psql -X -q -h "$PGSOCK" -U postgres -d "$T_DB" -c "BEGIN" -c "LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE" \
-		-c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
-	LOCK_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ "$(rel_psql -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-		                   WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && return 0
-		sleep 0.05
-	done
-	echo "scenario 2: could not take the lock on $1" >&2
-	return 1
-}
-release_lock() { kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null; }
-
-# wait_blocked STAGE: until STAGE is running and the pipeline's backend waits for a lock (max 30 s).
-wait_blocked() {
-	local i
-	for i in $(seq 1 300); do
-		[ "$(rel_psql -c "SELECT (SELECT count(*) FROM stage_run WHERE stage = '$1' AND state = 'running')
-		                        * (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-		                           AND wait_event_type = 'Lock' AND application_name LIKE 'pipeline%')" 2>/dev/null)" = 1 ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# expect_fail WHAT PID: the run exits 1 with a one-line "pipeline: ..." error about the database.
-expect_fail() {
-	wait "$2"
-	local rc=$? msg
-	REL_RUNS=$((REL_RUNS + 1))
-	msg=$(grep '^pipeline: ' "$T/fault.log" | tail -1)
-	[ "$rc" = 1 ] || rel_violation "$1: exit $rc, expected 1 ($(tail -2 "$T/fault.log" | tr '\n' ' '))"
-	case $msg in
-	*database*|*server*|*connection*|*SQLSTATE*) ;;
-	*) rel_violation "$1: no clear database error on stderr: [$msg]" ;;
-	esac
-	echo "  $1: exit $rc: ${msg:0:160}"
-}
-
 # --- the server dies in the middle of a stage
 for stage in normalize reconcile settle; do
 	rel_reset "$W/statements/$DATE"

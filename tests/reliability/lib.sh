@@ -36,6 +36,10 @@ rel_world() {
 	echo "$dir"
 }
 
+# rel_remote: the directory the sources and outbound destinations see as their root: $T/remote
+# (dir transport, tests/lib.sh) or $REL_REMOTE (the SFTP server's root in scenario 3).
+rel_remote() { echo "${REL_REMOTE:-$T/remote}"; }
+
 rel_psql() { psql -X -q -A -t -h "$PGSOCK" -U postgres -d "$T_DB" -v ON_ERROR_STOP=1 "$@"; }
 rel_admin() { psql -X -q -A -t -h "$PGSOCK" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
 
@@ -67,10 +71,10 @@ rel_snapshot() { rel_psql -f "$REL_DIR/snapshot.sql"; }
 # content hash with the payment file's creation time masked), every inbox file's hash.
 rel_files() {
 	local d f
-	for d in "$T/remote/bank/payments-in" "$T/remote/trustee/issuance-in"; do
+	for d in "$(rel_remote)/bank/payments-in" "$(rel_remote)/trustee/issuance-in"; do
 		[ -d "$d" ] || continue
 		for f in $(cd "$d" && ls -A | sort); do
-			echo "delivered ${d#$T/} $f $(sed 's#<CreDtTm>[^<]*</CreDtTm>#<CreDtTm>X</CreDtTm>#' "$d/$f" | sha256sum | cut -c1-64)"
+			echo "delivered ${d#$(rel_remote)/} $f $(sed 's#<CreDtTm>[^<]*</CreDtTm>#<CreDtTm>X</CreDtTm>#' "$d/$f" | sha256sum | cut -c1-64)"
 		done
 	done
 	[ -d "$T/data/inbox" ] && (cd "$T/data/inbox" && find . -type f ! -name '.*' ! -name '*.tmp.*' | sort | while read -r f; do
@@ -84,7 +88,7 @@ rel_files() {
 # .NAME.part.PID) are allowed (never under a final name) and counted in REL_TEMP_LEFT.
 rel_check_files() {
 	local f base orig
-	for f in $(find "$T/remote/bank/payments-in" "$T/remote/trustee/issuance-in" -type f 2>/dev/null); do
+	for f in $(find "$(rel_remote)/bank/payments-in" "$(rel_remote)/trustee/issuance-in" -type f 2>/dev/null); do
 		base=$(basename "$f")
 		case $base in .*|*.tmp.*|*.part*) continue ;; esac
 		orig=$(find "$T/data/outbox" -name "$base" -type f | head -1)
@@ -93,14 +97,14 @@ rel_check_files() {
 	for f in $(find "$T/data/inbox" -type f 2>/dev/null); do
 		base=$(basename "$f")
 		case $base in .*|*.tmp.*|*.part*) continue ;; esac
-		orig=$(find "$T/remote" -name "$base" -type f | head -1)
+		orig=$(find "$(rel_remote)" -name "$base" -type f | head -1)
 		[ -n "$orig" ] && cmp -s "$f" "$orig" || rel_violation "inbox $base differs from the remote original"
 	done
 	for f in $(find "$T/reports" -name '*.xlsx' -type f 2>/dev/null); do
 		/usr/bin/python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.exit(z.testzip() is not None)' "$f" \
 			2>/dev/null || rel_violation "report $f is not a complete workbook"
 	done
-	REL_TEMP_LEFT=$(find "$T/remote" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' \) 2>/dev/null | wc -l)
+	REL_TEMP_LEFT=$(find "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' \) 2>/dev/null | wc -l)
 }
 
 # rel_compare WHAT REF_FILE: the current snapshot+files against a reference; a difference is a violation.
@@ -126,10 +130,16 @@ rel_reset() {
 	local s
 	rel_admin "DROP DATABASE IF EXISTS $T_DB WITH (FORCE)"
 	rel_admin "CREATE DATABASE $T_DB TEMPLATE ${T_DB}_tmpl"
-	rm -rf "$T/data" "$T/reports" "$T/remote"
-	mkdir -p "$T/data" "$T/remote"
-	for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$T/pipeline.conf"); do mkdir -p "$d"; done
-	for s in "$@"; do cp -R "$s/." "$T/remote/"; done
+	rm -rf "$T/data" "$T/reports"
+	mkdir -p "$T/data"
+	if [ -z "${REL_REMOTE:-}" ]; then
+		rm -rf "$T/remote"
+		mkdir -p "$T/remote"
+		for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$T/pipeline.conf"); do mkdir -p "$d"; done
+	else
+		find "$REL_REMOTE" -mindepth 2 -type f -delete    # an SFTP root: its directories stay as the server made them
+	fi
+	for s in "$@"; do cp -R "$s/." "$(rel_remote)/"; done
 }
 
 # rel_complete DATE [LOG]: runs the nightly until it completes. Exit 4 (the lock of a killed
@@ -156,12 +166,14 @@ rel_complete() {
 # uninterrupted reference run: its results in $T/snapshot.ref, its stage start offsets (seconds
 # from the process start) and durations in REF_OFF / REF_DUR. Settle pays despite the generated
 # world's statement breaks, so that every run files payments. Sets W (the world's directory).
+# A scenario may define rel_after_init (called right after t_init) for its own set-up.
 declare -A REF_OFF REF_DUR
 rel_setup() {
 	local t0 st s d
 	W=$(rel_world "$2")
 	t_init "$1"
 	sed -i 's/^pay_despite_breaks = .*/pay_despite_breaks = yes/' "$T/pipeline.conf"
+	if declare -F rel_after_init >/dev/null; then rel_after_init; fi     # a scenario's own set-up (scenario 3: sshd)
 	t_pipeline -q ledger import "$W/ledger/$3" >/dev/null || { echo "reliability: import failed" >&2; exit 1; }
 	mkdir -p "$T/offerings"
 	cp "$REPO"/fixtures/settle/ledger/{investors,offerings,subscriptions}.csv "$T/offerings/"
@@ -181,6 +193,56 @@ rel_setup() {
 	                      FROM stage_run ORDER BY run_id")
 	grep -q 'settlement|S-PRO|PRO_RATA' "$T/snapshot.ref" && grep -q '^delivered.*pain001' "$T/snapshot.ref" ||
 		rel_violation "the reference run settled nothing: the scenario would not test settle"
+}
+
+# hold_lock TABLE: a background session holding an ACCESS EXCLUSIVE lock on TABLE for up to 60 s.
+hold_lock() {
+	PGAPPNAME=rel_lock psql -X -q -h "$PGSOCK" -U postgres -d "$T_DB" -c "BEGIN" -c "LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE" \
+		-c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+	LOCK_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ "$(rel_psql -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		                   WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && return 0
+		sleep 0.05
+	done
+	echo "reliability: could not take the lock on $1" >&2
+	return 1
+}
+# release_lock: ends the locking session (its backend, sleeping, would not notice its client go).
+release_lock() {
+	[ -n "${LOCK_PID:-}" ] || return 0
+	psql -X -q -A -t -h "$PGSOCK" -U postgres -d postgres \
+		-c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rel_lock'" >/dev/null 2>&1
+	kill "$LOCK_PID" 2>/dev/null
+	wait "$LOCK_PID" 2>/dev/null
+	LOCK_PID=
+}
+
+# wait_blocked STAGE: until STAGE is running and the pipeline's backend waits for a lock (max 30 s).
+wait_blocked() {
+	local i
+	for i in $(seq 1 300); do
+		[ "$(rel_psql -c "SELECT (SELECT count(*) FROM stage_run WHERE stage = '$1' AND state = 'running')
+		                        * (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		                           AND wait_event_type = 'Lock' AND application_name LIKE 'pipeline%')" 2>/dev/null)" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect_fail WHAT PID [PATTERN]: the run PID (its output in $T/fault.log) exits 1 with a one-line
+# "pipeline: ..." error matching the extended regex PATTERN (default: names the database).
+expect_fail() {
+	wait "$2"
+	local rc=$? msg
+	REL_RUNS=$((REL_RUNS + 1))
+	msg=$(grep '^pipeline: ' "$T/fault.log" | tail -1)
+	[ "$rc" = 1 ] || rel_violation "$1: exit $rc, expected 1 ($(tail -2 "$T/fault.log" | tr '\n' ' '))"
+	echo "$msg" | grep -Eq "${3:-database|server|connection|SQLSTATE}" ||
+		rel_violation "$1: no clear error on stderr: [$msg]"
+	echo "  $1: exit $rc: ${msg:0:200}"
 }
 
 # rel_result SCENARIO: appends "scenario|runs|faults|violations|notes" to $REL_RESULTS and exits
