@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "db.h"
 #include "money.h"
+#include "util.h"
 
 static const char explain_usage[] = "usage: pipeline explain REF\n";
 
@@ -149,7 +150,7 @@ explain_movements(PGconn *db, const struct config *cfg, const char *ref, int *fo
 		return PERR_DB;
 	n = PQntuples(res);
 	for (i = 0; i < n && e == PERR_OK; i++) {
-		char subject[300];
+		char *subject;
 		int shown = 0;
 		const char *mid = PQgetvalue(res, i, 0);
 
@@ -162,8 +163,9 @@ explain_movements(PGconn *db, const struct config *cfg, const char *ref, int *fo
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with statement line %s (bank reference %s)\n",
 			    PQgetvalue(res, i, 11), PQgetvalue(res, i, 10), PQgetvalue(res, i, 12),
 			    PQgetvalue(res, i, 13), *PQgetvalue(res, i, 14) ? PQgetvalue(res, i, 14) : "(none)");
-		snprintf(subject, sizeof subject, "movement:%s", mid);
+		subject = xasprintf("movement:%s", mid);
 		e = print_exceptions(db, subject, mid, &shown);
+		free(subject);
 		if (e == PERR_OK && PQgetisnull(res, i, 10) && shown == 0) {
 			date_t exp;
 

@@ -887,18 +887,24 @@ movement_exceptions(struct recon *r)
 {
 	struct match_result *res = &r->res;
 	const struct calendar *cal = &r->cfg->calendar;
-	char subject[256], date[DATE_BUFSZ], end[DATE_BUFSZ], detail[1024], amt[48], closed_by[256];
+	char date[DATE_BUFSZ], end[DATE_BUFSZ], detail[1024], amt[48], closed_by[256];
+	char *subject = NULL;       /* "movement:ID", grown to fit: movement ids have no length limit */
+	size_t cap = 0;
 	int w = r->prm.window_days;
 	size_t i;
-	enum perr e;
+	enum perr e = PERR_OK;
 
-	for (i = 0; i < r->nm; i++) {
+	for (i = 0; i < r->nm && e == PERR_OK; i++) {
 		const struct match_movement *m = &r->movs[i];
 		struct exception_rec x;
 		const char *mid = S(r, m->movement_id);
+		size_t need = strlen(mid) + sizeof "movement:";
 
-		if (snprintf(subject, sizeof subject, "movement:%s", mid) >= (int)sizeof subject)
-			return perr_set(PERR_INTERNAL, "reconcile: movement id too long: %.40s...", mid);
+		if (need > cap) {
+			cap = need * 2;
+			subject = xrealloc(subject, cap);
+		}
+		snprintf(subject, cap, "movement:%s", mid);
 		if (res->mov_verdict[i] != MATCH_MOV_UNMATCHED) {
 			const struct match_line *l = &r->lines[res->mov_line[i]];
 
@@ -908,8 +914,7 @@ movement_exceptions(struct recon *r)
 			    " reference %s)", (long long)r->ctx->run_id,
 			    res->mov_verdict[i] == MATCH_MOV_MATCHED ? "matched by" : "named, with another amount, by",
 			    (long long)l->line_id, S(r, l->bank_ref));
-			if ((e = close_types(r, subject, T_UNMATCHED_LEDGER, closed_by)) != PERR_OK)
-				return e;
+			e = close_types(r, subject, T_UNMATCHED_LEDGER, closed_by);
 			continue;
 		}
 		/* Pending while the window is open; a break once it has closed. */
@@ -937,7 +942,8 @@ movement_exceptions(struct recon *r)
 		x.detail = detail;
 		queue_exception(r, &x);
 	}
-	return PERR_OK;
+	free(subject);
+	return e;
 }
 
 static bool
@@ -1139,12 +1145,11 @@ holding_checks(struct recon *r)
 		const char *off = PQgetvalue(res, i, 0), *inv = PQgetvalue(res, i, 1), *asof = PQgetvalue(res, i, 4);
 		bool t_null = PQgetisnull(res, i, 2), l_null = PQgetisnull(res, i, 3);
 		int64_t tu = t_null ? 0 : db_get_i64(res, i, 2), lu = l_null ? 0 : db_get_i64(res, i, 3);
-		char subject[128], detail[512], closed_by[160];
+		char detail[512], closed_by[160], *subject;
 		struct exception_rec x;
 		unsigned bit;
 
-		snprintf(subject, sizeof subject, "holding:%s:%s", off, inv);
-		raised[i] = xstrdup(subject);
+		subject = raised[i] = xasprintf("holding:%s:%s", off, inv);
 		memset(&x, 0, sizeof x);
 		if (tu == 0) {
 			x.type = "HOLDING_MISSING_AT_TRUSTEE";
@@ -1174,6 +1179,9 @@ holding_checks(struct recon *r)
 			e = exception_open(r->ctx, STAGE, &x, NULL);
 	}
 	PQclear(res);
+	/* The query's order is the database's collation; bsearch needs strcmp's. */
+	if (e == PERR_OK)
+		qsort(raised, (size_t)n, sizeof *raised, cmp_cstr);
 	/* Carried holding breaks that the register now agrees with. */
 	for (k = 0; k < r->n_open && e == PERR_OK; k++) {
 		char closed_by[160];
