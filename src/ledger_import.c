@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "money.h"
+#include "statement.h"   /* text_check: the one UTF-8 validator */
 #include "util.h"
 
 enum col_kind {
@@ -205,28 +206,6 @@ copy_field(struct reader *r, const char *v, bool first)
 }
 
 static bool
-utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		int n;
-		unsigned c = *s;
-
-		if (c < 0x80) { s++; continue; }
-		if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 1;
-		else if ((c & 0xF0) == 0xE0) n = 2;
-		else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 3;
-		else return false;
-		while (n--) {
-			s++;
-			if ((*s & 0xC0) != 0x80)
-				return false;
-		}
-		s++;
-	}
-	return true;
-}
-
-static bool
 has_control(const char *s)
 {
 	for (; *s; s++)
@@ -339,13 +318,14 @@ take_record(struct reader *r)
 		const struct column *c = &ef->cols[i];
 		const char *v = r->fields[i];
 		const struct currency *cur;
+		const char *why = "";
 		int64_t minor;
 		date_t d;
 		char *end;
 		long long n;
 
-		if (!utf8_valid((const unsigned char *)v))
-			return row_error(r, c, "%s", "is not valid UTF-8");
+		if (text_check(v, strlen(v), &why) != (size_t)-1 && strstr(why, "control") == NULL)
+			return row_error(r, c, "is not valid UTF-8 (%s)", why);
 		switch (c->kind) {
 		case C_ID:
 			if (*v == '\0' || has_control(v))

@@ -7,6 +7,7 @@
  * with an sftp and a dir branch sharing the same checks.
  */
 #include "transport.h"
+#include "statement.h"   /* text_check: the one UTF-8 validator */
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -68,8 +69,7 @@ struct transport {
 bool
 transport_name_safe(const char *name, size_t len, const char **why)
 {
-	const char *dummy;
-	const unsigned char *s = (const unsigned char *)name;
+	const char *dummy, *bad = "";
 	size_t i;
 
 	if (why == NULL)
@@ -86,60 +86,20 @@ transport_name_safe(const char *name, size_t len, const char **why)
 		*why = "contains a NUL byte";
 		return false;
 	}
-	if (s[0] == '.') {
+	if (name[0] == '.') {
 		*why = "starts with '.'";
 		return false;
 	}
-	for (i = 0; i < len; i++) {
-		unsigned c = s[i];
-		size_t need, k;
-		unsigned cp;
-
-		if (c == '/' || c == '\\') {
+	for (i = 0; i < len; i++)
+		if (name[i] == '/' || name[i] == '\\') {
 			*why = "contains a path separator ('/' or '\\')";
 			return false;
 		}
-		if (c < 0x20 || c == 0x7f) {
-			*why = "contains a control character";
-			return false;
-		}
-		if (c < 0x80)
-			continue;
-		/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF, no C1 controls. */
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			*why = "is not valid UTF-8";
-			return false;
-		}
-		if (i + need >= len) {
-			*why = "is not valid UTF-8";
-			return false;
-		}
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80) {
-				*why = "is not valid UTF-8";
-				return false;
-			}
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			*why = "is not valid UTF-8";
-			return false;
-		}
-		if (cp >= 0x80 && cp <= 0x9f) {
-			*why = "contains a control character";
-			return false;
-		}
-		i += need;
+	/* Printable, strict UTF-8 (no overlongs, surrogates, C0/C1 controls; TAB too is refused). */
+	if (memchr(name, '\t', len) != NULL || text_check(name, len, &bad) != (size_t)-1) {
+		*why = memchr(name, '\t', len) != NULL || strstr(bad, "control") ? "contains a control character"
+		    : "is not valid UTF-8";
+		return false;
 	}
 	return true;
 }
