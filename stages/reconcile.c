@@ -149,6 +149,18 @@ cb_field(struct cbuf *c, const char *s, bool last)
 	c->b[c->len++] = last ? '\n' : '\t';
 }
 
+/* Appends a plain string, keeping the buffer NUL-terminated. */
+static void
+cb_str(struct cbuf *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	cb_reserve(c, n);
+	memcpy(c->b + c->len, s, n);
+	c->len += n;
+	c->b[c->len] = '\0';
+}
+
 static void
 cb_i64(struct cbuf *c, int64_t v, bool last)
 {
@@ -752,7 +764,8 @@ line_exceptions(struct recon *r)
 {
 	struct match_result *res = &r->res;
 	char subject[48], date[DATE_BUFSZ], detail[1024], amt[48], amt2[48], diff[48], closed_by[256];
-	char ledger[MATCH_MAX_CANDIDATES * 40 + 32];
+	struct cbuf lb = { 0 };      /* AMBIGUOUS: the candidates' ids, comma-separated (any length) */
+	const char *ledger;
 	size_t i, k;
 	enum perr e;
 
@@ -778,7 +791,7 @@ line_exceptions(struct recon *r)
 		x.ledger_id = "";
 		x.detail = detail;
 		x.severity = "ERROR";
-		ledger[0] = '\0';
+		ledger = "";
 
 		switch ((enum match_line_verdict)res->line_verdict[i]) {
 		case MATCH_LINE_MATCHED: {
@@ -790,7 +803,7 @@ line_exceptions(struct recon *r)
 			    (long long)r->ctx->run_id, match_rule_name((enum match_rule)res->line_rule[i]),
 			    S(r, m->movement_id), res->line_rule[i] == MATCH_RULE_BATCH ? " and the rest of its batch" : "");
 			if ((e = close_types(r, subject, LINE_TYPES, closed_by)) != PERR_OK)
-				return e;
+				goto out;
 			continue;
 		}
 		case MATCH_LINE_UNMATCHED:
@@ -813,10 +826,12 @@ line_exceptions(struct recon *r)
 			bit = T_AMOUNT_MISMATCH;
 			x.type = "AMOUNT_MISMATCH";
 			if (mm == NULL)
-				return perr_set(PERR_INTERNAL, "reconcile: mismatch record missing for line %lld",
+			{
+				e = perr_set(PERR_INTERNAL, "reconcile: mismatch record missing for line %lld",
 				    (long long)l->line_id);
-			snprintf(ledger, sizeof ledger, "%s", mm->batch ? S(r, r->movs[mm->movement].batch_id) :
-			    S(r, r->movs[mm->movement].movement_id));
+				goto out;
+			}
+			ledger = mm->batch ? S(r, r->movs[mm->movement].batch_id) : S(r, r->movs[mm->movement].movement_id);
 			fmt_money(cur, mm->ledger_amount, true, amt2, sizeof amt2);
 			if (!money_sub(l->amount, mm->ledger_amount, &d))
 				snprintf(diff, sizeof diff, "too large to compute");
@@ -834,19 +849,29 @@ line_exceptions(struct recon *r)
 		}
 		case MATCH_LINE_AMBIGUOUS: {
 			const struct match_ambiguous *a = match_find_ambiguous(res, (uint32_t)i);
-			size_t off = 0;
 
 			bit = T_AMBIGUOUS;
 			x.type = "AMBIGUOUS";
 			x.severity = "WARNING";
 			if (a == NULL)
-				return perr_set(PERR_INTERNAL, "reconcile: ambiguity record missing for line %lld",
+			{
+				e = perr_set(PERR_INTERNAL, "reconcile: ambiguity record missing for line %lld",
 				    (long long)l->line_id);
-			for (k = 0; k < a->n_listed; k++)
-				off += (size_t)snprintf(ledger + off, sizeof ledger - off, "%s%s", k ? "," : "",
-				    S(r, r->movs[a->candidates[k]].movement_id));
-			if (a->n_candidates > a->n_listed)
-				snprintf(ledger + off, sizeof ledger - off, ",+%u more", a->n_candidates - a->n_listed);
+				goto out;
+			}
+			lb.len = 0;
+			for (k = 0; k < a->n_listed; k++) {
+				if (k)
+					cb_str(&lb, ",");
+				cb_str(&lb, S(r, r->movs[a->candidates[k]].movement_id));
+			}
+			if (a->n_candidates > a->n_listed) {
+				char more[32];
+
+				snprintf(more, sizeof more, ",+%u more", a->n_candidates - a->n_listed);
+				cb_str(&lb, more);
+			}
+			ledger = lb.b;
 			snprintf(detail, sizeof detail, "The bank %s of %s on %s has no reference and %u expected"
 			    " movement%s of that amount within %d business days (%s)%s; it is not matched by guess:"
 			    " choose by hand.", direction(l->amount), amt, date, a->n_candidates,
@@ -876,10 +901,13 @@ line_exceptions(struct recon *r)
 		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the line is now %s",
 		    (long long)r->ctx->run_id, x.type);
 		if ((e = close_types(r, subject, LINE_TYPES & ~bit, closed_by)) != PERR_OK)
-			return e;
+			goto out;
 		queue_exception(r, &x);
 	}
-	return PERR_OK;
+	e = PERR_OK;
+out:
+	free(lb.b);
+	return e;
 }
 
 static enum perr
