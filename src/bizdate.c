@@ -160,33 +160,87 @@ calendar_business_days_between(const struct calendar *cal, date_t from, date_t t
 	return n;
 }
 
-enum perr
-date_today_in_zone(const char *tz, date_t *out)
+/* Checks tz names a zone file: tzset silently falls back to UTC for an unknown zone. */
+static enum perr
+zone_check(const char *tz)
 {
 	char path[512];
-	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-	struct tm tm;
-	time_t now = time(NULL);
 	FILE *fp;
 
-	/* tzset silently falls back to UTC for an unknown zone: check the zone file exists first. */
 	if (tz == NULL || tz[0] == '\0' || strstr(tz, "..") != NULL || tz[0] == '/')
 		return perr_set(PERR_CONFIG, "time zone \"%s\" is not an IANA zone name", tz ? tz : "");
 	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		free(old);
+	if ((fp = fopen(path, "rb")) == NULL)
 		return perr_set(PERR_CONFIG, "time zone \"%s\" is unknown (no %s; install tzdata)", tz, path);
-	}
 	fclose(fp);
+	return PERR_OK;
+}
+
+/* Sets TZ to tz; *saved (caller passes it to zone_leave) is the previous value, or NULL. */
+static void
+zone_enter(const char *tz, char **saved)
+{
+	const char *old = getenv("TZ");
+
+	*saved = old ? strdup(old) : NULL;
 	setenv("TZ", tz, 1);
 	tzset();
-	localtime_r(&now, &tm);
-	if (old) {
-		setenv("TZ", old, 1);
-		free(old);
+}
+
+/* Restores TZ from zone_enter and frees `saved`. */
+static void
+zone_leave(char *saved)
+{
+	if (saved) {
+		setenv("TZ", saved, 1);
+		free(saved);
 	} else
 		unsetenv("TZ");
 	tzset();
+}
+
+enum perr
+date_today_in_zone(const char *tz, date_t *out)
+{
+	struct tm tm;
+	time_t now = time(NULL);
+	char *saved;
+	enum perr e;
+
+	if ((e = zone_check(tz)) != PERR_OK)
+		return e;
+	zone_enter(tz, &saved);
+	localtime_r(&now, &tm);
+	zone_leave(saved);
 	*out = date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	return PERR_OK;
+}
+
+enum perr
+zone_wall_time(const char *tz, date_t d, int hh, int mm, time_t *out)
+{
+	struct tm tm;
+	char *saved;
+	int y, m, dd;
+	enum perr e;
+	time_t t;
+
+	if ((e = zone_check(tz)) != PERR_OK)
+		return e;
+	date_to_ymd(d, &y, &m, &dd);
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = dd;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_isdst = -1;
+	zone_enter(tz, &saved);
+	t = mktime(&tm);
+	zone_leave(saved);
+	if (t == (time_t)-1)
+		return perr_set(PERR_DATE, "%04d-%02d-%02d %02d:%02d in %s cannot be represented", y, m, dd,
+		    hh, mm, tz);
+	*out = t;
 	return PERR_OK;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "errors.h"
 
@@ -47,5 +48,11 @@ int calendar_business_days_between(const struct calendar *cal, date_t from, date
  * Today's date in the given IANA time zone ("Asia/Singapore"). PERR_CONFIG if the zone is unknown.
  */
 enum perr date_today_in_zone(const char *tz, date_t *out);
+
+/*
+ * The instant at which the wall clock in zone `tz` shows date d, hh:mm (DST resolved by mktime).
+ * PERR_CONFIG if the zone is unknown, PERR_DATE if the time cannot be represented.
+ */
+enum perr zone_wall_time(const char *tz, date_t d, int hh, int mm, time_t *out);
 
 #endif

@@ -672,38 +672,11 @@ notify_configured(const struct config *cfg)
 enum perr
 notify_cut_off(const struct config *cfg, date_t date, time_t *out)
 {
-	char *old;
-	struct tm tm;
-	int y, m, d;
-	date_t today;
-	time_t t;
-
 	if (cfg->notify_cut_off_min < 0)
 		return perr_set(PERR_NOT_FOUND, "no [notify] cut_off is configured");
-	if (date_today_in_zone(cfg->timezone, &today) != PERR_OK)   /* validates the zone name */
-		return PERR_CONFIG;
-	date_to_ymd(date + 1, &y, &m, &d);
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = cfg->notify_cut_off_min / 60;
-	tm.tm_min = cfg->notify_cut_off_min % 60;
-	tm.tm_isdst = -1;
-	old = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
-	setenv("TZ", cfg->timezone, 1);
-	tzset();
-	t = mktime(&tm);
-	if (old) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else
-		unsetenv("TZ");
-	tzset();
-	if (t == (time_t)-1)
-		return perr_set(PERR_DATE, "cut-off for %d-%02d-%02d cannot be represented", y, m, d);
-	*out = t;
-	return PERR_OK;
+	/* the cut-off is a wall-clock time on the day after the business date */
+	return zone_wall_time(cfg->timezone, date + 1, cfg->notify_cut_off_min / 60,
+	    cfg->notify_cut_off_min % 60, out);
 }
 
 /* ------------------------------------------------------------------ end of a run */
