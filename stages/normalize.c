@@ -218,6 +218,23 @@ sink_begin(void *arg, const struct stmt_header *h)
 		return perr_set(PERR_PARSE, "%s:%ld: account \"%s\" is not source %s's account %s",
 		    L->path, h->src_line, acct, L->src->name, L->src->account_no);
 	snprintf(L->account, sizeof L->account, "%s", acct);
+	{
+		/* A statement in another currency than the ledger's account is not that account's. */
+		const char *p[1] = { acct };
+
+		res = db_query(ctx->db, PGRES_TUPLES_OK, "SELECT currency FROM bank_account WHERE account_no = $1", 1, p);
+		if (res == NULL) {
+			L->db_failed = true;
+			return PERR_DB;
+		}
+		if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), h->currency) != 0) {
+			perr_set(PERR_CURRENCY, "%s:%ld: the statement is in %s but account %s is held in %s",
+			    L->path, h->src_line, h->currency, acct, PQgetvalue(res, 0, 0));
+			PQclear(res);
+			return PERR_CURRENCY;
+		}
+		PQclear(res);
+	}
 	res = db_query(ctx->db, PGRES_TUPLES_OK, "SELECT nextval(pg_get_serial_sequence('statement', 'statement_id'))",
 	    0, NULL);
 	if (res == NULL) {

@@ -25,6 +25,8 @@ required = no
 EOF
 mkdir -p "$T/remote/eu"
 
+# the ledger knows the client-money account (in SGD): a USD statement for it is refused
+q "INSERT INTO bank_account VALUES ('0123456789', 'SGD', 'CLIENT_MONEY', 'Client money')" >/dev/null
 q "INSERT INTO stage_run (business_date, stage, state, finished_at, pid, host, operator, config_digest)
    VALUES ('$D', 'fetch', 'done', now(), 1, 'test', 'test', 'test')" >/dev/null
 register() {  # register SOURCE FILE: as if fetch had brought FILE for source SOURCE
@@ -54,6 +56,7 @@ bank_client|mt940/bad-statement-no.sta|3: MT940 :28C: statement number "ABC" is 
 bank_client|mt940/bad-overflow.sta|927: MT940 :61: the sum of the statement's lines overflows
 bank_client|mt940/latin1.sta|6: MT940: byte 0xE9 at column 8 is not valid text (truncated UTF-8 sequence), expected UTF-8
 bank_client|mt940/bad-other-account.sta|1: account "DBSSSGSGXXX/9999999999" is not source bank_client's account 0123456789
+bank_client|mt940/usd-for-sgd-account.sta|1: the statement is in USD but account 0123456789 is held in SGD
 bank_client|sgbank-corp/good.csv|1: MT940: ""Account Statement"" is neither a field (:NN:) nor a continuation of one, expected :20:
 bank_operating|sgbank-corp/bad-wrong-header.csv|7: sgbank-corp: header row field 1 is "Txn Date", expected "Transaction Date"
 bank_operating|sgbank-corp/bad-column-count.csv|8: sgbank-corp: transaction row has 6 fields, expected 7
