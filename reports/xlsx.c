@@ -32,6 +32,7 @@
 #include "money.h"
 #include "report.h"
 #include "report_data.h"
+#include "progress.h"
 #include "util.h"
 
 #ifndef PIPELINE_VERSION
@@ -128,6 +129,8 @@ struct rep {
 	int64_t type_bucket[RD_N_TYPES][RD_AGE_BUCKETS];
 	int64_t type_err[RD_N_TYPES], type_warn[RD_N_TYPES];
 	int64_t open_err, open_warn, new_today, closed_today, pending, matched_total;
+	struct progress_bar *pb;    /* on a terminal only (NULL otherwise): rows written so far */
+	int64_t rows_done;
 	int matched_capped;
 	struct report_result *res;
 };
@@ -538,6 +541,7 @@ ts_next(struct rep *r, struct tsheet *ts, lxw_row_t *row)
 		ts->row = FIRST_DATA_ROW;
 	}
 	ts->written++;
+	progress_bar_update(r->pb, ++r->rows_done);
 	*row = ts->row++;
 	return ts->ws[ts->cur];
 }
@@ -2004,6 +2008,8 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 	if (w_ok(w))
 		worksheet_activate(summary);
 
+	r->pb = progress_bar_start("report", ts_exc.nrows + ts_closed.nrows + ts_matched.nrows
+	    + ts_pending.nrows + ts_settle.nrows + ts_iss.nrows + ts_stmt.nrows, PROGRESS_ITEMS);
 	if (!w_ok(w) ||
 	    (e = sheet_exceptions(r, &ts_exc)) != PERR_OK ||
 	    (e = sheet_closed(r, &ts_closed)) != PERR_OK ||
@@ -2017,6 +2023,8 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 	e = PERR_OK;
 
 out:
+	progress_bar_end(r->pb);
+	r->pb = NULL;
 	if (e == PERR_OK && w->perr != PERR_OK)
 		e = w->perr;
 	if (e == PERR_OK && w->lerr != LXW_NO_ERROR)

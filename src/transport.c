@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "progress.h"
 #include "util.h"
 
 /* 256 KiB reads: libssh2 splits them into 30,000-byte SFTP requests and keeps them in flight. */
@@ -236,47 +237,6 @@ join_path(const char *dir, const char *name)
 	if (dl > 0 && dir[dl - 1] == '/')
 		return xasprintf("%s%s", dir, name);
 	return xasprintf("%s/%s", dir, name);
-}
-
-/* ------------------------------------------------------------------ progress bar */
-
-struct progress {
-	const char *label;
-	int64_t total, done, start_ms, last_ms;
-	bool on;
-};
-
-static void
-progress_start(struct progress *p, const char *label, int64_t total)
-{
-	memset(p, 0, sizeof *p);
-	p->label = label;
-	p->total = total;
-	p->start_ms = p->last_ms = mono_ms();
-	p->on = label != NULL && total >= PROGRESS_MIN_BYTES && isatty(STDERR_FILENO);
-}
-
-static void
-progress_draw(struct progress *p, bool final)
-{
-	int64_t now, el;
-	double mib, rate;
-	int pct;
-
-	if (!p->on)
-		return;
-	now = mono_ms();
-	if (!final && now - p->last_ms < 200)
-		return;
-	p->last_ms = now;
-	el = now - p->start_ms;
-	/* Display only: doubles never touch money or file content. */
-	mib = (double)p->done / 1048576.0;
-	rate = el > 0 ? mib * 1000.0 / (double)el : 0.0;
-	pct = p->total > 0 ? (int)(p->done * 100 / p->total) : 100;
-	fprintf(stderr, "\r%-40.40s %3d%% %8.1f MiB %7.1f MiB/s%s", p->label, pct, mib, rate,
-	    final ? "\n" : "");
-	fflush(stderr);
 }
 
 /* ------------------------------------------------------------------ libssh2 errors */
@@ -1076,7 +1036,7 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	char *buf = xmalloc(XFER_BUFSZ);
-	struct progress pg;
+	struct progress_bar *pg;
 	enum perr e = PERR_OK;
 	int64_t total = 0, synced = 0, t0 = mono_ms();
 	time_t next_ka = 0;
@@ -1086,7 +1046,9 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 		EVP_MD_CTX_free(md);
 		return perr_set(PERR_INTERNAL, "SHA-256 initialisation failed");
 	}
-	progress_start(&pg, label, expect);
+	/* A bar only for large files, on a terminal (progress_bar_start returns NULL otherwise). */
+	pg = label != NULL && expect >= PROGRESS_MIN_BYTES ? progress_bar_start(label, expect, PROGRESS_BYTES)
+	    : NULL;
 	for (;;) {
 		ssize_t n = rfile_read(rf, buf, XFER_BUFSZ, &e);
 
@@ -1114,8 +1076,7 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 				synced = total;
 			}
 		}
-		pg.done = total;
-		progress_draw(&pg, false);
+		progress_bar_update(pg, total);
 		if (rf->t->session != NULL && time(NULL) >= next_ka) {
 			int secs = KEEPALIVE_S;
 
@@ -1123,16 +1084,15 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 			next_ka = time(NULL) + secs;
 		}
 	}
-	pg.done = total;
-	progress_draw(&pg, true);
+	progress_bar_end(pg);
+	pg = NULL;
 	if (info != NULL) {
 		info->size = total;
 		hex_digest(md, info->sha256);
 		info->elapsed_ms = mono_ms() - t0;
 	}
 out:
-	if (e != PERR_OK && pg.on)
-		fputc('\n', stderr);
+	progress_bar_end(pg);       /* after a failure: ends the bar's line; NULL is fine */
 	free(buf);
 	EVP_MD_CTX_free(md);
 	return e;
