@@ -17,9 +17,10 @@
  * failure fails the stage.
  *
  * Rerun: without --force, files that already have a file_load row are skipped. With --force the
- * stage resets its exceptions for the date and redoes every NEW file of the date, deleting that
- * file's earlier output inside the file's own transaction (reconcile's matches of those lines
- * go with them; reconcile is marked stale by the runner and redoes them).
+ * whole redo is one transaction: the stage resets its exceptions for the date and redoes every NEW
+ * file of the date, each in a savepoint that first deletes that file's earlier output (reconcile's
+ * matches of those lines go with them; reconcile is marked stale by the runner and redoes them).
+ * A database failure half-way leaves the date as it was.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -165,6 +166,31 @@ copy_abort(struct load *L)
 	PQputCopyEnd(L->ctx->db, "normalize: file rejected");
 	while ((res = PQgetResult(L->ctx->db)) != NULL)
 		PQclear(res);
+}
+
+/*
+ * A file's unit of work: its own transaction, or with --force a savepoint inside the one
+ * transaction of the whole forced run (so a forced run that fails half-way leaves the date as it was).
+ */
+static enum perr
+file_begin(struct stage_ctx *ctx)
+{
+	return ctx->force ? db_exec(ctx->db, "SAVEPOINT normalize_file") : db_begin(ctx->db);
+}
+
+static enum perr
+file_commit(struct stage_ctx *ctx)
+{
+	return ctx->force ? db_exec(ctx->db, "RELEASE SAVEPOINT normalize_file") : db_commit(ctx->db);
+}
+
+static void
+file_rollback(struct stage_ctx *ctx)
+{
+	if (ctx->force)
+		(void)db_exec(ctx->db, "ROLLBACK TO SAVEPOINT normalize_file");
+	else
+		db_rollback(ctx->db);
 }
 
 static enum perr
@@ -677,7 +703,7 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	char *detail, *subject;
 	enum perr e;
 
-	if ((e = db_begin(ctx->db)) != PERR_OK)
+	if ((e = file_begin(ctx)) != PERR_OK)
 		return e;
 	if (ctx->force && (e = delete_file_output(ctx, L->file_id)) != PERR_OK)
 		goto fail;
@@ -755,9 +781,9 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	free(detail);
 	if (e != PERR_OK)
 		goto fail;
-	return db_commit(ctx->db);
+	return file_commit(ctx);
 fail:
-	db_rollback(ctx->db);
+	file_rollback(ctx);
 	return e;
 }
 
@@ -809,7 +835,7 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 	}
 	if (ss->src->encoding != NULL)
 		text_encoding_from_name(ss->src->encoding, &enc);
-	if ((e = db_begin(ctx->db)) != PERR_OK)
+	if ((e = file_begin(ctx)) != PERR_OK)
 		goto out;
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
@@ -837,14 +863,14 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		}
 		reason = xstrdup(L.gate_failed ? "the statement failed the completeness gate: opening balance + "
 		    "lines != closing balance" : perr_detail());
-		db_rollback(ctx->db);
+		file_rollback(ctx);
 		goto quarantined;
 	}
 	if ((e = record_file_load(ctx, file_id, ss->fmt->name,
 	    L.statements == 0 && L.duplicates > 0 ? "DUPLICATE" : "LOADED", NULL,
 	    L.statements, L.lines)) != PERR_OK)
 		goto out_rollback;
-	if ((e = db_commit(ctx->db)) != PERR_OK)
+	if ((e = file_commit(ctx)) != PERR_OK)
 		goto out;
 	ctx->rows_out += L.rows_out;
 	{
@@ -863,7 +889,7 @@ quarantined:
 	goto out;
 out_rollback:
 	copy_abort(&L);
-	db_rollback(ctx->db);
+	file_rollback(ctx);
 out:
 	if (fp != NULL)
 		fclose(fp);
@@ -913,13 +939,12 @@ stage_normalize(struct stage_ctx *ctx)
 	int i, n;
 	size_t k;
 
+	/* A forced run is one transaction (each file a savepoint in it): all of the date is redone or nothing. */
 	if (ctx->force) {
 		if ((e = db_begin(ctx->db)) != PERR_OK)
 			goto out;
-		if ((e = exceptions_reset(ctx, "normalize")) != PERR_OK || (e = db_commit(ctx->db)) != PERR_OK) {
-			db_rollback(ctx->db);
+		if ((e = exceptions_reset(ctx, "normalize")) != PERR_OK)
 			goto out;
-		}
 	}
 	files = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT f.file_id, f.source, f.local_path, f.sha256, f.remote_name FROM fetched_file f"
@@ -963,7 +988,11 @@ stage_normalize(struct stage_ctx *ctx)
 		if (e != PERR_OK)
 			goto out;
 	}
+	if (ctx->force)
+		e = db_commit(ctx->db);
 out:
+	if (e != PERR_OK && ctx->force)
+		db_rollback(ctx->db);
 	PQclear(files);
 	for (k = 0; k < cfg->n_sources; k++) {
 		format_free(ss[k].fmt);

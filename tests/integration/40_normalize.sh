@@ -113,4 +113,20 @@ assert_eq "1|1|1" "$(q "SELECT (SELECT count(*) FROM exception WHERE type = 'FIL
 	(SELECT count(*) FROM statement WHERE gate = 'BALANCE_BREAK'), (SELECT count(*) FROM exception WHERE type = 'STATEMENT_GAP')")" \
 	"forced rerun: same quarantine, same exceptions"
 
+# ---- a forced rerun that fails half-way (a database error on the trustee cash file, the third
+# file of the date) leaves the date exactly as it was: one transaction for the whole forced run
+snapshot() { q "SELECT (SELECT string_agg(type || ':' || status, ',' ORDER BY type) FROM exception),
+	(SELECT string_agg(file_id || ':' || status, ',' ORDER BY file_id) FROM file_load WHERE business_date = '2026-11-25'),
+	(SELECT count(*) FROM statement WHERE business_date = '2026-11-25'), (SELECT count(*) FROM trustee_holding)"; }
+before=$(snapshot)
+q "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+	IF NEW.account_no = '8800123456' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END \$\$;
+   CREATE TRIGGER boom BEFORE INSERT ON statement_line FOR EACH ROW EXECUTE FUNCTION boom()" >/dev/null
+assert_exit 1 t_pipeline normalize --date 2026-11-25 --force
+assert_contains "$T_ERR" "injected failure" "the database error is reported"
+assert_eq "$before" "$(snapshot)" "a failed forced rerun changes nothing (exceptions, file loads, statements, registers)"
+q "DROP TRIGGER boom ON statement_line; DROP FUNCTION boom()" >/dev/null
+assert_exit 0 t_pipeline normalize --date 2026-11-25 --force
+assert_eq "$before" "$(snapshot)" "the next forced rerun gives the same result"
+
 t_done
