@@ -110,6 +110,20 @@ match_pool_intern(struct match_pool *p, const char *s, size_t len)
 			return off;
 		j = (j + 1) & (p->tcap - 1);
 	}
+	if ((off = match_pool_store(p, s, len)) == UINT32_MAX)
+		return off;
+	p->table[j] = off;
+	p->tcount++;
+	return off;
+}
+
+uint32_t
+match_pool_store(struct match_pool *p, const char *s, size_t len)
+{
+	uint32_t off;
+
+	if (len == 0)
+		return 0;
 	if (p->len + len + 1 > UINT32_MAX - 1) {
 		perr_set(PERR_NOMEM, "match: string pool over 4 GiB");
 		return UINT32_MAX;
@@ -123,8 +137,6 @@ match_pool_intern(struct match_pool *p, const char *s, size_t len)
 	memcpy(p->buf + off, s, len);
 	p->buf[off + len] = '\0';
 	p->len += len + 1;
-	p->table[j] = off;
-	p->tcount++;
 	return off;
 }
 

@@ -61,6 +61,10 @@ void match_pool_free(struct match_pool *p);
 /* Interns s[0..len): the same offset for the same bytes. Returns 0 for len 0. Aborts on
  * exhaustion like xmalloc; a pool over 4 GiB is PERR_NOMEM (returns UINT32_MAX). */
 uint32_t match_pool_intern(struct match_pool *p, const char *s, size_t len);
+/* Stores a copy of s[0..len) without looking for an equal one (cheaper): equal strings get
+ * different offsets, so only for strings never compared by offset, such as unique ids.
+ * Returns UINT32_MAX (PERR_NOMEM) past 4 GiB. */
+uint32_t match_pool_store(struct match_pool *p, const char *s, size_t len);
 /* Frees the lookup table once every string is in (about 8 bytes a string): the strings stay
  * readable, but interning is over (match_pool_intern then fails with PERR_INTERNAL). */
 void match_pool_freeze(struct match_pool *p);

@@ -188,6 +188,12 @@ struct open_exc {
 	unsigned mask;      /* T_* bits of the types open for the subject */
 };
 
+/* The last string interned for a column whose value repeats row after row. */
+struct last_str {
+	uint32_t off;
+	bool set;
+};
+
 struct recon {
 	struct stage_ctx *ctx;
 	const struct config *cfg;
@@ -202,6 +208,7 @@ struct recon {
 	char cutoff_iso[DATE_BUFSZ];
 	struct open_exc *open;     /* open exceptions of this stage, sorted by subject (bytewise) */
 	size_t n_open;
+	struct last_str last_account, last_currency;
 	struct cbuf exc;           /* exceptions to open in bulk (COPY rows for recon_exc) */
 	size_t n_exc;
 	int64_t opened_bulk;
@@ -333,6 +340,24 @@ copy_out(struct recon *r, const char *sql, int nfields, row_fn fn, int64_t *rows
 	return e;
 }
 
+/* Interns a value that repeats on most rows (account, currency): the last one is remembered. */
+static enum perr
+intern_repeated(struct recon *r, const char *s, struct last_str *last, uint32_t *out)
+{
+	if (s == NULL)
+		s = "";
+	if (last->set && strcmp(match_pool_str(&r->pool, last->off), s) == 0) {
+		*out = last->off;
+		return PERR_OK;
+	}
+	*out = match_pool_intern(&r->pool, s, strlen(s));
+	if (*out == UINT32_MAX)
+		return PERR_NOMEM;
+	last->off = *out;
+	last->set = true;
+	return PERR_OK;
+}
+
 static enum perr
 intern(struct recon *r, const char *s, uint32_t *out)
 {
@@ -360,7 +385,8 @@ row_line(struct recon *r, char **f)
 		return perr_set(PERR_INTERNAL, "reconcile: unexpected statement line row from the database");
 	l->value_date = (date_t)day;
 	l->flags = dup ? MATCH_LINE_DUP_OF_MATCHED : 0;
-	if ((e = intern(r, f[1], &l->account)) || (e = intern(r, f[2], &l->currency)) ||
+	if ((e = intern_repeated(r, f[1], &r->last_account, &l->account)) ||
+	    (e = intern_repeated(r, f[2], &r->last_currency, &l->currency)) ||
 	    (e = intern(r, f[5], &l->reference)) || (e = intern(r, f[6], &l->bank_ref)))
 		return e;
 	r->nl++;
@@ -383,8 +409,12 @@ row_movement(struct recon *r, char **f)
 	if (!f[3] || !f[4] || !parse_i64(f[3], &m->amount) || !parse_i64(f[4], &day))
 		return perr_set(PERR_INTERNAL, "reconcile: unexpected cash movement row from the database");
 	m->expected_date = (date_t)day;
-	if ((e = intern(r, f[0], &m->movement_id)) || (e = intern(r, f[1], &m->account)) ||
-	    (e = intern(r, f[2], &m->currency)) || (e = intern(r, f[5], &m->reference)) ||
+	/* Movement ids are unique and never compared by offset: stored, not interned. */
+	m->movement_id = match_pool_store(&r->pool, f[0] ? f[0] : "", f[0] ? strlen(f[0]) : 0);
+	if (m->movement_id == UINT32_MAX)
+		return PERR_NOMEM;
+	if ((e = intern_repeated(r, f[1], &r->last_account, &m->account)) ||
+	    (e = intern_repeated(r, f[2], &r->last_currency, &m->currency)) || (e = intern(r, f[5], &m->reference)) ||
 	    (e = intern(r, f[6], &m->batch_id)))
 		return e;
 	r->nm++;

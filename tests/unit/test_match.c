@@ -516,6 +516,12 @@ test_pool(void **state)
 	assert_int_equal(match_pool_intern(&p, "abc", 3), a);
 	assert_string_equal(match_pool_str(&p, c), "abcd");
 	assert_int_equal(p.tcount, 100002);
+	/* stored, not interned: another copy, another offset, the interned one unchanged */
+	b = match_pool_store(&p, "abc", 3);
+	assert_int_not_equal(b, a);
+	assert_string_equal(match_pool_str(&p, b), "abc");
+	assert_int_equal(match_pool_intern(&p, "abc", 3), a);
+	assert_int_equal(match_pool_store(&p, "", 0), 0);
 	match_pool_freeze(&p);
 	assert_string_equal(match_pool_str(&p, c), "abcd");
 	assert_int_equal(match_pool_intern(&p, "abc", 3), UINT32_MAX);
