@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "db.h"
@@ -33,6 +34,7 @@
 #include "layout.h"
 #include "log.h"
 #include "money.h"
+#include "progress.h"
 #include "refx.h"
 #include "stage.h"
 #include "statement.h"
@@ -51,6 +53,8 @@ struct src_state {
 
 /* One file being loaded. */
 struct load {
+	struct progress_bar *pb;    /* on a terminal only: bytes of the file parsed so far */
+	FILE *fp;
 	struct stage_ctx *ctx;
 	const struct source_cfg *src;
 	const struct format *fmt;
@@ -315,6 +319,8 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	struct load *L = arg;
 	struct fbuf *r = &L->row;
 
+	if (L->pb != NULL && (l->line_no & 4095) == 0)
+		progress_bar_update(L->pb, (int64_t)ftello(L->fp));
 	/* The row without its statement_id: also what the content hash covers. */
 	fbuf_reset(r);
 	copy_i64(r, l->line_no);
@@ -835,6 +841,14 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 	}
 	if (ss->src->encoding != NULL)
 		text_encoding_from_name(ss->src->encoding, &enc);
+	L.fp = fp;
+	{
+		struct stat st;
+
+		/* a bar for large files only, and only on a terminal */
+		if (fstat(fileno(fp), &st) == 0 && st.st_size >= 16 * 1024 * 1024)
+			L.pb = progress_bar_start(remote_name, st.st_size, PROGRESS_BYTES);
+	}
 	if ((e = file_begin(ctx)) != PERR_OK)
 		goto out;
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
@@ -855,6 +869,8 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 			pe = format_parse_statements(ss->fmt, fp, &o, &s);
 		}
 	}
+	progress_bar_end(L.pb);
+	L.pb = NULL;
 	if (pe != PERR_OK) {
 		copy_abort(&L);
 		if (L.db_failed) {
@@ -891,6 +907,7 @@ out_rollback:
 	copy_abort(&L);
 	file_rollback(ctx);
 out:
+	progress_bar_end(L.pb);
 	if (fp != NULL)
 		fclose(fp);
 	EVP_MD_CTX_free(L.sha);
