@@ -7,6 +7,7 @@
 #include "exceptions.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -52,6 +53,55 @@ exception_open(struct stage_ctx *ctx, const char *stage, const struct exception_
 	if (opened)
 		*opened = did;
 	return PERR_OK;
+}
+
+enum perr
+exceptions_open_many(struct stage_ctx *ctx, const char *stage, const char *rows, size_t len, int64_t *opened)
+{
+	PGconn *db = ctx->db;
+	char run[24];
+	const char *params[3];
+	PGresult *res;
+	int64_t n;
+	enum perr e;
+
+	if (opened)
+		*opened = 0;
+	if (len == 0)
+		return PERR_OK;
+	if ((e = db_exec(db, "CREATE TEMP TABLE exc_new (type text, severity text, subject text,"
+	    " account_no text, item_date date, amount_minor bigint, currency char(3), reference text,"
+	    " statement_ref text, ledger_id text, detail text) ON COMMIT DROP")) != PERR_OK)
+		return e;
+	if ((e = db_copy_begin(db, "COPY exc_new FROM STDIN")) != PERR_OK
+	    || (e = db_copy_put(db, rows, len)) != PERR_OK || (e = db_copy_end(db)) != PERR_OK)
+		return e;
+	if ((e = db_exec(db, "ANALYZE exc_new")) != PERR_OK)
+		return e;
+	/* Carried (OPEN) or resolved (RESOLVED) already: nothing to open. A separate statement, not a
+	 * NOT EXISTS inside the INSERT: that one would rescan the rows the INSERT itself adds. */
+	if ((e = db_exec(db, "DELETE FROM exc_new x USING exception e WHERE e.type = x.type"
+	    " AND e.subject = x.subject AND e.status IN ('OPEN', 'RESOLVED')")) != PERR_OK)
+		return e;
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	params[0] = ctx->date_iso;
+	params[1] = run;
+	params[2] = stage;
+	res = db_query(db, PGRES_COMMAND_OK,
+	    "INSERT INTO exception (type, severity, stage, subject, account_no, item_date, amount_minor,"
+	    "  currency, reference, statement_ref, ledger_id, detail, opened_date, opened_run_id)"
+	    " SELECT x.type, x.severity, $3, x.subject, x.account_no, x.item_date, x.amount_minor,"
+	    "        x.currency, x.reference, x.statement_ref, x.ledger_id, x.detail, $1::date, $2::bigint"
+	    "   FROM exc_new x"
+	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING", 3, params);
+	if (res == NULL)
+		return PERR_DB;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	ctx->exceptions += n;
+	if (opened)
+		*opened = n;
+	return db_exec(db, "DROP TABLE exc_new");
 }
 
 enum perr

@@ -11,6 +11,7 @@
 #define PIPELINE_EXCEPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "stage.h"
@@ -37,6 +38,17 @@ struct exception_rec {
  */
 enum perr exception_open(struct stage_ctx *ctx, const char *stage, const struct exception_rec *e,
     bool *opened);
+
+/*
+ * Opens many exceptions at once, under the same rule as exception_open (nothing for a type and
+ * subject already OPEN or RESOLVED). `rows` is COPY text format, one line per exception, columns:
+ * type, severity, subject, account_no, item_date, amount_minor, currency, reference,
+ * statement_ref, ledger_id, detail. One COPY and one INSERT instead of a round trip per exception
+ * (a large night has tens of thousands). *opened (may be NULL) counts the new rows; so does
+ * ctx->exceptions. Inside the caller's transaction.
+ */
+enum perr exceptions_open_many(struct stage_ctx *ctx, const char *stage, const char *rows, size_t len,
+    int64_t *opened);
 
 /* Closes the open exception of `type` for `subject` (if any) as CLOSED by `closed_by` on ctx->date. */
 enum perr exception_close(struct stage_ctx *ctx, const char *type, const char *subject,

@@ -538,63 +538,19 @@ queue_exception(struct recon *r, const struct exception_rec *x)
 	r->n_exc++;
 }
 
-/*
- * Opens the queued exceptions with one DELETE and one INSERT ... SELECT. Same rule as exception_open() in
- * src/exceptions.c (kept in step with it): nothing is opened for a type and subject that is
- * already OPEN (carried) or was RESOLVED by a person. One statement instead of one round trip
- * per exception, because a large night has tens of thousands of breaks.
- */
+/* Opens the queued exceptions in one go (exceptions_open_many: the same rule as exception_open). */
 static enum perr
 flush_exceptions(struct recon *r)
 {
-	PGconn *db = r->ctx->db;
-	char run[24];
-	const char *params[2];
-	PGresult *res;
-	enum perr e;
-
 	int64_t ts = now_ms();
+	enum perr e;
 
 	if (r->n_exc == 0)
 		return PERR_OK;
-	if ((e = db_exec(db, "CREATE TEMP TABLE recon_exc (type text, severity text, subject text,"
-	    " account_no text, item_date date, amount_minor bigint, currency char(3), reference text,"
-	    " statement_ref text, ledger_id text, detail text) ON COMMIT DROP")) != PERR_OK)
-		return e;
-	if ((e = db_copy_begin(db, "COPY recon_exc FROM STDIN")) != PERR_OK)
-		return e;
-	if ((e = db_copy_put(db, r->exc.b, r->exc.len)) != PERR_OK)
-		return e;
-	if ((e = db_copy_end(db)) != PERR_OK)
-		return e;
+	e = exceptions_open_many(r->ctx, STAGE, r->exc.b, r->exc.len, &r->opened_bulk);
 	r->exc.len = 0;
-	if ((e = db_exec(db, "ANALYZE recon_exc")) != PERR_OK)
-		return e;
-	/* Carried (OPEN) or resolved (RESOLVED) already: nothing to open. A separate statement, not a
-	 * NOT EXISTS inside the INSERT: that one would rescan the rows the INSERT itself adds. */
-	if ((e = db_exec(db, "DELETE FROM recon_exc x USING exception e WHERE e.type = x.type"
-	    " AND e.subject = x.subject AND e.status IN ('OPEN', 'RESOLVED')")) != PERR_OK)
-		return e;
-	step_time("exceptions: COPY to a temporary table", &ts);
-	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
-	params[0] = r->ctx->date_iso;
-	params[1] = run;
-	res = db_query(db, PGRES_COMMAND_OK,
-	    "INSERT INTO exception (type, severity, stage, subject, account_no, item_date, amount_minor,"
-	    "  currency, reference, statement_ref, ledger_id, detail, opened_date, opened_run_id)"
-	    " SELECT x.type, x.severity, 'reconcile', x.subject, x.account_no, x.item_date, x.amount_minor,"
-	    "        x.currency, x.reference, x.statement_ref, x.ledger_id, x.detail, $1::date, $2::bigint"
-	    "   FROM recon_exc x"
-	    " ON CONFLICT (type, subject) WHERE status = 'OPEN' DO NOTHING", 2, params);
-	if (res == NULL)
-		return PERR_DB;
-	step_time("exceptions: INSERT", &ts);
-	r->opened_bulk = strtoll(PQcmdTuples(res), NULL, 10);
-	r->ctx->exceptions += r->opened_bulk;
-	PQclear(res);
-	if ((e = db_exec(db, "DROP TABLE recon_exc")) != PERR_OK)
-		return e;
-	return PERR_OK;
+	step_time("exceptions: COPY and INSERT", &ts);
+	return e;
 }
 
 /* ---- the steps ---- */
