@@ -3,13 +3,14 @@
 # generated world (tools/genworld.py, ~10,000 statement lines; SHORT=1 2,000; RELIABILITY_SCALE=10
 # ~100,000) plus three offerings closing that day (fixtures/settle/ledger), is killed with SIGKILL
 # at REL_KILLS (default 50) points chosen by a seeded generator, spread over every stage: a stage
-# is drawn uniformly among those not yet done, then a moment inside it (from the uninterrupted
-# run's timings). A world takes 1-3 kills in a row (a rerun killed again), then runs to completion.
+# is drawn uniformly among those not yet done; once its stage_run row says it is running, the
+# process is killed after a random fraction of that stage's duration in the uninterrupted run. A world takes 1-3 kills in a row (a rerun killed again), then runs to completion.
 # Plus the four named fault points inside settle (PIPELINE_FAULT=settle:POINT). After every
 # completion: the invariants, and the database results (matches, exceptions, transfers, issuance,
 # holdings, journal) and every delivered/inbox file identical to an uninterrupted run's; no partial
-# file under a final name. The seed is printed; REL_SEED=S replays the same choices (the kill
-# moments are wall-clock delays, so a replay lands near, not exactly on, the same instructions).
+# file under a final name. The seed is printed; REL_SEED=S replays the same choices (stage and
+# fraction; the moment is a wall-clock delay, so a replay lands near, not exactly on, the same
+# instruction). The invariants are also checked right after every kill, before the rerun.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 DATE=2026-11-23
@@ -22,6 +23,7 @@ rel_setup rel_crash "$LINES" $DATE
 declare -n OFF=REF_OFF DUR=REF_DUR
 echo "reference run: $(for s in "${STAGES[@]}"; do printf '%s %.2fs  ' "$s" "${DUR[$s]}"; done)"
 
+stage_no() { local i; for i in "${!STAGES[@]}"; do [ "${STAGES[$i]}" = "$1" ] && echo $i; done; }
 rand() { echo $(( (RANDOM << 15) | RANDOM )); }         # 0 .. 2^30-1
 declare -A HIT
 kills=0
@@ -39,11 +41,23 @@ while [ $kills -lt "$KILLS" ]; do
 		[ ${#todo[@]} = 0 ] && break
 		target=${todo[$(( $(rand) % ${#todo[@]} ))]}
 		frac=$(rand)
-		delay=$(awk -v a="${OFF[$target]}" -v f="${OFF[${todo[0]}]}" -v s="${OFF[fetch]}" -v d="${DUR[$target]}" -v r="$frac" \
-			'BEGIN { x = a - f + s + d * r / 1073741824; if (x < 0.005) x = 0.005; printf "%.3f", x }')
+		wait_for=$(awk -v d="${DUR[$target]}" -v r="$frac" 'BEGIN { printf "%.3f", d * r / 1073741824 }')
 		"$PIPELINE" --config "$T/pipeline.conf" -q run --date $DATE >>"$T/killed.log" 2>&1 &
 		pid=$!
-		sleep "$delay"
+		# Wait until the target stage is running (its stage_run row), then a random part of its
+		# reference duration; if a later stage is already running (the target was quicker than a
+		# poll), kill at once. Where it really landed is read back after the kill.
+		deadline=$(( $(date +%s) + 60 ))
+		if [ "$target" = fetch ]; then     # over before a poll sees it (dir transport): a blind delay
+			sleep "$(awk -v o="${OFF[fetch]}" -v d="${DUR[fetch]}" -v r="$frac" 'BEGIN { printf "%.3f", (o + d) * r / 1073741824 }')"
+			deadline=0
+		fi
+		while kill -0 $pid 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do
+			cur=$(rel_psql -c "SELECT stage FROM stage_run WHERE state = 'running' AND pid = $pid ORDER BY run_id DESC LIMIT 1" 2>/dev/null)
+			if [ "$cur" = "$target" ]; then sleep "$wait_for"; break; fi
+			if [ -n "$cur" ] && [ "$(stage_no "$cur")" -gt "$(stage_no "$target")" ]; then break; fi
+			sleep 0.005
+		done
 		if kill -9 $pid 2>/dev/null; then
 			wait $pid 2>/dev/null
 			REL_RUNS=$((REL_RUNS + 1))
@@ -87,6 +101,6 @@ for point in rows_committed file_written file_uploaded upload_recorded; do
 done
 
 hits=$(for s in "${STAGES[@]}" between; do printf '%s=%s ' "$s" "${HIT[$s]:-0}"; done)
-echo "scenario 1: $kills SIGKILLs over $worlds worlds ($hits) + 4 settle fault points; temp files left by kills in the last world: ${REL_TEMP_LEFT:-0}"
-REL_NOTES="seed $REL_SEED, $LINES lines; kills by stage: $hits+ 4 settle points"
+echo "scenario 1: $kills SIGKILLs over $worlds worlds ($hits) + 4 settle fault points; temporary files left behind by kills (summed over the worlds, not under a final name): ${REL_TEMP_TOTAL:-0}"
+REL_NOTES="seed $REL_SEED, $LINES lines; kills by stage: $hits+ 4 settle points; ${REL_TEMP_TOTAL:-0} temp files left"
 rel_result "1 crash anywhere"
