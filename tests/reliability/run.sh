@@ -1,13 +1,12 @@
 #!/bin/bash
 # tests/reliability/run.sh [NN...] - `make reliability`: runs the reliability scenarios (issue 9)
 # 01_crash 02_dbfault 03_sftp 04_concurrency 05_hostile 06_security (or those named by number: 1 5),
-# each one's full
-# output in var/reliability/logs/, then prints the table: scenario, runs, faults injected,
-# invariant violations. Exit 1 if any violation, failed assertion or scenario that did not finish.
+# each one's full output in var/reliability/logs/, then prints the table: scenario, runs, faults
+# injected, invariant violations. Exit 1 if any violation, failed assertion or scenario that did
+# not finish. See docs/reliability.md.
 #
 #   SHORT=1                the CI size (small worlds; still >= 50 kill points): ~2-3 minutes
 #   PIPELINE=PATH          the binary to test (default ./pipeline; e.g. build/san/pipeline)
-# See docs/reliability.md.
 #   RELIABILITY_SCALE=N    world sizes x N (10: scenario 1 on ~100,000 statement lines)
 #   REL_SEED=S             replay the random choices of an earlier run (the seed is printed)
 #   REL_KILLS=N            SIGKILL points in scenario 1 (default 50)
