@@ -88,7 +88,8 @@ bench: deps
 	$(MAKE) pipeline
 	@bash bench/run.sh
 
-fuzz:
+fuzz: deps
+	@sh scripts/deps.sh fuzz
 	@bash fuzz/run.sh
 
 reliability: deps

@@ -35,6 +35,8 @@ bsdextrautils
 # `deps.sh preview`: also what `make report-preview` needs to render a workbook to PDF and PNG
 # (large, and no test needs it, so the test set-up does not install it).
 [ "${1:-}" = preview ] && PACKAGES="$PACKAGES libreoffice-calc-nogui poppler-utils"
+# `deps.sh fuzz`: clang with libFuzzer for `make fuzz`.
+[ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
 
 missing=""
 for p in $PACKAGES; do
