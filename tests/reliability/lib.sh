@@ -242,6 +242,7 @@ expect_fail() {
 	local rc=$? msg
 	REL_RUNS=$((REL_RUNS + 1))
 	msg=$(grep '^pipeline: ' "$T/fault.log" | tail -1)
+	cp "$T/fault.log" "$T/fault-$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_').log"     # kept for reading
 	[ "$rc" = 1 ] || rel_violation "$1: exit $rc, expected 1 ($(tail -2 "$T/fault.log" | tr '\n' ' '))"
 	echo "$msg" | grep -Eq "${3:-database|server|connection|SQLSTATE}" ||
 		rel_violation "$1: no clear error on stderr: [$msg]"
