@@ -284,17 +284,27 @@ run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, 
 	r = stages[idx].fn(&ctx);
 	if (PQtransactionStatus(db) != PQTRANS_IDLE)
 		db_rollback(db);        /* a stage that failed mid-transaction leaves nothing behind */
-	if ((e = record_end(&ctx, r)) != PERR_OK)
-		return e;
 	snprintf(counts, sizeof counts, "in=%lld out=%lld exceptions=%lld ms=%lld",
 	    (long long)ctx.rows_in, (long long)ctx.rows_out, (long long)ctx.exceptions,
 	    (long long)(now_ms() - t0));
 	if (r != PERR_OK) {
-		log_event(LOG_ERROR, stages[idx].name, "stage failed", "error",
-		    perr_last() == r && perr_detail()[0] ? perr_detail() : perr_message(r),
-		    (const char *)NULL);
+		/*
+		 * The stage's own error is what the operator needs, also when recording it fails (the
+		 * database went away: then the row stays 'running' and the next run marks it failed).
+		 */
+		char why[2048];
+
+		snprintf(why, sizeof why, "%s", perr_last() == r && perr_detail()[0] ? perr_detail()
+		    : perr_message(r));
+		log_event(LOG_ERROR, stages[idx].name, "stage failed", "error", why, (const char *)NULL);
+		if (record_end(&ctx, r) != PERR_OK)
+			log_event(LOG_ERROR, stages[idx].name, "could not record the stage's failure",
+			    "error", perr_detail(), (const char *)NULL);
+		perr_set(r, "%s", why);
 		return r;
 	}
+	if ((e = record_end(&ctx, r)) != PERR_OK)
+		return e;
 	log_event(LOG_INFO, stages[idx].name, "stage done", "counts", counts, (const char *)NULL);
 	*ran = true;
 	if (strcmp(state, "pending") != 0 && (e = mark_later_stale(db, ctx.date_iso, idx)) != PERR_OK)
