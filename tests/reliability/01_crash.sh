@@ -102,5 +102,6 @@ done
 
 hits=$(for s in "${STAGES[@]}" between; do printf '%s=%s ' "$s" "${HIT[$s]:-0}"; done)
 echo "scenario 1: $kills SIGKILLs over $worlds worlds ($hits) + 4 settle fault points; temporary files left behind by kills (summed over the worlds, not under a final name): ${REL_TEMP_TOTAL:-0}"
-REL_NOTES="seed $REL_SEED, $LINES lines; kills by stage: $hits+ 4 settle points; ${REL_TEMP_TOTAL:-0} temp files left"
+echo "scenario 1: longest wait for a killed run's lock to be released by the server: ${REL_LOCK_WAIT_MAX}s"
+REL_NOTES="seed $REL_SEED, $LINES lines; kills by stage: $hits+ 4 settle points; ${REL_TEMP_TOTAL:-0} temp files left; lock wait max ${REL_LOCK_WAIT_MAX}s"
 rel_result "1 crash anywhere"
