@@ -19,7 +19,7 @@ KILLS=${REL_KILLS:-50}
 STAGES=(fetch normalize reconcile settle report)
 echo "scenario 1: seed $REL_SEED, world $LINES lines, $KILLS kills (replay: REL_SEED=$REL_SEED)"
 RANDOM=$REL_SEED
-rel_setup rel_crash "$LINES" $DATE
+rel_setup "rel_crash_$LINES" "$LINES" $DATE      # one world per size: a SHORT and a long run may run side by side
 declare -n OFF=REF_OFF DUR=REF_DUR
 echo "reference run: $(for s in "${STAGES[@]}"; do printf '%s %.2fs  ' "$s" "${DUR[$s]}"; done)"
 
