@@ -79,13 +79,13 @@ rel_files() {
 	done
 	[ -d "$T/data/inbox" ] && (cd "$T/data/inbox" && find . -type f ! -name '.*' ! -name '*.tmp.*' | sort | while read -r f; do
 		echo "inbox $f $(sha256sum < "$f" | cut -c1-64)"; done)
-	[ -d "$T/reports" ] && (cd "$T/reports" && find . -type f ! -name '.*' ! -name '*.tmp.*' ! -name 'tmp.??????' | sort | sed 's/^/report /')
+	[ -d "$T/reports" ] && (cd "$T/reports" && find . -type f ! -name '.*' ! -name '*.tmp.*' ! -name 'tmp.*' | sort | sed 's/^/report /')
 }
 
 # rel_check_files: no partial file under a final name. Every delivered file equals its outbox copy
 # (the file the rows were made into); every inbox file equals the remote original it was fetched
 # from; every report workbook is a complete ZIP. Temporary files left by a SIGKILL (NAME.tmp.PID,
-# .NAME.part.PID, libxlsxwriter's tmp.XXXXXX) are not under a final name: counted in REL_TEMP_LEFT
+# .NAME.part.PID, libxlsxwriter's tmp.XXXXXX(XXXX)) are not under a final name: counted in REL_TEMP_LEFT
 # (this world) and REL_TEMP_TOTAL (the scenario), reported, not a violation.
 rel_check_files() {
 	local f base orig
@@ -106,7 +106,7 @@ rel_check_files() {
 			2>/dev/null || rel_violation "report $f is not a complete workbook"
 	done
 	# libxlsxwriter's own temporaries (tmp.XXXXXX, constant-memory mode, in the report directory) too
-	REL_TEMP_LEFT=$(find "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.??????' \) 2>/dev/null | wc -l)
+	REL_TEMP_LEFT=$(find "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.*' \) 2>/dev/null | wc -l)
 	REL_TEMP_TOTAL=$(( ${REL_TEMP_TOTAL:-0} + REL_TEMP_LEFT ))
 }
 
