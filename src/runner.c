@@ -114,6 +114,16 @@ cli_open(const char *config_path, const char *what, struct config **cfg_out, PGc
 		}
 		PQclear(r);
 	}
+	/*
+	 * A killed pipeline's backend would otherwise run its current statement to the end before
+	 * noticing, holding the run lock all that time: PostgreSQL 14+ can poll for a vanished client.
+	 */
+	if (PQserverVersion(db) >= 140000) {
+		PGresult *r = db_query(db, PGRES_TUPLES_OK,
+		    "SELECT set_config('client_connection_check_interval', '1000', false)", 0, NULL);
+
+		PQclear(r);     /* best effort: a server that refuses it still works, only slower to notice */
+	}
 	if (strcmp(what, "db init") != 0 && (e = db_require_schema(db)) != PERR_OK) {
 		PQfinish(db);
 		config_free(cfg);

@@ -1401,6 +1401,41 @@ compare_existing(struct transport *t, const char *remote_name, const struct tran
 	    t->desc, remote_name, (long long)theirs.size, theirs.sha256, (long long)mine->size, mine->sha256);
 }
 
+/*
+ * Removes ".NAME.part.PID" files an earlier, killed upload of NAME left in the remote directory
+ * (ours have this exact shape; nothing else is touched). Called once NAME is in place, so the
+ * bank's directory is left holding only whole files. Best effort: a failure is logged.
+ */
+static void
+remove_stale_parts(struct transport *t, const char *remote_name)
+{
+	struct remote_list l;
+	char *prefix = xasprintf(".%s.part.", remote_name);
+	size_t plen = strlen(prefix), i;
+
+	if (transport_list(t, &l) != PERR_OK) {
+		log_event(LOG_WARN, "transport", "could not list for leftover temporary uploads",
+		    "error", perr_detail(), (const char *)NULL);
+		free(prefix);
+		return;
+	}
+	for (i = 0; i < l.n; i++) {
+		const char *n = l.v[i].name;
+		char *path;
+
+		if (l.v[i].type != REMOTE_FILE || strncmp(n, prefix, plen) != 0 || n[plen] == '\0'
+		    || strspn(n + plen, "0123456789") != strlen(n + plen))
+			continue;
+		path = join_path(t->ep->remote_dir, n);
+		remove_remote(t, path);
+		log_event(LOG_INFO, "transport", "removed a temporary upload left by an interrupted run",
+		    "file", n, (const char *)NULL);
+		free(path);
+	}
+	remote_list_free(&l);
+	free(prefix);
+}
+
 enum perr
 transport_put_file(struct transport *t, const char *local_path, const char *remote_name,
     bool *already_there, struct transfer_info *info)
@@ -1423,6 +1458,8 @@ transport_put_file(struct transport *t, const char *local_path, const char *remo
 		*info = mine;
 
 	e = compare_existing(t, remote_name, &mine, already_there);
+	if (e == PERR_OK)
+		remove_stale_parts(t, remote_name);
 	if (e != PERR_NOT_FOUND)
 		return e;   /* OK (already there), conflict or an error */
 
@@ -1458,6 +1495,8 @@ transport_put_file(struct transport *t, const char *local_path, const char *remo
 			e = perr_set(PERR_SFTP, "%s: %s: uploaded content does not match the local file (%lld vs %lld bytes)",
 			    t->desc, remote_name, (long long)landed.size, (long long)mine.size);
 	}
+	if (e == PERR_OK)
+		remove_stale_parts(t, remote_name);
 out:
 	free(tmp_name);
 	free(tmp_path);

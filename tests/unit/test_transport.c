@@ -300,6 +300,37 @@ test_dir_put_never_overwrites(void **state)
 	free(remote);
 }
 
+/* A killed upload leaves ".NAME.part.PID"; the next put of NAME removes it, and nothing else. */
+static void
+test_dir_put_removes_stale_parts(void **state)
+{
+	struct scratch *s = *state;
+	char *src = xasprintf("%s/pay.xml", s->local);
+	char *stale = xasprintf("%s/.pay.xml.part.4242", s->remote);
+	char *other = xasprintf("%s/.pay.xml.part.abc", s->remote);
+	char *foreign = xasprintf("%s/.other.xml.part.4242", s->remote);
+	bool there = true;
+
+	write_str(src, "<payment>1</payment>\n");
+	write_str(stale, "<payme");
+	write_str(other, "not ours");
+	write_str(foreign, "another file's");
+	assert_int_equal(transport_put(&s->ep, src, "pay.xml", &there), PERR_OK);
+	assert_false(there);
+	assert_int_equal(access(stale, F_OK), -1);     /* our leftover for pay.xml: removed */
+	assert_int_equal(access(other, F_OK), 0);      /* not the shape we write: kept */
+	assert_int_equal(access(foreign, F_OK), 0);    /* another name's: kept */
+	/* a re-put that finds the file already there also cleans up */
+	write_str(stale, "<payme");
+	assert_int_equal(transport_put(&s->ep, src, "pay.xml", &there), PERR_OK);
+	assert_true(there);
+	assert_int_equal(access(stale, F_OK), -1);
+	free(src);
+	free(stale);
+	free(other);
+	free(foreign);
+}
+
 static void
 test_dir_archive(void **state)
 {
@@ -344,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_fingerprint_matches_openssh),
 		cmocka_unit_test_setup_teardown(test_dir_list_and_get, setup_scratch, teardown_scratch),
 		cmocka_unit_test_setup_teardown(test_dir_put_never_overwrites, setup_scratch, teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_dir_put_removes_stale_parts, setup_scratch, teardown_scratch),
 		cmocka_unit_test_setup_teardown(test_dir_archive, setup_scratch, teardown_scratch),
 		cmocka_unit_test(test_dir_missing_directory),
 	};
