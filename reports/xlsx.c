@@ -17,6 +17,7 @@
  *  - Every libxlsxwriter result is checked (a sticky first error, see struct w); on any error the
  *    temporary file is removed and the earlier report, if any, stays in place.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -130,6 +131,7 @@ struct rep {
 	int64_t type_err[RD_N_TYPES], type_warn[RD_N_TYPES];
 	int64_t open_err, open_warn, new_today, closed_today, pending, matched_total;
 	struct progress_bar *pb;    /* on a terminal only (NULL otherwise): rows written so far */
+	const char *scratch;        /* libxlsxwriter's temporary files: data_dir/tmp/report, not the report dir */
 	int64_t rows_done;
 	int matched_capped;
 	struct report_result *res;
@@ -1963,7 +1965,7 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 
 	memset(&opts, 0, sizeof(opts));
 	opts.constant_memory = LXW_TRUE;
-	opts.tmpdir = (char *)dir;
+	opts.tmpdir = (char *)r->scratch;
 	w->wb = workbook_new_opt(tmp_path, &opts);
 	if (w->wb == NULL) {
 		e = perr_set(PERR_REPORT, "%s: libxlsxwriter could not create the workbook", tmp_path);
@@ -2064,12 +2066,48 @@ out:
 	return e;
 }
 
+/*
+ * Removes what a killed report run left behind: libxlsxwriter's temporary files in `scratch` and
+ * our own ".recon-DATE.xlsx.tmp.PID" in `dir`. The run lock is held, so no other writer is active.
+ */
+static enum perr
+clean_leftovers(const char *scratch, const char *dir, const char *date_iso)
+{
+	char *prefix = xasprintf(".recon-%s.xlsx.tmp.", date_iso);
+	const char *dirs[2] = { scratch, dir };
+	enum perr e = PERR_OK;
+
+	for (int i = 0; i < 2 && e == PERR_OK; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+
+		if (d == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			char *path;
+
+			if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
+				continue;
+			if (i == 1 && strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			path = xasprintf("%s/%s", dirs[i], de->d_name);
+			if (unlink(path) != 0 && errno != ENOENT)
+				e = perr_set(PERR_IO, "%s: cannot remove a leftover temporary file: %s", path,
+				    strerror(errno));
+			free(path);
+		}
+		closedir(d);
+	}
+	free(prefix);
+	return e;
+}
+
 enum perr
 report_write(struct stage_ctx *ctx, const char *dir, struct report_result *out)
 {
 	struct rep r;
 	enum perr e;
-	char *final = NULL, *tmp = NULL, *csv = NULL;
+	char *final = NULL, *tmp = NULL, *csv = NULL, *scratch = NULL;
 	bool own_txn = false;
 
 	memset(out, 0, sizeof(*out));
@@ -2088,6 +2126,11 @@ report_write(struct stage_ctx *ctx, const char *dir, struct report_result *out)
 			return perr_set(PERR_IO, "%s: %s", dir, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
 			return perr_set(PERR_IO, "%s: not a directory: cannot write the report there", dir);
+	}
+	r.scratch = scratch = xasprintf("%s/tmp/report", ctx->cfg->data_dir);
+	if ((e = mkdir_p(scratch, 0700)) != PERR_OK || (e = clean_leftovers(scratch, dir, ctx->date_iso)) != PERR_OK) {
+		free(scratch);
+		return e;
 	}
 	final = xasprintf("%s/recon-%s.xlsx", dir, ctx->date_iso);
 	tmp = xasprintf("%s/.recon-%s.xlsx.tmp.%ld", dir, ctx->date_iso, (long)getpid());
@@ -2127,5 +2170,6 @@ out:
 	free(final);
 	free(tmp);
 	free(csv);
+	free(scratch);
 	return e;
 }
