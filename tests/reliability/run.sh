@@ -17,6 +17,9 @@ export REL_SEED=${REL_SEED:-$(date +%s)}
 export REL_RESULTS=$REPO/var/reliability/results.$$.txt
 LOGS=$REPO/var/reliability/logs
 mkdir -p "$LOGS"
+# The scenarios share test worlds, databases and logs: a second `make reliability` waits here.
+exec 9>"$REPO/var/reliability/run.lock"
+flock -n 9 || { echo "reliability: another run of the suite is in progress; waiting for it" >&2; flock 9; }
 : >"$REL_RESULTS"
 [ -x ./pipeline ] || { echo "reliability: build ./pipeline first (make)" >&2; exit 1; }
 
