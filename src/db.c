@@ -311,6 +311,8 @@ result_error(PGconn *db, PGresult *res, const char *sql)
 	}
 	snprintf(first, sizeof first, "%s", sql);
 	first[strcspn(first, "\n")] = '\0';
+	if (db_sqlstate(res)[0] == '\0')        /* no server answer at all: the connection is gone */
+		return perr_set(PERR_DB, "database: %.*s in: %s", (int)strcspn(primary, "\n"), primary, first);
 	return perr_set(PERR_DB, "database: %.*s%s%s (SQLSTATE %s) in: %s", (int)strcspn(primary, "\n"),
 	    primary, detail ? "; " : "", detail ? detail : "", db_sqlstate(res), first);
 }

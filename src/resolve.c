@@ -74,7 +74,11 @@ cmd_resolve(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "resolve", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
-	e = exception_resolve(db, (int64_t)id, by, note);
+	/* Like approve: a person's change waits for no run; while one holds the lock, exit 4 and retry. */
+	if ((e = db_lock_acquire(db)) == PERR_OK) {
+		e = exception_resolve(db, (int64_t)id, by, note);
+		db_lock_release(db);
+	}
 	if (e == PERR_OK) {
 		char idbuf[24];
 

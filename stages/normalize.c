@@ -1007,6 +1007,12 @@ stage_normalize(struct stage_ctx *ctx)
 	}
 	if (ctx->force)
 		e = db_commit(ctx->db);
+	/*
+	 * Fresh statistics for what was just loaded: reconcile's candidate query otherwise plans on
+	 * whatever autovacuum last saw, and a plan made on an empty table ran for minutes once.
+	 */
+	if (e == PERR_OK && ctx->rows_out > 0)
+		e = db_exec(ctx->db, "ANALYZE statement, statement_line, trustee_register, trustee_holding");
 out:
 	if (e != PERR_OK && ctx->force)
 		db_rollback(ctx->db);
