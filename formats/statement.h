@@ -178,8 +178,6 @@ size_t text_check(const char *s, size_t n, const char **why);
 enum perr text_decode(const char *s, size_t n, enum text_encoding enc, struct fbuf *out,
     const char *path, long line, const char *what);
 
-/* Writes s as a JSON string (with quotes) to fp: ", \\ and control characters escaped; UTF-8 as is. */
-void json_put_string(FILE *fp, const char *s);
 
 /*
  * Reads one line (up to and including '\n') into *line and *cap (getline semantics). Returns its

@@ -60,28 +60,6 @@ csv_cell(FILE *fp, const char *s, bool text)
 	fputc('"', fp);
 }
 
-static void
-json_string(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", fp);
-		else if (ch == '\r')
-			fputs("\\r", fp);
-		else if (ch == '\t')
-			fputs("\\t", fp);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
 
 static enum perr
 export_exceptions(const struct config *cfg, PGconn *db, date_t date, bool json)
@@ -149,7 +127,7 @@ export_exceptions(const struct config *cfg, PGconn *db, date_t date, bool json)
 				else if (vals[k][0] == '\0' && (k == 3 || k == 4 || k == 5 || k == 6))
 					fputs("null", stdout);           /* no account / date / amount */
 				else
-					json_string(stdout, vals[k]);
+					json_put_string(stdout, vals[k]);
 			}
 			printf("}");
 		} else {

@@ -315,23 +315,11 @@ notify_format_mail(const struct notify_summary *s, const char *mail_to, const ch
 	return buf;
 }
 
+/* json_put_string with NULL written as "" (summary fields may be absent). */
 static void
 json_str(FILE *fp, const char *v)
 {
-	const unsigned char *p;
-
-	fputc('"', fp);
-	for (p = (const unsigned char *)(v ? v : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", fp);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
+	json_put_string(fp, v ? v : "");
 }
 
 char *

@@ -470,18 +470,6 @@ cmd_stage(int argc, char **argv, const char *config_path)
 
 /* ---- status ---- */
 
-static void
-print_status_json_escape(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-}
 
 int
 cmd_status(int argc, char **argv, const char *config_path)
@@ -562,14 +550,14 @@ cmd_status(int argc, char **argv, const char *config_path)
 			printf("%s{\"date\":\"%s\",\"stages\":[", i ? "," : "", iso);
 			for (j = 0; j < PQntuples(res); j++) {
 				printf("%s{\"stage\":\"%s\",\"state\":\"%s\",\"run_id\":%s,\"started_at\":\"%s\","
-				    "\"finished_at\":\"%s\",\"rows_in\":%s,\"rows_out\":%s,\"exceptions\":%s,\"error\":\"",
+				    "\"finished_at\":\"%s\",\"rows_in\":%s,\"rows_out\":%s,\"exceptions\":%s,\"error\":",
 				    j ? "," : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), PQgetvalue(res, j, 9),
 				    PQgetvalue(res, j, 2), PQgetvalue(res, j, 3), PQgetvalue(res, j, 5),
 				    PQgetvalue(res, j, 6), PQgetvalue(res, j, 7));
-				print_status_json_escape(PQgetvalue(res, j, 8));
-				printf("\",\"invocation\":\"");
-				print_status_json_escape(PQgetvalue(res, j, 11));
-				printf("\"}");
+				json_put_string(stdout, PQgetvalue(res, j, 8));
+				printf(",\"invocation\":");
+				json_put_string(stdout, PQgetvalue(res, j, 11));
+				printf("}");
 			}
 			printf("]}");
 		} else {
