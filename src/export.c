@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "db.h"
 #include "money.h"
+#include "util.h"
 
 static const char export_usage[] =
     "usage: pipeline export exceptions [--date YYYY-MM-DD] [--format csv|json]\n";
