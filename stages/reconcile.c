@@ -59,6 +59,7 @@
 #include "db.h"
 #include "exceptions.h"
 #include "log.h"
+#include "progress.h"
 #include "match.h"
 #include "money.h"
 #include "stage.h"
@@ -1213,13 +1214,22 @@ holding_checks(struct recon *r)
 	return e;
 }
 
-/* Logs (at debug level, -v) how long a step took: where the time of a large night goes. */
+/* The stage's progress on a terminal, one unit per step below (NULL when not a terminal). */
+#define RECON_STEPS 10
+static struct progress_bar *steps_bar;
+static int steps_done;
+
+/*
+ * Logs (at debug level, -v) how long a step took: where the time of a large night goes; and
+ * moves the progress bar on by one step.
+ */
 static void
 step_time(const char *step, int64_t *t)
 {
 	char ms[24];
 	int64_t now = now_ms();
 
+	progress_bar_update(steps_bar, ++steps_done);
 	snprintf(ms, sizeof ms, "%lld", (long long)(now - *t));
 	log_event(LOG_DEBUG, STAGE, "step done", "step", step, "ms", ms, (const char *)NULL);
 	*t = now;
@@ -1260,6 +1270,8 @@ stage_reconcile(struct stage_ctx *ctx)
 	r.cutoff = calendar_add_business_days(&r.cfg->calendar, ctx->date, r.prm.window_days);
 	date_format_iso(r.cutoff, r.cutoff_iso);
 
+	steps_done = 0;
+	steps_bar = progress_bar_start("reconcile", RECON_STEPS, PROGRESS_ITEMS);
 	if ((e = db_begin(ctx->db)) != PERR_OK)
 		goto out;
 	/* Hash joins over a night's lines and movements: give them memory for this transaction only. */
@@ -1287,6 +1299,7 @@ stage_reconcile(struct stage_ctx *ctx)
 	if ((e = match_run(&r.pool, r.lines, r.nl, r.movs, r.nm, &r.prm, &r.res)) != PERR_OK)
 		goto fail;
 	t_match = now_ms();
+	step_time("match", &ts);
 	ts = t_match;
 	if ((e = write_matches(&r)) != PERR_OK)
 		goto fail;
@@ -1318,12 +1331,17 @@ stage_reconcile(struct stage_ctx *ctx)
 	snprintf(n4, sizeof n4, "%lld", (long long)ctx->exceptions);
 	snprintf(n5, sizeof n5, "read=%lld,match=%lld,write=%lld", (long long)(t_read - t0), (long long)(t_match - t_read),
 	    (long long)(t_write - t_match));
+	progress_bar_update(steps_bar, RECON_STEPS);
+	progress_bar_end(steps_bar);
+	steps_bar = NULL;
 	log_event(LOG_INFO, STAGE, "reconciled", "lines", n1, "movements", n2, "matches", n3,
 	    "exceptions_opened", n4, "ms", n5, (const char *)NULL);
 	goto out;
 fail:
 	db_rollback(ctx->db);
 out:
+	progress_bar_end(steps_bar);
+	steps_bar = NULL;
 	recon_free(&r);
 	return e;
 }

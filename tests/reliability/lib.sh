@@ -98,7 +98,7 @@ rel_check_files() {
 	for f in $(find "$T/data/inbox" -type f 2>/dev/null); do
 		base=$(basename "$f")
 		case $base in .*|*.tmp.*|*.part*) continue ;; esac
-		orig=$(find "$(rel_remote)" -name "$base" -type f | head -1)
+		orig=$(find -H "$(rel_remote)" -name "$base" -type f | head -1)
 		[ -n "$orig" ] && cmp -s "$f" "$orig" || rel_violation "inbox $base differs from the remote original"
 	done
 	for f in $(find "$T/reports" -name '*.xlsx' -type f 2>/dev/null); do
@@ -106,7 +106,7 @@ rel_check_files() {
 			2>/dev/null || rel_violation "report $f is not a complete workbook"
 	done
 	# libxlsxwriter's own temporaries (tmp.XXXXXX, constant-memory mode, in the report directory) too
-	REL_TEMP_LEFT=$(find "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.*' \) 2>/dev/null | wc -l)
+	REL_TEMP_LEFT=$(find -H "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.*' \) 2>/dev/null | wc -l)
 	REL_TEMP_TOTAL=$(( ${REL_TEMP_TOTAL:-0} + REL_TEMP_LEFT ))
 }
 
@@ -140,7 +140,8 @@ rel_reset() {
 		mkdir -p "$T/remote"
 		for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$T/pipeline.conf"); do mkdir -p "$d"; done
 	else
-		find "$REL_REMOTE" -mindepth 2 -type f -delete    # an SFTP root: its directories stay as the server made them
+		# -H: in a clone sshd will not chroot into, the root is a symlink into /var/lib/dabs-sftp
+		find -H "$REL_REMOTE" -mindepth 2 -type f -delete    # an SFTP root: its directories stay as the server made them
 	fi
 	for s in "$@"; do cp -R "$s/." "$(rel_remote)/"; done
 }
