@@ -34,7 +34,7 @@ OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/migrations.o
 LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-SQL      := $(sort $(wildcard sql/*.sql))
+SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 
 .PHONY: pipeline all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview
 
@@ -54,9 +54,9 @@ $(BUILD)/%.o: %.c $(wildcard src/*.h formats/*.h stages/*.h reports/*.h)
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 # The migrations are compiled into the program, so an installed pipeline can `db init` anywhere.
-$(BUILD)/migrations.c: $(SQL) scripts/embed-sql.sh
+$(BUILD)/migrations.c: $(SQL) sql/privileges.sql scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
-	@sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+	@sh scripts/embed-sql.sh sql/privileges.sql $(SQL) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/migrations.o: $(BUILD)/migrations.c
 	@$(CC) $(CFLAGS) -c -o $@ $<

@@ -20,7 +20,7 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clan
 mkdir -p "$B/obj"
 
 # The program's objects, instrumented for coverage (rebuilt when the source is newer).
-sh scripts/embed-sql.sh $(ls sql/*.sql | sort) > "$B/migrations.c"
+sh scripts/embed-sql.sh sql/privileges.sql $(ls sql/[0-9]*.sql | sort) > "$B/migrations.c"
 objs=()
 for src in src/*.c stages/*.c formats/*.c reports/*.c "$B/migrations.c"; do
 	[ -f "$src" ] || continue

@@ -101,6 +101,25 @@ int_key(struct parse_state *ps, const char *key, const char *v, long lo, long hi
 	return 1;
 }
 
+/*
+ * A database role name: lower-case letters, digits and underscores, starting with a letter or
+ * underscore, at most 63 bytes, so it needs no quoting in SQL or in a connection string.
+ */
+static int
+role_key(struct parse_state *ps, const char *key, const char *v, char **out)
+{
+	size_t i, n = strlen(v);
+	bool ok = n > 0 && n <= 63 && !(v[0] >= '0' && v[0] <= '9');
+
+	for (i = 0; ok && i < n; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_';
+	if (!ok || !strncmp(v, "pg_", 3))
+		return fail(ps, "%s = \"%s\": expected a role name of lower-case letters, digits and _ "
+		    "(at most 63, not starting with a digit or pg_)", key, v);
+	set_str(out, v);
+	return 1;
+}
+
 /* Keys common to [source.*] and [outbound.*]. Returns 1 handled, 0 error, -1 not an endpoint key. */
 static int
 endpoint_key(struct parse_state *ps, struct endpoint_cfg *ep, const char *k, const char *v)
@@ -340,6 +359,8 @@ handler(void *user, const char *section, const char *k, const char *v)
 			return 1;
 		}
 		if (!strcmp(k, "pg_bindir")) { set_str(&cfg->pg_bindir, v); return 1; }
+		if (!strcmp(k, "owner_role")) return role_key(ps, k, v, &cfg->owner_role);
+		if (!strcmp(k, "nightly_role")) return role_key(ps, k, v, &cfg->nightly_role);
 	} else if (!strcmp(section, "accounts")) {
 		if (!strcmp(k, "client_money")) { set_str(&cfg->client_money_account, v); return 1; }
 		if (!strcmp(k, "operating")) { set_str(&cfg->operating_account, v); return 1; }
@@ -515,6 +536,10 @@ validate(struct config *cfg)
 		free(cfg->issuance_out.remote_dir);
 		cfg->issuance_out.remote_dir = abs;
 	}
+	if (!strcmp(cfg->owner_role, cfg->nightly_role))
+		return perr_set(PERR_CONFIG, "%s: [database] owner_role and nightly_role are both \"%s\": the "
+		    "nightly must run as a role that cannot rewrite the journal, so they must differ", cfg->path,
+		    cfg->owner_role);
 	if (cfg->db_password_file) {
 		struct stat st;
 
@@ -577,6 +602,8 @@ config_load(const char *path, struct config **out)
 	cfg->log_format = xstrdup("logfmt");
 	cfg->formats_dir = resolve(cfg, "formats");
 	cfg->db_conninfo = xstrdup("");
+	cfg->owner_role = xstrdup("pipeline_owner");
+	cfg->nightly_role = xstrdup("pipeline_nightly");
 	cfg->match_window_days = 3;
 	cfg->rule_reference = cfg->rule_batch = cfg->rule_amount_date = true;
 	cfg->four_eyes_limit_minor = INT64_MAX;
@@ -640,6 +667,8 @@ config_free(struct config *cfg)
 	free(cfg->db_conninfo);
 	free(cfg->db_password_file);
 	free(cfg->pg_bindir);
+	free(cfg->owner_role);
+	free(cfg->nightly_role);
 	free(cfg->client_money_account);
 	free(cfg->operating_account);
 	free(cfg->four_eyes_currency);

@@ -74,6 +74,8 @@ struct config {
 	char *db_conninfo;        /* libpq connection string; empty = embedded cluster under data_dir/pg */
 	char *db_password_file;   /* optional, mode 0600: its first line becomes PGPASSWORD */
 	char *pg_bindir;          /* embedded cluster: where initdb/pg_ctl live; default from pg_config */
+	char *owner_role;         /* owns the schema; `db init` runs the migrations as it (pipeline_owner) */
+	char *nightly_role;       /* every other command runs as it: no UPDATE/DELETE of money (pipeline_nightly) */
 
 	/* [accounts] */
 	char *client_money_account;

@@ -162,7 +162,11 @@ embedded_ensure(const struct config *cfg, char **socket_dir_out)
 			goto out;
 		}
 	}
-	if (access(sock, F_OK) != 0) {
+	/*
+	 * Running? Asked of pg_ctl, not read from the socket file: a machine that lost power keeps
+	 * run/.s.PGSQL.5432 (it is not under /tmp), and the server starts over a stale one by itself.
+	 */
+	if (run_program((const char *[]){ pg_ctl, "-D", data, "status", NULL }, "/dev/null") != 0) {
 		const char *argv[] = { pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", NULL, "start", NULL };
 
 		if (mkdir_p(run, 0700) != PERR_OK || chown_postgres(run) != PERR_OK) {
@@ -214,7 +218,7 @@ notice_quiet(void *arg, const char *message)
 }
 
 enum perr
-db_connect(const struct config *cfg, const char *appname, PGconn **out)
+db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out)
 {
 	char *sockdir = NULL, *conninfo;
 	PGconn *c;
@@ -238,11 +242,31 @@ db_connect(const struct config *cfg, const char *appname, PGconn **out)
 			return e;
 		}
 		PQsetNoticeProcessor(c, notice_quiet, NULL);
+		if (as == DB_AS_NIGHTLY && (e = db_become_nightly(c, cfg)) != PERR_OK) {
+			PQfinish(c);
+			return e;
+		}
 		*out = c;
 		return PERR_OK;
 	}
 	if ((e = embedded_ensure(cfg, &sockdir)) != PERR_OK)
 		return e;
+	if (as == DB_AS_NIGHTLY) {
+		/* The nightly logs in as its role: it cannot RESET ROLE to anything more powerful. */
+		conninfo = xasprintf("host=%s user=%s dbname=" EMBEDDED_DB, sockdir, cfg->nightly_role);
+		c = connect_kv(conninfo, appname);
+		free(conninfo);
+		free(sockdir);
+		if (PQstatus(c) != CONNECTION_OK) {
+			e = conn_error(c, "cannot connect to the embedded database");
+			PQfinish(c);
+			return perr_set(e, "%s (has `pipeline db init` been run? it creates the database and "
+			    "the role %s)", perr_detail(), cfg->nightly_role);
+		}
+		PQsetNoticeProcessor(c, notice_quiet, NULL);
+		*out = c;
+		return PERR_OK;
+	}
 	conninfo = xasprintf("host=%s user=postgres dbname=" EMBEDDED_DB, sockdir);
 	c = connect_kv(conninfo, appname);
 	if (PQstatus(c) != CONNECTION_OK) {
@@ -335,10 +359,8 @@ db_command(PGconn *db, const char *sql, int nparams, const char *const *params)
 {
 	PGresult *res = db_query(db, PGRES_COMMAND_OK, sql, nparams, params);
 
-	if (res == NULL) {
-		/* A SELECT used as a command (e.g. SELECT pg_advisory...) returns tuples: accept those too. */
-		return PERR_DB;
-	}
+	if (res == NULL)
+		return PERR_DB;         /* a SELECT returns tuples, not COMMAND_OK: use db_query for those */
 	PQclear(res);
 	return PERR_OK;
 }
@@ -517,14 +539,16 @@ db_lock_acquire(PGconn *db)
 		return PERR_OK;
 	res = db_query(db, PGRES_TUPLES_OK,
 	    "SELECT a.pid, coalesce(a.application_name, ''), "
-	    "       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    /* NULL when the holder logged in as another user than ours (pg_stat_activity hides it) */
+	    "       coalesce(', connected since ' || to_char(a.backend_start AT TIME ZONE 'UTC',"
+	    "                'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
 	    "  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
 	    " WHERE l.locktype = 'advisory' AND l.granted "
 	    "   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
 	    "   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint", 1, params);
 	if (res != NULL && PQntuples(res) > 0) {
-		perr_set(PERR_LOCKED, "another pipeline run holds the lock: %s (database backend pid %s, "
-		    "connected since %s); wait for it to finish, or stop it if it is stuck",
+		perr_set(PERR_LOCKED, "another pipeline run holds the lock: %s (database backend pid %s%s); "
+		    "wait for it to finish, or stop it if it is stuck",
 		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
 	} else
 		perr_set(PERR_LOCKED, "another pipeline run holds the lock");

@@ -16,12 +16,31 @@
 #include "config.h"
 #include "errors.h"
 
+/* Whom a connection acts as (src/db_roles.c, sql/privileges.sql). */
+enum db_as {
+	DB_AS_NIGHTLY,  /* every command but `db init`: the nightly role, no UPDATE/DELETE of money */
+	DB_AS_ADMIN,    /* `db init`: the login user itself, until db_init_schema becomes the owner */
+};
+
 /*
- * Connects to the configured database. With an empty conninfo, creates (initdb) and starts the
- * embedded cluster under <data_dir>/pg first if needed. `appname` becomes application_name, so
- * a lock holder can be named. On success *out is a connection owned by the caller (PQfinish).
+ * Connects to the configured database as `as`. With an empty conninfo, creates (initdb) and starts
+ * the embedded cluster under <data_dir>/pg first if needed; there the nightly logs in as the
+ * nightly role and `db init` as the cluster's superuser (creating the database on first use).
+ * With a conninfo, the login user SETs ROLE to the nightly role. `appname` becomes
+ * application_name, so a lock holder can be named. On success *out is a connection owned by the
+ * caller (PQfinish).
  */
-enum perr db_connect(const struct config *cfg, const char *appname, PGconn **out);
+enum perr db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out);
+
+/* SET ROLE nightly_role, with a hint to run `db init` if that role does not exist. */
+enum perr db_become_nightly(PGconn *db, const struct config *cfg);
+
+/*
+ * `db init` on a DB_AS_ADMIN connection: creates the owner and nightly roles if needed, gives the
+ * schema to the owner role, then as the owner applies the migrations not yet applied and re-applies
+ * sql/privileges.sql. *applied_out = the number of migrations applied.
+ */
+enum perr db_init_schema(PGconn *db, const struct config *cfg, int *applied_out);
 
 /* Applies the numbered migrations not yet recorded in schema_migrations, each in its own transaction. */
 enum perr db_migrate(PGconn *db, int *applied_out);

@@ -393,6 +393,46 @@ check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *
 	transport_close(t);
 }
 
+/*
+ * The role the stages act as must not be able to rewrite money: no superuser (privileges would not
+ * apply), and no UPDATE, DELETE or TRUNCATE of the journal, transfers or issuance records beyond
+ * what sql/privileges.sql grants. A database administrator's broad GRANT would undo that silently.
+ */
+static void
+check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT current_user, r.rolsuper OR r.rolbypassrls,"
+	    "       coalesce(string_agg(t.tbl || ' ' || p.priv, ', ' ORDER BY t.tbl, p.priv)"
+	    "                FILTER (WHERE has_table_privilege(current_user, t.tbl, p.priv)), '')"
+	    "  FROM pg_roles r,"
+	    "       unnest(ARRAY['journal_txn', 'journal_posting', 'transfer', 'issuance', 'allocation',"
+	    "                    'offering_settlement', 'holding', 'outbound_file']) AS t(tbl),"
+	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
+	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 0, NULL);
+	char fix[512];
+
+	if (res == NULL || PQntuples(res) != 1) {
+		report(dr, 'f', "db role", NULL, "cannot read the privileges of the nightly role: %s",
+		    res == NULL ? perr_detail() : "no such role");
+		PQclear(res);
+		return;
+	}
+	snprintf(fix, sizeof fix, "run `pipeline db init` (it re-applies sql/privileges.sql), and remove "
+	    "any broader GRANT to %s", PQgetvalue(res, 0, 0));
+	if (PQgetvalue(res, 0, 1)[0] == 't')
+		report(dr, 'f', "db role", "ALTER ROLE ... NOSUPERUSER NOBYPASSRLS", "the stages act as "
+		    "%s, which is a superuser: no privilege stops it rewriting the journal", PQgetvalue(res, 0, 0));
+	else if (PQgetvalue(res, 0, 2)[0] != '\0')
+		report(dr, 'f', "db role", fix, "the stages act as %s, which may %s (it must only add "
+		    "those rows)", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
+	else
+		report(dr, 'o', "db role", NULL, "the stages act as %s (owner of the schema: %s); it "
+		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records",
+		    PQgetvalue(res, 0, 0), cfg->owner_role);
+	PQclear(res);
+}
+
 static void
 check_database(struct doctor *dr, const struct config *cfg)
 {
@@ -401,7 +441,7 @@ check_database(struct doctor *dr, const struct config *cfg)
 	int version = 0;
 	char fix[1024];
 
-	if ((e = db_connect(cfg, "pipeline doctor", &db)) != PERR_OK) {
+	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY, &db)) != PERR_OK) {
 		snprintf(fix, sizeof fix, "%s", cfg->db_conninfo[0]
 		    ? "check [database] conninfo, that the server runs and accepts us (pg_hba.conf), and the password"
 		    : "check data_dir/pg/log for why the embedded PostgreSQL did not start; as root, postgres must be "
@@ -414,10 +454,12 @@ check_database(struct doctor *dr, const struct config *cfg)
 		    perr_detail());
 	} else if ((e = db_require_schema(db)) != PERR_OK) {
 		report(dr, 'f', "database", "run: pipeline db init", "%s", perr_detail());
-	} else
+	} else {
 		report(dr, 'o', "database", NULL, "%s, server %d, schema at version %d",
 		    cfg->db_conninfo[0] ? "connected" : "embedded cluster under data_dir/pg", PQserverVersion(db),
 		    version);
+		check_nightly_role(dr, cfg, db);
+	}
 	PQfinish(db);
 }
 

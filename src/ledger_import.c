@@ -721,8 +721,8 @@ cmd_ledger(int argc, char **argv, const char *config_path)
 	if ((e = db_commit(db)) != PERR_OK)
 		goto out;
 	/* Fresh statistics for the stages that plan queries over what was just loaded. */
-	if (total_new > 0 && (e = db_exec(db, "ANALYZE bank_account, investor, offering, subscription,"
-	    " cash_movement, holding")) != PERR_OK)
+	if (total_new > 0 && (e = db_exec(db, "SELECT pipeline_analyze('bank_account', 'investor', 'offering',"
+	    " 'subscription', 'cash_movement', 'holding')")) != PERR_OK)      /* as the owner (sql/090) */
 		goto out;
 	for (i = 0; i < N_EXTRACT_FILES; i++)
 		if (access(readers[i].path, F_OK) == 0)

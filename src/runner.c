@@ -98,7 +98,7 @@ cli_open(const char *config_path, const char *what, struct config **cfg_out, PGc
 		return PERR_OK;
 	}
 	snprintf(app, sizeof app, "pipeline pid=%ld %s", (long)getpid(), what);
-	if ((e = db_connect(cfg, app, &db)) != PERR_OK) {
+	if ((e = db_connect(cfg, app, strcmp(what, "db init") ? DB_AS_NIGHTLY : DB_AS_ADMIN, &db)) != PERR_OK) {
 		config_free(cfg);
 		return e;
 	}
@@ -596,7 +596,7 @@ cmd_db(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "db init", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
-	if ((e = db_migrate(db, &applied)) == PERR_OK && (e = db_schema_version(db, &version)) == PERR_OK)
+	if ((e = db_init_schema(db, cfg, &applied)) == PERR_OK && (e = db_schema_version(db, &version)) == PERR_OK)
 		printf("schema at version %d (%d migration%s applied)\n", version, applied, applied == 1 ? "" : "s");
 	PQfinish(db);
 	config_free(cfg);

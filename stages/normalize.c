@@ -1012,7 +1012,8 @@ stage_normalize(struct stage_ctx *ctx)
 	 * whatever autovacuum last saw, and a plan made on an empty table ran for minutes once.
 	 */
 	if (e == PERR_OK && ctx->rows_out > 0)
-		e = db_exec(ctx->db, "ANALYZE statement, statement_line, trustee_register, trustee_holding");
+		e = db_exec(ctx->db, "SELECT pipeline_analyze('statement', 'statement_line', 'trustee_register',"
+		    " 'trustee_holding')");      /* as the owner: ANALYZE needs it (sql/090) */
 out:
 	if (e != PERR_OK && ctx->force)
 		db_rollback(ctx->db);

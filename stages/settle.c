@@ -457,12 +457,22 @@ static enum perr
 load_offering(struct stage_ctx *ctx, const char *oid, struct offering_info *o)
 {
 	const char *params[1] = { oid };
-	PGresult *res = db_query(ctx->db, PGRES_TUPLES_OK,
+	PGresult *res;
+
+	/*
+	 * One settlement of an offering at a time, until commit. An advisory lock rather than FOR UPDATE:
+	 * the nightly role may not update the ledger's offerings, and FOR UPDATE needs that privilege.
+	 */
+	res = db_query(ctx->db, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(1885958248, hashtext($1))",
+	    1, params);
+	if (res == NULL)
+		return PERR_DB;
+	PQclear(res);
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT o.currency, o.unit_price_minor, o.units_offered, o.min_units,"
 	    "       to_char(o.settlement_date, 'YYYY-MM-DD'), o.fee_bps, o.trustee_account_no,"
 	    "       EXISTS (SELECT 1 FROM offering_settlement s WHERE s.offering_id = o.offering_id)"
-	    "  FROM offering o WHERE o.offering_id = $1 FOR UPDATE", 1, params);
-
+	    "  FROM offering o WHERE o.offering_id = $1", 1, params);
 	if (res == NULL)
 		return PERR_DB;
 	if (PQntuples(res) != 1) {

@@ -15,7 +15,8 @@ start)
 	if [ ! -f "$ROOT/data/PG_VERSION" ]; then
 		as_pg "$BIN/initdb" -D "$ROOT/data" -U postgres --auth=trust -E UTF8 --no-locale --no-sync >"$ROOT/initdb.log" 2>&1
 	fi
-	if [ ! -S "$ROOT/run/.s.PGSQL.5432" ]; then
+	# asked of pg_ctl, not read from the socket file: a stale socket survives a machine restart
+	if ! as_pg "$BIN/pg_ctl" -D "$ROOT/data" status >/dev/null 2>&1; then
 		as_pg mkdir -p "$ROOT/run"
 		as_pg "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/postgres.log" -w -t 60 \
 			-o "-c listen_addresses='' -k $ROOT/run -c fsync=off -c max_connections=100" start >/dev/null

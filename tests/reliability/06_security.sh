@@ -3,7 +3,9 @@
 # 2026-11-23, which pays and issues), the database itself refuses to UPDATE, DELETE or TRUNCATE
 # the journal, to DELETE transfers, issuance records and outbound files, and to change a transfer's
 # amount or accounts, move its status backwards, or change an issuance record's units - even for
-# the superuser the pipeline connects as (triggers, not only privileges). The fetch stage never
+# the superuser (triggers, not only privileges); the nightly ran as the nightly role, which the
+# privileges stop before the triggers are reached, and which cannot switch a trigger off or change
+# the schema (sql/privileges.sql; 13_roles.sh tests the rest of the split). The fetch stage never
 # follows a symlink: a statement that is a symlink on the server is not fetched, and a symlink
 # planted in the inbox where the file will land is never written through. `pipeline doctor` names
 # the libssh2 in use.
@@ -45,6 +47,47 @@ refused "UPDATE transfer SET status = 'READY' WHERE status = 'UPLOADED'" "cannot
 refused "UPDATE issuance SET units = units + 1" "only the file may change"
 refused "UPDATE issuance SET investor_id = (SELECT min(investor_id) FROM investor)" "only the file may change"
 assert_eq "$before" "$(rel_snapshot)" "nothing changed by the refused statements"
+
+# --- the role split: the nightly ran as the nightly role, which may not even try what the
+# triggers refuse above, nor change the schema or switch the triggers off; the schema belongs to
+# the owner role that db init ran the migrations as.
+assert_eq "pipeline_nightly" "$(rel_psql -c "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" \
+	"every stage of the nightly ran as the nightly role"
+assert_eq "" "$(rel_psql -c "SELECT string_agg(c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = 'public' AND c.relkind IN ('r','v','S') AND pg_get_userbyid(c.relowner) <> 'pipeline_owner'")" \
+	"every table, view and sequence belongs to the owner role"
+assert_eq "" "$(rel_psql -c "SELECT string_agg(proname, ',') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'pipeline_owner'")" "every function belongs to the owner role"
+assert_eq "pipeline_owner" "$(rel_psql -c "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') FROM pg_class c
+	WHERE c.relname = 'schema_migrations'")" "the migrations ran as the owner role"
+# nightly_refused SQL: as the nightly role, SQL fails with "permission denied" or "must be owner".
+nightly_refused() {
+	local out
+	out=$(rel_psql -c "SET ROLE pipeline_nightly" -c "$1" 2>&1)
+	REL_FAULTS=$((REL_FAULTS + 1))
+	echo "$out" | grep -Eq "permission denied|must be owner" || rel_violation "nightly role [$1]: not refused by privileges [$out]"
+	echo "  nightly role refused: ${1:0:60} -> $(echo "$out" | grep ERROR | head -1 | cut -c1-80)"
+}
+nightly_refused "UPDATE journal_posting SET amount_minor = amount_minor + 1"
+nightly_refused "DELETE FROM journal_posting"
+nightly_refused "DELETE FROM journal_txn"
+nightly_refused "TRUNCATE journal_posting"
+nightly_refused "UPDATE transfer SET amount_minor = amount_minor * 2"
+nightly_refused "UPDATE transfer SET to_account = from_account"
+nightly_refused "DELETE FROM transfer"
+nightly_refused "UPDATE issuance SET units = units + 1"
+nightly_refused "DELETE FROM issuance"
+nightly_refused "DELETE FROM outbound_file"
+nightly_refused "UPDATE outbound_file SET destination = 'elsewhere'"
+nightly_refused "UPDATE allocation SET allocated_units = allocated_units + 1"
+nightly_refused "DELETE FROM offering_settlement"
+nightly_refused "UPDATE holding SET units = units + 1"
+nightly_refused "UPDATE cash_movement SET amount_minor = 1"
+nightly_refused "ALTER TABLE journal_posting DISABLE TRIGGER USER"
+nightly_refused "DROP TRIGGER transfer_guard ON transfer"
+nightly_refused "CREATE TABLE public.x (a int)"
+nightly_refused "INSERT INTO schema_migrations (version, name) VALUES (999, 'x')"
+assert_eq "$before" "$(rel_snapshot)" "nothing changed by the statements the nightly role was refused"
 rel_check_invariants final
 
 # --- the fetch stage and symlinks (dir transport: the same lstat/O_NOFOLLOW rules as sftp's)
@@ -78,5 +121,5 @@ out=$(t_pipeline doctor --offline 2>&1)
 REL_RUNS=$((REL_RUNS + 1))
 assert_contains "$out" "libssh2 1." "doctor reports the libssh2 version"
 
-REL_NOTES="journal/transfer/issuance/outbound refusals (13), remote and inbox symlinks, doctor"
+REL_NOTES="13 trigger refusals, 19 nightly-role refusals, ownership, remote and inbox symlinks, doctor"
 rel_result "6 security checklist"

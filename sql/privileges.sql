@@ -1,0 +1,48 @@
+-- privileges.sql - what the nightly role may do, in one place. Not a numbered migration:
+-- `pipeline db init` re-applies it, as the owner role, after every migration run, so a new table
+-- is covered the moment it exists. The role names come from pipeline.conf [database] through the
+-- settings pipeline.owner_role and pipeline.nightly_role, set by db init just before.
+--
+-- Deny by default: the nightly role may read every table and add rows to it; it may change or
+-- remove rows only where listed below. A new table that a stage must UPDATE or DELETE needs a line
+-- here, and the tests fail with "permission denied" until it has one.
+--
+-- The money records are append-only for it: journal_txn, journal_posting, allocation,
+-- offering_settlement, holding and cash_movement get no UPDATE or DELETE at all; transfer,
+-- issuance and outbound_file only on the columns that record their progress (status, approval,
+-- file). The triggers of sql/001 and sql/002 refuse the same changes even to the owner.
+DO $$
+DECLARE
+    nightly text := current_setting('pipeline.nightly_role');
+    tbl text;
+BEGIN
+    -- start from nothing, so a privilege removed here is removed from the database too
+    -- (revoking a table privilege also revokes its column privileges)
+    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', nightly);
+    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', nightly);
+    EXECUTE format('REVOKE ALL ON SCHEMA public FROM %I', nightly);
+
+    EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', nightly);
+    EXECUTE format('GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO %I', nightly);
+    EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %I', nightly);
+    EXECUTE format('REVOKE INSERT ON schema_migrations FROM %I', nightly);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pipeline_analyze(text[]) TO %I', nightly);
+
+    -- the pipeline's working records, corrected or replaced when a stage is rerun (the rows that
+    -- reference them, statement_line, trustee_holding and recon_match_movement, go by ON DELETE
+    -- CASCADE, which PostgreSQL performs as the table's owner)
+    EXECUTE format('GRANT UPDATE ON stage_run TO %I', nightly);
+    EXECUTE format('GRANT UPDATE, DELETE ON statement TO %I', nightly);
+    EXECUTE format('GRANT UPDATE, DELETE ON exception TO %I', nightly);
+    FOREACH tbl IN ARRAY ARRAY['file_load', 'trustee_register', 'recon_match', 'business_holiday'] LOOP
+        EXECUTE format('GRANT DELETE ON %I TO %I', tbl, nightly);
+    END LOOP;
+
+    -- reconcile reserves a block of match ids at once (setval needs UPDATE on the sequence)
+    EXECUTE format('GRANT UPDATE ON SEQUENCE %s TO %I', pg_get_serial_sequence('recon_match', 'match_id'), nightly);
+
+    -- money records: only the columns that record progress
+    EXECUTE format('GRANT UPDATE (status, approved_by, approved_at, payment_file) ON transfer TO %I', nightly);
+    EXECUTE format('GRANT UPDATE (issuance_file) ON issuance TO %I', nightly);
+    EXECUTE format('GRANT UPDATE (sha256, size_bytes, written_at, uploaded_at) ON outbound_file TO %I', nightly);
+END $$;

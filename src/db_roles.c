@@ -1,0 +1,210 @@
+/*
+ * db_roles.c - the two database roles and `db init`.
+ *
+ * The schema belongs to the owner role ([database] owner_role, default pipeline_owner): `pipeline
+ * db init` runs every migration as it. Every other command acts as the nightly role (nightly_role,
+ * default pipeline_nightly), which holds only what sql/privileges.sql grants: it may add journal
+ * entries, transfers and issuance records but never UPDATE or DELETE them, nor change the schema.
+ * The triggers of sql/001 and sql/002 refuse the same changes to everybody, owner included; the
+ * privileges are the second wall, and they also stop a bug in the pipeline's own SQL.
+ *
+ * db init, as the login user of the connection (the embedded cluster's superuser, or whoever
+ * [database] conninfo logs in as):
+ *   1. creates the roles if they do not exist (NOLOGIN; the nightly role may log in only on the
+ *      embedded cluster, where the pipeline connects as it directly), and makes the login user a
+ *      member of the owner role if it is neither a member nor a superuser;
+ *   2. lets the owner role create in schema public, and hands it any object of the schema that
+ *      another role owns (a database made before roles existed);
+ *   3. becomes the owner role (SET ROLE), runs the migrations, re-applies sql/privileges.sql.
+ * Concurrent db inits are serialised by the migrations' advisory lock; two creating the same role
+ * at once on a shared server is expected and not an error.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrations.h"
+#include "util.h"
+
+#define INIT_LOCK "SELECT pg_advisory_xact_lock(1885958246)"   /* the same key as db_migrate's */
+
+/* Acts as `role` from now on in this session (SET ROLE through set_config, so it takes a parameter). */
+static enum perr
+set_role(PGconn *db, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, "SELECT set_config('role', $1, false)", 1, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* *answer = the query's one boolean (false if it returns no row). */
+static enum perr
+ask(PGconn *db, const char *sql, int nparams, const char *const *params, bool *answer)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, sql, nparams, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	*answer = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return PERR_OK;
+}
+
+/*
+ * Creates `role` if it does not exist. Role names are checked by the configuration parser
+ * (lower-case letters, digits, _), so they need no quoting. Another session creating it at the
+ * same moment is fine: that is what the existence check after a failure is for.
+ */
+static enum perr
+ensure_role(PGconn *db, const char *role, bool login)
+{
+	const char *params[1] = { role };
+	bool exists;
+	char *sql;
+	PGresult *res;
+	enum perr e;
+
+	if ((e = ask(db, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", 1, params, &exists)) != PERR_OK)
+		return e;
+	if (exists)
+		return PERR_OK;
+	sql = xasprintf("CREATE ROLE %s %s", role, login ? "LOGIN" : "NOLOGIN");
+	res = PQexec(db, sql);
+	free(sql);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		return PERR_OK;
+	}
+	if (!strcmp(db_sqlstate(res), "42501")) {
+		PQclear(res);
+		return perr_set(PERR_DB, "the database role %s does not exist and the login user may not "
+		    "create it: ask the database administrator to run CREATE ROLE %s NOLOGIN and GRANT %s TO "
+		    "the login user of [database] conninfo, then run `pipeline db init` again", role, role, role);
+	}
+	PQclear(res);
+	/* 42710 duplicate_object or 23505 on pg_authid: a concurrent db init made it. Check again. */
+	if ((e = ask(db, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", 1, params, &exists)) != PERR_OK)
+		return e;
+	if (!exists)
+		return perr_set(PERR_DB, "cannot create the database role %s: %s", role, PQerrorMessage(db));
+	return PERR_OK;
+}
+
+/* A login user that is not a superuser must be a member of `role` to SET ROLE to it. */
+static enum perr
+ensure_member(PGconn *db, const char *role)
+{
+	const char *params[1] = { role };
+	bool member;
+	char *sql;
+	enum perr e;
+
+	if ((e = ask(db, "SELECT pg_has_role(session_user, $1, 'MEMBER')", 1, params, &member)) != PERR_OK)
+		return e;
+	if (member)
+		return PERR_OK;
+	sql = xasprintf("GRANT %s TO SESSION_USER", role);
+	e = db_exec(db, sql);
+	free(sql);
+	if (e != PERR_OK)
+		return perr_set(PERR_DB, "the login user is not a member of the database role %s and cannot "
+		    "make itself one (%s): ask the database administrator to GRANT %s TO it", role,
+		    perr_detail(), role);
+	return PERR_OK;
+}
+
+/*
+ * Gives the owner role what it needs to own the schema: CREATE in public, and every table, view,
+ * sequence and function of public that another role owns (a database from before the roles). A
+ * sequence that belongs to a column follows its table.
+ */
+static const char adopt_sql[] =
+    "DO $$\n"
+    "DECLARE\n"
+    "    owner text := current_setting('pipeline.owner_role');\n"
+    "    r record;\n"
+    "BEGIN\n"
+    "    IF NOT has_schema_privilege(owner, 'public', 'CREATE') THEN\n"
+    "        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA public TO %I', owner);\n"
+    "    END IF;\n"
+    "    FOR r IN SELECT c.relname, c.relkind FROM pg_class c\n"
+    "               JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+    "              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')\n"
+    "                AND pg_get_userbyid(c.relowner) <> owner\n"
+    "                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d\n"
+    "                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+    "                           AND d.deptype IN ('a', 'i')))\n"
+    "    LOOP\n"
+    "        EXECUTE format('ALTER %s public.%I OWNER TO %I',\n"
+    "            CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'\n"
+    "                           WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.relname, owner);\n"
+    "    END LOOP;\n"
+    "    FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p\n"
+    "               JOIN pg_namespace n ON n.oid = p.pronamespace\n"
+    "              WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> owner\n"
+    "    LOOP\n"
+    "        EXECUTE format('ALTER FUNCTION %s OWNER TO %I', r.f, owner);\n"
+    "    END LOOP;\n"
+    "END $$";
+
+/* Runs `sql` in its own transaction under the db init lock. */
+static enum perr
+exec_locked(PGconn *db, const char *sql)
+{
+	enum perr e;
+
+	if ((e = db_begin(db)) != PERR_OK)
+		return e;
+	if ((e = db_exec(db, INIT_LOCK)) != PERR_OK || (e = db_exec(db, sql)) != PERR_OK) {
+		db_rollback(db);
+		return e;
+	}
+	return db_commit(db);
+}
+
+enum perr
+db_init_schema(PGconn *db, const struct config *cfg, int *applied_out)
+{
+	const char *params[2] = { cfg->owner_role, cfg->nightly_role };
+	bool superuser;
+	PGresult *res;
+	enum perr e;
+
+	res = db_query(db, PGRES_TUPLES_OK, "SELECT set_config('pipeline.owner_role', $1, false),"
+	    " set_config('pipeline.nightly_role', $2, false)", 2, params);
+	if (res == NULL)
+		return PERR_DB;
+	PQclear(res);
+	if ((e = ask(db, "SELECT rolsuper FROM pg_roles WHERE rolname = session_user", 0, NULL, &superuser)) != PERR_OK)
+		return e;
+	if ((e = ensure_role(db, cfg->owner_role, false)) != PERR_OK
+	    || (e = ensure_role(db, cfg->nightly_role, cfg->db_conninfo[0] == '\0')) != PERR_OK)
+		return e;
+	if (!superuser && (e = ensure_member(db, cfg->owner_role)) != PERR_OK)
+		return e;
+	if ((e = exec_locked(db, adopt_sql)) != PERR_OK)
+		return perr_set(PERR_DB, "cannot give the schema to the role %s: %s", cfg->owner_role, perr_detail());
+	if ((e = set_role(db, cfg->owner_role)) != PERR_OK)
+		return e;
+	if ((e = db_migrate(db, applied_out)) != PERR_OK)
+		return e;
+	if ((e = exec_locked(db, privileges_sql)) != PERR_OK)
+		return perr_set(PERR_DB, "sql/privileges.sql failed: %s", perr_detail());
+	return PERR_OK;
+}
+
+enum perr
+db_become_nightly(PGconn *db, const struct config *cfg)
+{
+	if (set_role(db, cfg->nightly_role) != PERR_OK)
+		return perr_set(PERR_DB, "cannot act as the database role %s (%s): run `pipeline db init`, "
+		    "which creates it, or ask the database administrator to GRANT %s TO the login user",
+		    cfg->nightly_role, perr_detail(), cfg->nightly_role);
+	return PERR_OK;
+}
