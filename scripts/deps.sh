@@ -38,13 +38,23 @@ bsdextrautils
 # `deps.sh fuzz`: clang with libFuzzer for `make fuzz`.
 [ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
 
+# libssh2 talks to servers outside our control: an installed build older than the security fix
+# `pipeline doctor` requires (LIBSSH2_DEBIAN_FIXED in src/doctor.c) is upgraded like a missing one.
+LIBSSH2_FIXED=1.10.0-3+deb12u1
+upgrade=""
+v=$(dpkg-query -W -f='${Version}' libssh2-1 2>/dev/null || true)
+if [ -n "$v" ] && dpkg --compare-versions "$v" lt "$LIBSSH2_FIXED"; then
+	upgrade="libssh2-1 libssh2-1-dev"
+fi
+
 missing=""
 for p in $PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+missing="$missing $upgrade"
+[ -z "${missing## }" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing Debian packages:$missing" >&2

@@ -13,7 +13,9 @@
  * versions linked. Exit 0: no problem (warnings allowed); 1: at least one problem.
  */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libssh2.h>
 #include <openssl/evp.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -368,12 +371,112 @@ fix_for(enum perr e)
 	}
 }
 
+/*
+ * The oldest Debian build of libssh2 with the security fixes the pipeline relies on (the bookworm
+ * security update: CVE-2025-15661, CVE-2026-66032 double free in sftp_open, CVE-2026-66034 and
+ * others reachable from a malicious server; see /usr/share/doc/libssh2-1/changelog.Debian.gz).
+ * $PIPELINE_LIBSSH2_MIN raises it without a rebuild when Debian publishes the next fix.
+ */
+#define LIBSSH2_DEBIAN_FIXED "1.10.0-3+deb12u1"
+
+/*
+ * Runs argv (no shell) and puts the first line of its standard output into out (size n).
+ * Returns its exit status, or -1 if it could not run.
+ */
+static int
+run_first_line(const char *const *argv, char *out, size_t n)
+{
+	int fds[2], status;
+	ssize_t got;
+	size_t len = 0;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe(fds) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(fds[1], 1);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		close(fds[0]);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len + 1 < n && (got = read(fds[0], out + len, n - 1 - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		len += (size_t)got;
+	}
+	out[len] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Which libssh2 this process really loaded (dladdr, not the version the headers claimed), which
+ * Debian package owns that file, and whether the package's version has the security fixes of
+ * LIBSSH2_DEBIAN_FIXED (dpkg --compare-versions, Debian's own ordering).
+ */
+static void
+check_libssh2_build(struct doctor *dr)
+{
+	const char *min = getenv("PIPELINE_LIBSSH2_MIN") ? getenv("PIPELINE_LIBSSH2_MIN") : LIBSSH2_DEBIAN_FIXED;
+	char real[4096], owner[256], version[256], fix[1024];
+	Dl_info info;
+	char *sep;
+
+	if (dladdr((void *)libssh2_version, &info) == 0 || info.dli_fname == NULL
+	    || realpath(info.dli_fname, real) == NULL) {
+		report(dr, 'w', "libssh2", NULL, "cannot tell which libssh2 file is loaded (statically linked?)");
+		return;
+	}
+	/* "libssh2-1:amd64: /usr/lib/x86_64-linux-gnu/libssh2.so.1.0.1": the package is before ": " */
+	if (run_first_line((const char *[]){ "dpkg-query", "-S", real, NULL }, owner, sizeof owner) != 0
+	    || (sep = strstr(owner, ": ")) == NULL || sep == owner) {
+		snprintf(fix, sizeof fix, "build the pipeline against Debian's libssh2-1 (apt-get install "
+		    "libssh2-1-dev), which carries the security fixes of %s", min);
+		report(dr, 'w', "libssh2", fix, "%s is not from a Debian package: cannot tell whether it has "
+		    "the security fixes", real);
+		return;
+	}
+	*sep = '\0';
+	if (run_first_line((const char *[]){ "dpkg-query", "-W", "-f", "${Version}", owner, NULL },
+	    version, sizeof version) != 0 || version[0] == '\0') {
+		report(dr, 'w', "libssh2", NULL, "%s belongs to %s, whose version dpkg-query does not know", real, owner);
+		return;
+	}
+	if (run_first_line((const char *[]){ "dpkg", "--compare-versions", version, "ge", min, NULL },
+	    fix, sizeof fix) != 0) {
+		snprintf(fix, sizeof fix, "apt-get update && apt-get install --only-upgrade %s", owner);
+		report(dr, 'f', "libssh2", fix, "%s from %s %s is older than %s, the first build with the "
+		    "security fixes the pipeline needs", real, owner, version, min);
+		return;
+	}
+	report(dr, 'o', "libssh2", NULL, "%s from Debian package %s %s (has the fixes of %s)", real, owner,
+	    version, min);
+}
+
 static void
 check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *ep)
 {
 	struct transport *t = NULL;
 	struct remote_list l = { NULL, 0 };
 	int64_t t0 = now_ms();
+	char algs[512];
 	enum perr e;
 
 	if ((e = transport_open(ep, &t)) != PERR_OK) {
@@ -386,9 +489,14 @@ check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *
 		transport_close(t);
 		return;
 	}
-	report(dr, 'o', what, NULL, "%s: %s, %zu entr%s listed in %lld ms", transport_describe(t),
+	if (!transport_negotiated(t, algs, sizeof algs))
+		report(dr, 'f', what, "report this: the pipeline offers only strong algorithms (docs/fetch.md), "
+		    "so the libssh2 in use did not honour its preferences", "%s: negotiated an algorithm "
+		    "outside the strong list: %s", transport_describe(t), algs);
+	else
+		report(dr, 'o', what, NULL, "%s: %s, %zu entr%s listed in %lld ms%s%s", transport_describe(t),
 	    ep->transport == TRANSPORT_SFTP ? "host key verified, logged in" : "directory readable", l.n,
-	    l.n == 1 ? "y" : "ies", (long long)(now_ms() - t0));
+	    l.n == 1 ? "y" : "ies", (long long)(now_ms() - t0), algs[0] ? "; negotiated " : "", algs);
 	remote_list_free(&l);
 	transport_close(t);
 }
@@ -592,6 +700,7 @@ cmd_doctor(int argc, char **argv, const char *config_path)
 		report(&dr, 'o', "versions", NULL, "pipeline %s, libssh2 %s (built with %s), libpq %d, libcurl %s",
 		    PIPELINE_VERSION, libssh2_version(0), LIBSSH2_VERSION, PQlibVersion(), cv ? cv->version : "?");
 	}
+	check_libssh2_build(&dr);
 	if (config_load(config_path, &cfg) != PERR_OK) {
 		report(&dr, 'f', "config", "correct the line named; docs/configuration.md documents every key", "%s",
 		    perr_detail());

@@ -770,6 +770,53 @@ transport_describe(const struct transport *t)
 	return t->desc;
 }
 
+/* Is `alg` one of the comma-separated names in `list`? */
+static bool
+in_list(const char *alg, const char *list)
+{
+	size_t n = strlen(alg);
+	const char *p = list;
+
+	while ((p = strstr(p, alg)) != NULL) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+bool
+transport_negotiated(const struct transport *t, char *buf, size_t n)
+{
+	static const struct { int method; const char *name, *strong; } m[] = {
+		{ LIBSSH2_METHOD_KEX, "kex", KEX_PREF },
+		{ LIBSSH2_METHOD_HOSTKEY, "hostkey", HOSTKEY_PREF },
+		{ LIBSSH2_METHOD_CRYPT_CS, "cipher", CIPHER_PREF },
+		{ LIBSSH2_METHOD_CRYPT_SC, "cipher_in", CIPHER_PREF },
+		{ LIBSSH2_METHOD_MAC_CS, "mac", MAC_PREF },
+		{ LIBSSH2_METHOD_MAC_SC, "mac_in", MAC_PREF },
+	};
+	size_t i, len = 0;
+	bool strong = true;
+	const char *prev = "";
+
+	buf[0] = '\0';
+	if (t->session == NULL)
+		return true;
+	for (i = 0; i < sizeof m / sizeof m[0]; i++) {
+		const char *alg = libssh2_session_methods(t->session, m[i].method);
+
+		if (alg == NULL)
+			alg = "?";
+		strong = strong && in_list(alg, m[i].strong);
+		/* the server-to-client entries (cipher_in, mac_in) only when they differ */
+		if (!(strstr(m[i].name, "_in") && !strcmp(alg, prev)) && len < n)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", m[i].name, alg);
+		prev = alg;
+	}
+	return strong;
+}
+
 /* ------------------------------------------------------------------ list */
 
 static int

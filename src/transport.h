@@ -68,6 +68,14 @@ void transport_close(struct transport *t);
 const char *transport_describe(const struct transport *t);
 
 /*
+ * What an open SFTP session negotiated, "kex=K hostkey=H cipher=C mac=M" (both directions shown
+ * when they differ), into buf (size n). Returns true if every one of them is in the pipeline's
+ * list of strong algorithms (it offers nothing else, so false means libssh2 misbehaved). The dir
+ * transport writes "" and returns true.
+ */
+bool transport_negotiated(const struct transport *t, char *buf, size_t n);
+
+/*
  * Lists ep->remote_dir (every entry except "." and ".."; no filtering: the caller applies
  * transport_name_safe, the pattern and the type). On success fills *out (caller frees with
  * remote_list_free); entries are sorted by name bytes.

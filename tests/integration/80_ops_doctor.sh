@@ -19,6 +19,19 @@ assert_contains "$T_OUT" "ok    source.bank_client dir:$T/remote/bank/client: di
 assert_contains "$T_OUT" "0 problems, " "no problem"
 assert_contains "$T_OUT" "warn  notify     no notification channel" "no channel is a warning"
 
+# --- the libssh2 really loaded: Debian's build with the security fixes; an older one fails, one
+# that no package owns (a library put on LD_LIBRARY_PATH) is a warning
+lib=$(realpath "$(ldconfig -p | awk '/libssh2\.so\.1 .*x86-64|libssh2\.so\.1 / { print $NF; exit }')")
+assert_contains "$T_OUT" "ok    libssh2    $lib from Debian package libssh2-1" "libssh2 from Debian"
+assert_contains "$T_OUT" "(has the fixes of 1.10.0-3+deb12u1)" "libssh2 fixed build"
+PIPELINE_LIBSSH2_MIN=99:0 assert_exit 1 t_pipeline doctor --offline
+assert_contains "$T_OUT" "FAIL  libssh2    $lib from libssh2-1" "an older build fails"
+assert_contains "$T_OUT" "is older than 99:0, the first build with the security fixes the pipeline needs" "older: says why"
+assert_contains "$T_OUT" "fix: apt-get update && apt-get install --only-upgrade libssh2-1" "older: the fix"
+mkdir -p "$T/lib" && cp "$lib" "$T/lib/libssh2.so.1"
+LD_LIBRARY_PATH=$T/lib assert_exit 0 t_pipeline doctor --offline
+assert_contains "$T_OUT" "warn  libssh2    $T/lib/libssh2.so.1 is not from a Debian package: cannot tell whether it has the security fixes" "a library no package owns"
+
 # --- a broken configuration: the error names file and line
 printf '[pipeline]\nlog_format = yaml\n' > "$T/bad.conf"
 assert_exit 1 "$PIPELINE" --config "$T/bad.conf" doctor
@@ -59,6 +72,11 @@ for s in $SOURCES; do
 	assert_contains "$T_OUT" "ok    source.$s sftp://dabs@127.0.0.1:$SFTP_PORT/" "$s: reached"
 done
 assert_contains "$T_OUT" "host key verified, logged in" "host key verified"
+# what the session negotiated is shown, and is from the strong lists of src/transport.c (the test
+# sshd offers OpenSSH's defaults; libssh2 1.10 knows neither AES-GCM nor EtM MACs, so AES-CTR
+# with HMAC-SHA2, a pair Terrapin's prefix truncation does not break)
+assert_contains "$T_OUT" "; negotiated kex=curve25519-sha256 hostkey=ssh-ed25519 cipher=aes256-ctr mac=hmac-sha2-256
+" "negotiated algorithms"
 assert_contains "$T_OUT" "ok    source.bank_client known_hosts $T/known_hosts: 1 key(s) for [127.0.0.1]:$SFTP_PORT" "known_hosts entry"
 assert_contains "$T_OUT" "ok    source.bank_client key_file $REPO/fixtures/ssh/client_ed25519 (mode 600)" "key ok"
 assert_contains "$T_OUT" "ok    payments   sftp://dabs@127.0.0.1:$SFTP_PORT/bank/payments-in" "outbound reached"
