@@ -308,7 +308,7 @@ load_db_failed(struct load *L, PGresult *res)
  * The account's state in this file, loaded at its first statement: the ledger's currency and the
  * account's previous statement that passed the gate. Every statement already in the database has
  * a smaller statement_id than the ones this file is given, so "earlier on the same business date"
- * is all of that date's rows.
+ * is all of that date's rows. The state is L's (L->accts, freed by load_free).
  */
 static enum perr
 acct_find(struct load *L, const char *account, size_t *idx)
@@ -378,7 +378,10 @@ acct_advance(struct acct_state *A, date_t business, const struct stmt_header *h,
 	snprintf(A->prev_seq, sizeof A->prev_seq, "%s", h->sequence_no);
 }
 
-/* Loads the subjects of the OPEN BALANCE_BREAK exceptions once per file (a file opens none). */
+/*
+ * Loads the subjects of the OPEN BALANCE_BREAK exceptions once per file (a file opens none), so
+ * that only a statement that has one runs the UPDATE closing it. L->bb_open is L's (load_free).
+ */
 static enum perr
 bb_load(struct load *L)
 {
@@ -503,9 +506,7 @@ stmt_loaded(struct load *L, const char *account, const struct stmt_header *h, ch
 		x.statement_ref = subject + strlen("statement:");
 		x.detail = detail;
 		e = exception_open(ctx, "normalize", &x, NULL);
-		if (e == PERR_OK)
-			log_event(LOG_WARN, "normalize", "statement gap", "file", L->path, "detail", problem,
-			    (const char *)NULL);
+		log_event(LOG_WARN, "normalize", "statement gap", "file", L->path, "detail", problem, (const char *)NULL);
 		free(detail);
 		free(problem);
 	}
@@ -1058,7 +1059,7 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 	}
 }
 
-/* The buffered statement that just ended joins the batch. */
+/* The buffered statement that just ended joins the batch (L->pend grows: L's, load_free). */
 static struct pending *
 pend_push(struct load *L, const struct stmt_header *h, const char *sha)
 {
