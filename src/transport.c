@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "progress.h"
+#include "signals.h"
 #include "util.h"
 
 /* 256 KiB reads: libssh2 splits them into 30,000-byte SFTP requests and keeps them in flight. */
@@ -224,8 +225,8 @@ sleep_ms(int64_t ms)
 		return;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && stop_check() == PERR_OK)
+		;   /* a stop ends the wait: the caller's next step (connect) refuses */
 }
 
 /* "dir/name" (a new string owned by the caller). */
@@ -294,6 +295,15 @@ ssh_error(struct transport *t, enum perr fallback, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
+	/*
+	 * Stopping (signals.h): the signal interrupts libssh2's wait on the socket, which it reports
+	 * as a timeout. It is the stop, not a retryable connection problem; the session may be
+	 * mid-packet, so no goodbye and no further request on it.
+	 */
+	if (stop_check() != PERR_OK) {
+		t->broken = true;
+		return perr_set(PERR_INTERRUPTED, "%s: %s: %s", t->desc, what, perr_detail());
+	}
 	if (t->session != NULL)
 		rc = libssh2_session_last_error(t->session, &msg, &len, 0);
 	if (msg == NULL)
@@ -409,7 +419,7 @@ tcp_connect(struct transport *t)
 		pfd.events = POLLOUT;
 		do
 			rc = poll(&pfd, 1, timeout_ms);
-		while (rc < 0 && errno == EINTR);
+		while (rc < 0 && errno == EINTR && stop_check() == PERR_OK);
 		if (rc == 0) {
 			timed_out = true;
 			close(fd);
@@ -712,6 +722,8 @@ transport_open(const struct endpoint_cfg *ep, struct transport **out)
 	struct stat st;
 
 	*out = NULL;
+	if ((e = stop_check()) != PERR_OK)      /* stopping: no new connection */
+		return e;
 	t = xcalloc(1, sizeof *t);
 	t->ep = ep;
 	t->sock = -1;
@@ -1050,8 +1062,13 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 	pg = label != NULL && expect >= PROGRESS_MIN_BYTES ? progress_bar_start(label, expect, PROGRESS_BYTES)
 	    : NULL;
 	for (;;) {
-		ssize_t n = rfile_read(rf, buf, XFER_BUFSZ, &e);
+		ssize_t n;
 
+		if ((e = stop_check()) != PERR_OK) {     /* stopping: per 256 KiB chunk */
+			e = perr_set(e, "%s: %s: %s", rf->t->desc, rf->path, perr_detail());
+			goto out;
+		}
+		n = rfile_read(rf, buf, XFER_BUFSZ, &e);
 		if (n < 0)
 			goto out;
 		if (n == 0)
@@ -1267,8 +1284,11 @@ put_sftp_tmp(struct transport *t, const char *local_path, const char *tmp_path)
 	}
 	buf = xmalloc(XFER_BUFSZ);
 	for (;;) {
-		ssize_t n = read(fd, buf, XFER_BUFSZ), off = 0;
+		ssize_t n, off = 0;
 
+		if ((e = stop_check()) != PERR_OK)      /* stopping: per chunk; the caller removes the part */
+			break;
+		n = read(fd, buf, XFER_BUFSZ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -1317,8 +1337,11 @@ put_dir_tmp(struct transport *t, const char *local_path, const char *tmp_path)
 	}
 	buf = xmalloc(XFER_BUFSZ);
 	for (;;) {
-		ssize_t n = read(in, buf, XFER_BUFSZ);
+		ssize_t n;
 
+		if ((e = stop_check()) != PERR_OK)
+			break;
+		n = read(in, buf, XFER_BUFSZ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
