@@ -605,10 +605,17 @@ authenticate(struct transport *t)
 			return perr_set(PERR_CONFIG, "%s: key_passphrase_env names %s, which is not set", t->desc,
 			    ep->key_passphrase_env);
 	}
-	pub = xasprintf("%s.pub", ep->key_file);
-	if (access(pub, R_OK) != 0) {
+	/*
+	 * Without a .pub beside it, libssh2 derives the public key from the private key. With a
+	 * passphrase we always let it: deriving decrypts the key before anything is sent, so a wrong
+	 * passphrase is a local LIBSSH2_ERROR_FILE naming the key. Given the .pub, libssh2 would offer
+	 * it first and fail only in the signing callback ("Callback returned error", -19), which read
+	 * as if the server had refused the key.
+	 */
+	pub = pass != NULL ? NULL : xasprintf("%s.pub", ep->key_file);
+	if (pub != NULL && access(pub, R_OK) != 0) {
 		free(pub);
-		pub = NULL;   /* libssh2 derives the public key from the private key */
+		pub = NULL;
 	}
 	rc = libssh2_userauth_publickey_fromfile_ex(t->session, ep->user, (unsigned)strlen(ep->user), pub,
 	    ep->key_file, pass);
