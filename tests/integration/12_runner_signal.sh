@@ -9,7 +9,8 @@
 #   3. SIGINT while reconcile waits for a table lock: the query in flight is cancelled (the run
 #      ends while the lock holder still holds it), exit 130;
 #   then a rerun completes and its results (tests/reliability/snapshot.sql, and the workbook) are
-#   those of an uninterrupted run of the same world.
+#   those of an uninterrupted run of the same world;
+#   4. the nightly wrapper, stopped in its retry wait, exits 143 and starts no further attempt.
 source "$(dirname "$0")/../lib.sh"
 t_init runner_signal
 D=2026-11-23
@@ -44,6 +45,8 @@ wait_until() {
 	done
 	return 1
 }
+# stopped_in WHAT: prints how long the stop took since $t0 (information for the log, not a test).
+stopped_in() { echo "stop during $1: exited $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }') ms after the signal"; }
 workbook_ok() { python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.exit(z.testzip() is not None)' "$1" 2>/dev/null; }
 
 # --- the uninterrupted reference
@@ -62,9 +65,11 @@ pid=$!
 wait_until "SELECT EXISTS (SELECT 1 FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid)
             WHERE a.application_name LIKE 'pipeline pid=$pid %' AND p.relid = 'statement_line'::regclass
               AND p.tuples_processed >= 5000)" || t_fail "normalize's COPY was not seen in progress (the run ended first?)"
+t0=$EPOCHREALTIME
 kill -TERM $pid
 wait $pid
 assert_eq 143 $? "SIGTERM: exit 128 + 15"
+stopped_in "normalize"
 err=$(cat "$T/run1.err")
 assert_contains "$(tail -1 "$T/run1.err")" "pipeline: stopped by SIGTERM" "the last line says why"
 assert_contains "$err" 'stage=normalize' "the log names the stage"
@@ -92,9 +97,11 @@ wait_until "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
             WHERE application_name LIKE 'pipeline pid=$pid %' AND query LIKE 'FETCH % FROM rep_%')" \
 	|| t_fail "the report's cursors were not seen (the run ended first?)"
 sleep 0.3
+t0=$EPOCHREALTIME
 kill -TERM $pid
 wait $pid
 assert_eq 143 $? "SIGTERM during the report: exit 143"
+stopped_in "report"
 assert_contains "$(tail -1 "$T/run2.err")" "pipeline: stopped by SIGTERM" "report stop: the last line"
 assert_eq "done done done failed" "$(t_psql "SELECT string_agg(state, ' ' ORDER BY run_id) FROM stage_run
 	WHERE run_id > (SELECT max(run_id) FROM stage_run WHERE stage = 'normalize' AND state = 'failed')")" \
@@ -117,9 +124,11 @@ wait_until "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l
 pid=$!
 wait_until "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pipeline pid=$pid %'
             AND wait_event_type = 'Lock')" || t_fail "reconcile never waited for the lock"
+t0=$EPOCHREALTIME
 kill -INT $pid
 wait $pid
 assert_eq 130 $? "SIGINT: exit 128 + 2"
+stopped_in "reconcile (lock wait)"
 if kill -0 $locker 2>/dev/null; then :; else t_fail "the run ended only when the lock holder did: the query was not cancelled"; fi
 assert_eq "failed|stopped by SIGINT" "$(latest reconcile "state || '|' || error")" "stage_run: reconcile stopped by SIGINT"
 admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sig_lock'"
@@ -130,4 +139,27 @@ assert_exit 0 t_pipeline -q run --date $D
 assert_eq "$ref" "$(snapshot)" "after the stops, a rerun gives what the uninterrupted run gave"
 workbook_ok "$T/reports/$D/recon-$D.xlsx" || t_fail "rerun: no complete workbook"
 assert_eq "" "$(leftovers)" "no temporary file after the rerun"
+
+# --- the nightly wrapper (deploy/pipeline-nightly), stopped in its retry wait (a stub pipeline that
+# always exits 3): SIGTERM to its process group, as systemd's control group gets it, ends it with
+# 143 and no further attempt.
+mkdir -p "$T/stub"
+cat > "$T/stub/pipeline" <<'SH'
+#!/bin/sh
+echo "$*" >> "$(dirname "$0")/calls"
+case "$*" in
+*--cut-off*) echo "2026-11-25 600 2026-11-25T23:00:00Z"; exit 0 ;;
+run*) exit 3 ;;
+esac
+exit 99
+SH
+chmod 755 "$T/stub/pipeline"
+PIPELINE=$T/stub/pipeline PIPELINE_NIGHTLY_BACKOFF=60 setsid "$REPO/deploy/pipeline-nightly" 2>"$T/wrap.err" &
+pid=$!
+for _ in $(seq 500); do grep -q 'retrying' "$T/wrap.err" 2>/dev/null && break; sleep 0.02; done
+kill -TERM -- -$pid
+wait $pid
+assert_eq 143 $? "the wrapper stopped in its retry wait: exit 143"
+assert_eq 1 "$(grep -c "^run " "$T/stub/calls")" "the wrapper starts no further attempt after a stop"
+assert_contains "$(cat "$T/wrap.err")" 'msg="stopped by a signal; no further attempt"' "the wrapper says why"
 t_done
