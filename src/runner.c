@@ -414,7 +414,8 @@ usage_run(FILE *fp)
 	for (i = 0; i < N_STAGES; i++)
 		fprintf(fp, "  %-10s %s\n", stages[i].name, stages[i].summary);
 	fprintf(fp, "\nExit codes: 0 success, 1 failure, 2 usage/configuration, 3 input not available yet,\n"
-	    "4 another run holds the lock, 5 (--fail-on-exceptions) open error exceptions.\n");
+	    "4 another run holds the lock, 5 (--fail-on-exceptions) open error exceptions,\n"
+	    "143/130 stopped by SIGTERM/SIGINT (the stage rolled back and recorded failed; rerun to redo it).\n");
 }
 
 /* Shared by `run` and `STAGE`: argv[0] is "run" or a stage name. */
