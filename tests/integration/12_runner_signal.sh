@@ -10,7 +10,8 @@
 #      ends while the lock holder still holds it), exit 130;
 #   then a rerun completes and its results (tests/reliability/snapshot.sql, and the workbook) are
 #   those of an uninterrupted run of the same world;
-#   4. the nightly wrapper, stopped in its retry wait, exits 143 and starts no further attempt.
+#   4. the nightly wrapper, stopped in its retry wait, exits 143 and starts no further attempt;
+#   5. a second SIGTERM while the run stops (here: in its end-of-run notification) ends it at once.
 source "$(dirname "$0")/../lib.sh"
 t_init runner_signal
 D=2026-11-23
@@ -162,4 +163,29 @@ wait $pid
 assert_eq 143 $? "the wrapper stopped in its retry wait: exit 143"
 assert_eq 1 "$(grep -c "^run " "$T/stub/calls")" "the wrapper starts no further attempt after a stop"
 assert_contains "$(cat "$T/wrap.err")" 'msg="stopped by a signal; no further attempt"' "the wrapper says why"
+
+# --- 5. a second signal while stopping ends the process at once. The run is stopped while fetch
+# waits for a missing statement; the stop then sends the end-of-run notification, whose command
+# (sleep, its pid in $T/notify.pid) keeps the process stopping; the second SIGTERM comes then.
+sed -i '/^\[source.bank_client\]/a missing_retries = 3\nmissing_backoff_ms = 30000' "$T/pipeline.conf"
+sed -i "/^\[notify\]/a mail_to = oncall@example.com\ncommand = echo \$\$ > $T/notify.pid; exec sleep 60\ntimeout = 60" "$T/pipeline.conf"
+rm -f "$T/notify.pid"
+"$PIPELINE" --config "$T/pipeline.conf" run --date 2026-11-26 >"$T/run5.out" 2>"$T/run5.err" &
+pid=$!
+for _ in $(seq 500); do grep -q 'expected file not there yet; looking again' "$T/run5.err" && break; sleep 0.02; done
+kill -TERM $pid
+for _ in $(seq 500); do [ -s "$T/notify.pid" ] && break; sleep 0.02; done
+[ -s "$T/notify.pid" ] || t_fail "the stopped run did not start its notification"
+assert_eq "failed|stopped by SIGTERM" "$(t_psql "SELECT state || '|' || error FROM stage_run WHERE business_date = '2026-11-26'
+	ORDER BY run_id DESC LIMIT 1")" "the first SIGTERM recorded the fetch stopped"
+kill -TERM $pid
+wait $pid
+assert_eq 143 $? "the second SIGTERM: ended by the signal"
+notifier=$(cat "$T/notify.pid" 2>/dev/null)
+if [ -n "$notifier" ] && kill -0 "$notifier" 2>/dev/null; then
+	kill "$notifier"        # still sleeping: the pipeline did not wait for it
+else
+	t_fail "the notification command had already ended: the second signal did not end the run at once"
+fi
+grep -q '^pipeline: stopped by SIGTERM' "$T/run5.err" && t_fail "the second signal must end the process before its normal exit path"
 t_done
