@@ -122,7 +122,7 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $SYS/etc/ssh_host_ed25519_key
 PidFile $STATE/sshd-$port.pid
-AuthorizedKeysFile $SYS/etc/authorized_keys
+AuthorizedKeysFile $SYS/etc/authorized_keys-$port
 AllowUsers $SFTP_USER
 PermitRootLogin no
 PubkeyAuthentication yes
@@ -189,9 +189,11 @@ cmd_start() {
 	install -d -o root -g root -m 0755 /run/sshd "$SYS" "$SYS/etc"
 	install -o root -g root -m 0600 "$SSH_FIX/ssh_host_ed25519_key" "$SYS/etc/ssh_host_ed25519_key"
 	cat "$SSH_FIX/client_ed25519.pub" "$SSH_FIX/client_ecdsa.pub" "$SSH_FIX/client_ed25519_pass.pub" \
-		> "$SYS/etc/authorized_keys.tmp"
-	chmod 0644 "$SYS/etc/authorized_keys.tmp"
-	mv "$SYS/etc/authorized_keys.tmp" "$SYS/etc/authorized_keys"
+		> "$SYS/etc/authorized_keys-$port.tmp"
+	chmod 0644 "$SYS/etc/authorized_keys-$port.tmp"
+	# One file per server: a server started from another checkout (another list of keys) must not
+	# rewrite the keys this one accepts while its tests run.
+	mv "$SYS/etc/authorized_keys-$port.tmp" "$SYS/etc/authorized_keys-$port"
 
 	local chroot conf log
 	chroot=$(prepare_root "$root")
