@@ -400,6 +400,8 @@ tcp_connect(struct transport *t)
 		socklen_t elen = sizeof err;
 		int flags, one = 1;
 
+		if (stop_check() != PERR_OK)    /* stopping: no further address is tried */
+			break;
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0) {
 			err = errno;
@@ -440,6 +442,8 @@ connected:
 		break;
 	}
 	freeaddrinfo(res);
+	if (fd < 0 && stop_check() != PERR_OK)     /* the wait was cut short by a stop: not retryable */
+		return perr_set(PERR_INTERRUPTED, "%s: connecting: %s", t->desc, perr_detail());
 	if (fd < 0) {
 		if (timed_out && err == 0)
 			return perr_set(PERR_SSH_TIMEOUT, "%s: no TCP connection within %d s (connect_timeout)",

@@ -3,7 +3,8 @@
 # of a large SFTP download (the transfer loop notices it: exit 143, the stage failed "stopped by
 # SIGTERM", no partial file in the inbox, nothing recorded, a rerun fetches the file whole), and
 # SIGTERM while fetch waits for a statement that has not arrived (missing_retries backoff: the wait
-# ends at once instead of sleeping it out).
+# ends at once instead of sleeping it out), and SIGTERM while the SSH handshake waits for a server
+# that never answers (ends at once, not retried as a timeout).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/30_fetch_lib.inc"
 t_init fetch_signal
@@ -58,4 +59,32 @@ wait $pid
 assert_eq 143 $? "SIGTERM during the missing-file wait: exit 143"
 assert_eq "failed|stopped by SIGTERM" "$(t_psql "SELECT state || '|' || error FROM stage_run ORDER BY run_id DESC LIMIT 1")" \
 	"stage_run: the waiting fetch stopped"
+
+# --- 3. SIGTERM while the SSH handshake waits for a server that accepts TCP and never answers
+# (io_timeout 30 s, 3 retries): the interrupted wait is the stop, not a timeout to retry.
+python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); print("accepted", flush=True)
+' > "$T/blackhole.out" &
+BLACKHOLE_PID=$!
+for _ in $(seq 50); do [ -s "$T/blackhole.out" ] && break; sleep 0.1; done
+sed -i "s|^port = .*|port = $(head -1 "$T/blackhole.out")|; s|^io_timeout = .*|io_timeout = 30|; s|^retries = .*|retries = 3|" "$T/pipeline.conf"
+"$PIPELINE" --config "$T/pipeline.conf" fetch --date 2026-11-27 > "$T/out3" 2> "$T/err3" &
+pid=$!
+for _ in $(seq 200); do grep -q accepted "$T/blackhole.out" && break; sleep 0.025; done
+grep -q accepted "$T/blackhole.out" || t_fail "fetch never connected to the silent server"
+sleep 0.2                      # inside libssh2's wait for the server's banner
+kill -TERM $pid
+for _ in $(seq 200); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+kill -0 $pid 2>/dev/null && t_fail "fetch still waits for the silent server 10 s after SIGTERM"
+wait $pid
+assert_eq 143 $? "SIGTERM during the handshake: exit 143"
+grep -q 'connection problem; retrying' "$T/err3" && t_fail "the interrupted handshake was retried as a connection problem"
+assert_eq "failed|30|stopped by SIGTERM" "$(t_psql "SELECT state || '|' || error_code || '|' || error FROM stage_run
+	ORDER BY run_id DESC LIMIT 1")" "stage_run: the connecting fetch stopped"
 t_done
