@@ -17,7 +17,8 @@
 # killed or aborted before its cleanup). SFTP_SSHD_OPTIONS="Keyword value<newline>..." puts sshd
 # options first in the generated config, where they win (tests: a server with weak algorithms only).
 # ROOT defaults to $SFTP_ROOT or var/sftp/root in the repository. Clients log in as the system user
-# `dabs` (created if missing, no password, no shell) with fixtures/ssh/client_ed25519 or client_ecdsa,
+# `dabs` (created if missing, no password, no shell) with fixtures/ssh/client_ed25519, client_ecdsa or
+# client_ed25519_pass (the one with a passphrase),
 # and see ROOT as "/" with the layout pipeline.conf expects:
 #   /bank/client /bank/operating /bank/payments-in /trustee/cash /trustee/register /trustee/issuance-in
 # (the leaf directories belong to `dabs`, so it may upload, rename and archive there).
@@ -121,7 +122,7 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $SYS/etc/ssh_host_ed25519_key
 PidFile $STATE/sshd-$port.pid
-AuthorizedKeysFile $SYS/etc/authorized_keys
+AuthorizedKeysFile $SYS/etc/authorized_keys-$port
 AllowUsers $SFTP_USER
 PermitRootLogin no
 PubkeyAuthentication yes
@@ -183,13 +184,16 @@ cmd_start() {
 
 	umask 022
 	mkdir -p "$STATE"
-	chmod 600 "$SSH_FIX"/client_ed25519 "$SSH_FIX"/client_ecdsa "$SSH_FIX"/ssh_host_ed25519_key
+	chmod 600 "$SSH_FIX"/client_ed25519 "$SSH_FIX"/client_ecdsa "$SSH_FIX"/client_ed25519_pass "$SSH_FIX"/ssh_host_ed25519_key
 	ensure_user
 	install -d -o root -g root -m 0755 /run/sshd "$SYS" "$SYS/etc"
 	install -o root -g root -m 0600 "$SSH_FIX/ssh_host_ed25519_key" "$SYS/etc/ssh_host_ed25519_key"
-	cat "$SSH_FIX/client_ed25519.pub" "$SSH_FIX/client_ecdsa.pub" > "$SYS/etc/authorized_keys.tmp"
-	chmod 0644 "$SYS/etc/authorized_keys.tmp"
-	mv "$SYS/etc/authorized_keys.tmp" "$SYS/etc/authorized_keys"
+	cat "$SSH_FIX/client_ed25519.pub" "$SSH_FIX/client_ecdsa.pub" "$SSH_FIX/client_ed25519_pass.pub" \
+		> "$SYS/etc/authorized_keys-$port.tmp"
+	chmod 0644 "$SYS/etc/authorized_keys-$port.tmp"
+	# One file per server: a server started from another checkout (another list of keys) must not
+	# rewrite the keys this one accepts while its tests run.
+	mv "$SYS/etc/authorized_keys-$port.tmp" "$SYS/etc/authorized_keys-$port"
 
 	local chroot conf log
 	chroot=$(prepare_root "$root")

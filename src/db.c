@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "migrations.h"
+#include "signals.h"
 #include "util.h"
 
 #define LOCK_KEY 1885958245L   /* "pipe": the pipeline's advisory lock, one per database */
@@ -344,8 +345,11 @@ result_error(PGconn *db, PGresult *res, const char *sql)
 PGresult *
 db_query(PGconn *db, ExecStatusType expect, const char *sql, int nparams, const char *const *params)
 {
-	PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res;
 
+	if (stop_check() != PERR_OK)    /* stopping (signals.h): a stage starts no new statement */
+		return NULL;
+	res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != expect) {
 		result_error(db, res, sql);
 		PQclear(res);
@@ -368,9 +372,13 @@ db_command(PGconn *db, const char *sql, int nparams, const char *const *params)
 enum perr
 db_exec(PGconn *db, const char *sql)
 {
-	PGresult *res = PQexec(db, sql);
-	ExecStatusType st = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType st;
 
+	if (stop_check() != PERR_OK)    /* stopping: no BEGIN, COMMIT or anything else in a stage */
+		return PERR_INTERRUPTED;
+	res = PQexec(db, sql);
+	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		enum perr e = result_error(db, res, sql);
 
@@ -395,8 +403,11 @@ db_rollback(PGconn *db)
 enum perr
 db_copy_begin(PGconn *db, const char *copy_sql)
 {
-	PGresult *res = PQexec(db, copy_sql);
+	PGresult *res;
 
+	if (stop_check() != PERR_OK)
+		return PERR_INTERRUPTED;
+	res = PQexec(db, copy_sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		enum perr e = result_error(db, res, copy_sql);
 
@@ -410,6 +421,9 @@ db_copy_begin(PGconn *db, const char *copy_sql)
 enum perr
 db_copy_put(PGconn *db, const char *buf, size_t len)
 {
+	/* A loader's progress point: after a stop the caller aborts the COPY and rolls back. */
+	if (stop_check() != PERR_OK)
+		return PERR_INTERRUPTED;
 	if (len > 0 && PQputCopyData(db, buf, (int)len) != 1)
 		return conn_error(db, "COPY failed");
 	return PERR_OK;

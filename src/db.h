@@ -5,6 +5,10 @@
  * Rules: every value goes through parameters ($1..) or COPY, never pasted into SQL text; every
  * PGresult is checked against the exact status expected and PQclear'ed on every path; decisions
  * about errors branch on SQLSTATE, not on message text.
+ *
+ * Stop (src/signals.h): once SIGTERM/SIGINT arrived while a stage runs, db_query, db_command,
+ * db_exec (so BEGIN and COMMIT too), db_copy_begin and db_copy_put send nothing and fail with
+ * PERR_INTERRUPTED; db_copy_end, db_rollback and the lock release still work (the clean-up path).
  */
 #ifndef PIPELINE_DB_H
 #define PIPELINE_DB_H

@@ -24,6 +24,7 @@
 #include "db.h"
 #include "log.h"
 #include "money.h"
+#include "signals.h"
 #include "util.h"
 
 #define FIELD_MAX 300   /* a field quoted in a message is cut here: mail lines stay under 998 bytes */
@@ -722,7 +723,7 @@ notify_run_end(const struct config *cfg, PGconn *db, date_t date, enum perr resu
 	}
 	memset(&s, 0, sizeof s);
 	notify_gather(cfg, db, date, &s);
-	s.exit_code = perr_exit_code(result);
+	s.exit_code = stop_exit_status(result);    /* 128 + signal when stopped, as the process exits */
 	s.status = result == PERR_OK ? "OK" : result == PERR_NOT_AVAILABLE ? "INPUT MISSING"
 	    : result == PERR_EXCEPTIONS ? "EXCEPTIONS" : "FAILED";
 	if (error)

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "notify.h"
+#include "signals.h"
 #include "stage.h"
 #include "util.h"
 
@@ -73,12 +74,15 @@ int
 cli_fail(enum perr e)
 {
 	const char *d = perr_last() == e && perr_detail()[0] ? perr_detail() : perr_message(e);
+	/* Stopped by SIGTERM/SIGINT: 128 + the signal (src/signals.h), not the 0-5 of errors.h. */
+	int code = stop_exit_status(e);
+	char exit_s[16];
 
-	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", e == PERR_OK ? "0"
-	    : (const char *[]){ "0", "1", "2", "3", "4", "5" }[perr_exit_code(e)], (const char *)NULL);
+	snprintf(exit_s, sizeof exit_s, "%d", code);
+	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
 	/* The log line above is for machines; the last line is a plain sentence for a person. */
 	fprintf(stderr, "pipeline: %s\n", d);
-	return perr_exit_code(e);
+	return code;
 }
 
 enum perr
@@ -259,6 +263,32 @@ mark_later_stale(PGconn *db, const char *date, int idx)
 	return PERR_OK;
 }
 
+/*
+ * After a stop: a COPY the stage left open (it returned from inside a loader) is ended with an
+ * error, so the server aborts it and the connection can roll back. Nothing to do otherwise.
+ */
+static void
+stop_end_copy(PGconn *db)
+{
+	PGresult *res;
+
+	if (PQtransactionStatus(db) != PQTRANS_ACTIVE)
+		return;
+	while ((res = PQgetResult(db)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		PQclear(res);
+		if (st == PGRES_COPY_IN)
+			PQputCopyEnd(db, "stopped by a signal");
+		else if (st == PGRES_COPY_OUT) {
+			char *buf;
+
+			while (PQgetCopyData(db, &buf, 0) > 0)
+				PQfreemem(buf);
+		}
+	}
+}
+
 /* Runs stage `idx` for the date unless already done (and not forced). */
 static enum perr
 run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, bool *ran)
@@ -291,7 +321,18 @@ run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, 
 	    "previous_state", state, (const char *)NULL);
 	t0 = now_ms();
 	perr_clear();
+	stop_set_stage(true);
 	r = stages[idx].fn(&ctx);
+	stop_set_stage(false);
+	if (stop_signal() != 0) {
+		/*
+		 * Stopped (src/signals.h): whatever the stage returned (a cancelled query, a refused
+		 * statement, or OK just before the signal), it is recorded failed; a rerun redoes it,
+		 * exactly as after a crash at that point.
+		 */
+		r = stop_error();
+		stop_end_copy(db);
+	}
 	if (PQtransactionStatus(db) != PQTRANS_IDLE)
 		db_rollback(db);        /* a stage that failed mid-transaction leaves nothing behind */
 	snprintf(counts, sizeof counts, "in=%lld out=%lld exceptions=%lld ms=%lld",
@@ -307,7 +348,10 @@ run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, 
 		snprintf(why, sizeof why, "%s", perr_last() == r && perr_detail()[0] ? perr_detail()
 		    : perr_message(r));
 		log_event(LOG_ERROR, stages[idx].name, "stage failed", "error", why, (const char *)NULL);
-		if (record_end(&ctx, r) != PERR_OK)
+		e = record_end(&ctx, r);
+		if (e != PERR_OK && r == PERR_INTERRUPTED)
+			e = record_end(&ctx, r);    /* once more: the cancel may have landed on the first try */
+		if (e != PERR_OK)
 			log_event(LOG_ERROR, stages[idx].name, "could not record the stage's failure",
 			    "error", perr_detail(), (const char *)NULL);
 		perr_set(r, "%s", why);
@@ -370,7 +414,8 @@ usage_run(FILE *fp)
 	for (i = 0; i < N_STAGES; i++)
 		fprintf(fp, "  %-10s %s\n", stages[i].name, stages[i].summary);
 	fprintf(fp, "\nExit codes: 0 success, 1 failure, 2 usage/configuration, 3 input not available yet,\n"
-	    "4 another run holds the lock, 5 (--fail-on-exceptions) open error exceptions.\n");
+	    "4 another run holds the lock, 5 (--fail-on-exceptions) open error exceptions,\n"
+	    "143/130 stopped by SIGTERM/SIGINT (the stage rolled back and recorded failed; rerun to redo it).\n");
 }
 
 /* Shared by `run` and `STAGE`: argv[0] is "run" or a stage name. */
@@ -389,10 +434,12 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 	bool force = false, fail_on_exc = false, ran, dated = false;
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
+	PGcancel *cancel = NULL;
 	date_t date;
 	enum perr e;
 	int c, first, last, i;
 
+	stop_install();     /* SIGTERM/SIGINT: a graceful stop (src/signals.h) */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -420,6 +467,8 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 	}
 	if ((e = cli_open(config_path, argv[0], &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
+	cancel = PQgetCancel(db);   /* what the signal handler cancels the stage's query with */
+	stop_set_cancel(cancel);
 	if ((e = cli_date(cfg, date_arg, &date)) != PERR_OK)
 		goto out;
 	dated = true;
@@ -429,6 +478,11 @@ run_command(int argc, char **argv, const char *config_path, bool single)
 	if ((e = reap_dead_runs(db)) != PERR_OK)
 		goto out;
 	for (i = first; i <= last; i++) {
+		/* Stopped between stages (or before the first): none starts. */
+		if (stop_signal() != 0) {
+			e = stop_error();
+			goto out;
+		}
 		/* A stage redone marks the later ones stale, so this loop runs them again too. */
 		if ((e = run_one(cfg, db, date, i, force, &ran)) != PERR_OK)
 			goto out;
@@ -447,6 +501,8 @@ out:
 	/* The end-of-run summary ([notify], src/notify.c): logs its own failures, never changes e. */
 	if (dated && !single)
 		notify_run_end(cfg, db, date, e);
+	stop_set_cancel(NULL);
+	PQfreeCancel(cancel);
 	if (db) {
 		db_lock_release(db);
 		PQfinish(db);

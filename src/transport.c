@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "progress.h"
+#include "signals.h"
 #include "util.h"
 
 /* 256 KiB reads: libssh2 splits them into 30,000-byte SFTP requests and keeps them in flight. */
@@ -224,8 +225,8 @@ sleep_ms(int64_t ms)
 		return;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && stop_check() == PERR_OK)
+		;   /* a stop ends the wait: the caller's next step (connect) refuses */
 }
 
 /* "dir/name" (a new string owned by the caller). */
@@ -294,6 +295,15 @@ ssh_error(struct transport *t, enum perr fallback, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
+	/*
+	 * Stopping (signals.h): the signal interrupts libssh2's wait on the socket, which it reports
+	 * as a timeout. It is the stop, not a retryable connection problem; the session may be
+	 * mid-packet, so no goodbye and no further request on it.
+	 */
+	if (stop_check() != PERR_OK) {
+		t->broken = true;
+		return perr_set(PERR_INTERRUPTED, "%s: %s: %s", t->desc, what, perr_detail());
+	}
 	if (t->session != NULL)
 		rc = libssh2_session_last_error(t->session, &msg, &len, 0);
 	if (msg == NULL)
@@ -390,6 +400,8 @@ tcp_connect(struct transport *t)
 		socklen_t elen = sizeof err;
 		int flags, one = 1;
 
+		if (stop_check() != PERR_OK)    /* stopping: no further address is tried */
+			break;
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0) {
 			err = errno;
@@ -409,7 +421,7 @@ tcp_connect(struct transport *t)
 		pfd.events = POLLOUT;
 		do
 			rc = poll(&pfd, 1, timeout_ms);
-		while (rc < 0 && errno == EINTR);
+		while (rc < 0 && errno == EINTR && stop_check() == PERR_OK);
 		if (rc == 0) {
 			timed_out = true;
 			close(fd);
@@ -430,6 +442,8 @@ connected:
 		break;
 	}
 	freeaddrinfo(res);
+	if (fd < 0 && stop_check() != PERR_OK)     /* the wait was cut short by a stop: not retryable */
+		return perr_set(PERR_INTERRUPTED, "%s: connecting: %s", t->desc, perr_detail());
 	if (fd < 0) {
 		if (timed_out && err == 0)
 			return perr_set(PERR_SSH_TIMEOUT, "%s: no TCP connection within %d s (connect_timeout)",
@@ -595,10 +609,17 @@ authenticate(struct transport *t)
 			return perr_set(PERR_CONFIG, "%s: key_passphrase_env names %s, which is not set", t->desc,
 			    ep->key_passphrase_env);
 	}
-	pub = xasprintf("%s.pub", ep->key_file);
-	if (access(pub, R_OK) != 0) {
+	/*
+	 * Without a .pub beside it, libssh2 derives the public key from the private key. With a
+	 * passphrase we always let it: deriving decrypts the key before anything is sent, so a wrong
+	 * passphrase is a local LIBSSH2_ERROR_FILE naming the key. Given the .pub, libssh2 would offer
+	 * it first and fail only in the signing callback ("Callback returned error", -19), which read
+	 * as if the server had refused the key.
+	 */
+	pub = pass != NULL ? NULL : xasprintf("%s.pub", ep->key_file);
+	if (pub != NULL && access(pub, R_OK) != 0) {
 		free(pub);
-		pub = NULL;   /* libssh2 derives the public key from the private key */
+		pub = NULL;
 	}
 	rc = libssh2_userauth_publickey_fromfile_ex(t->session, ep->user, (unsigned)strlen(ep->user), pub,
 	    ep->key_file, pass);
@@ -712,6 +733,8 @@ transport_open(const struct endpoint_cfg *ep, struct transport **out)
 	struct stat st;
 
 	*out = NULL;
+	if ((e = stop_check()) != PERR_OK)      /* stopping: no new connection */
+		return e;
 	t = xcalloc(1, sizeof *t);
 	t->ep = ep;
 	t->sock = -1;
@@ -1097,8 +1120,13 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 	pg = label != NULL && expect >= PROGRESS_MIN_BYTES ? progress_bar_start(label, expect, PROGRESS_BYTES)
 	    : NULL;
 	for (;;) {
-		ssize_t n = rfile_read(rf, buf, XFER_BUFSZ, &e);
+		ssize_t n;
 
+		if ((e = stop_check()) != PERR_OK) {     /* stopping: per 256 KiB chunk */
+			e = perr_set(e, "%s: %s: %s", rf->t->desc, rf->path, perr_detail());
+			goto out;
+		}
+		n = rfile_read(rf, buf, XFER_BUFSZ, &e);
 		if (n < 0)
 			goto out;
 		if (n == 0)
@@ -1314,8 +1342,11 @@ put_sftp_tmp(struct transport *t, const char *local_path, const char *tmp_path)
 	}
 	buf = xmalloc(XFER_BUFSZ);
 	for (;;) {
-		ssize_t n = read(fd, buf, XFER_BUFSZ), off = 0;
+		ssize_t n, off = 0;
 
+		if ((e = stop_check()) != PERR_OK)      /* stopping: per chunk; the caller removes the part */
+			break;
+		n = read(fd, buf, XFER_BUFSZ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -1364,8 +1395,11 @@ put_dir_tmp(struct transport *t, const char *local_path, const char *tmp_path)
 	}
 	buf = xmalloc(XFER_BUFSZ);
 	for (;;) {
-		ssize_t n = read(in, buf, XFER_BUFSZ);
+		ssize_t n;
 
+		if ((e = stop_check()) != PERR_OK)
+			break;
+		n = read(in, buf, XFER_BUFSZ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -40,6 +40,7 @@
 #include "db.h"
 #include "exceptions.h"
 #include "log.h"
+#include "signals.h"
 #include "stage.h"
 #include "transport.h"
 #include "util.h"
@@ -67,8 +68,8 @@ msleep(int64_t ms)
 		return;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && stop_check() == PERR_OK)
+		;   /* a stop (SIGTERM/SIGINT, src/signals.h) ends the wait; the next connect refuses */
 }
 
 /* A remote name made printable for a log line: control bytes as \xNN. Caller frees. */
