@@ -352,8 +352,9 @@ fix_for(enum perr e)
 		    "bank/trustee whether they changed their key, check the fingerprint out of band, then update "
 		    "known_hosts";
 	case PERR_SSH_AUTH:
-		return "the server refused our key: check user and key_file, and that the server's operator "
-		    "installed our public key";
+		return "the key could not be used or the server refused it: check key_file and its passphrase "
+		    "(the variable key_passphrase_env names), user, and that the server's operator installed "
+		    "our public key";
 	case PERR_SSH_CONNECT:
 		return "check host, port, the network path and firewall (nc -vz HOST PORT)";
 	case PERR_SSH_TIMEOUT:

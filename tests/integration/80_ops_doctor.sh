@@ -134,7 +134,7 @@ assert_contains "$T_OUT" "FAIL  source.bank_client key_file $T/key_absent: No su
 sed -i "s|^key_file = .*|key_file = $FX_SSH/wrong_client_ed25519|" "$T/pipeline.conf"
 assert_exit 1 t_pipeline doctor
 assert_contains "$T_OUT" "FAIL  source.bank_client cannot connect: SSH authentication failed: " "auth refused"
-assert_contains "$T_OUT" "fix: the server refused our key" "auth fix"
+assert_contains "$T_OUT" "fix: the key could not be used or the server refused it: check key_file and its passphrase" "auth fix"
 sed -i "s|^key_file = .*|key_file = $FX_SSH/client_ed25519|" "$T/pipeline.conf"
 # a passphrase variable that is not set
 awk '/^\[source.bank_client\]/ { print; print "key_passphrase_env = OPS_TEST_NO_SUCH_VAR"; next } { print }' \
