@@ -10,7 +10,7 @@
  *     (gate BALANCE_BREAK, no lines) so that settle refuses to pay from the account;
  *   - the opening equals the previous statement's closing for the account and the statement
  *     number follows the previous one (n+1, or n with the next sequence; or 1 - "1/1", "00001/001"
- *     or without sequence - when the statement opens in a later year than the previous one closed:
+ *     or without sequence - when the statement closes in a later year than the previous one closed:
  *     banks restart the count each year), else a STATEMENT_GAP exception (the statement still loads);
  *   - a statement already loaded (same account, number, sequence and content hash) is a duplicate:
  *     it is written as a placeholder and deleted again, so it is loaded once.
@@ -435,7 +435,7 @@ date_year(date_t d)
  * The continuity check against the account's previous statement. Returns what is wrong (a
  * STATEMENT_GAP; caller frees) or NULL. The balance must carry over; the number must be n+1, or
  * the same number with the next sequence, or - banks restart the count each year - 1 (with no
- * sequence or sequence 1) when the statement opens in a later year than the previous one closed.
+ * sequence or sequence 1) when the statement closes in a later year than the previous one closed.
  */
 static char *
 gap_problem(const struct load *L, const struct acct_state *A, const struct stmt_header *h)
@@ -463,8 +463,9 @@ gap_problem(const struct load *L, const struct acct_state *A, const struct stmt_
 		bool ok;
 
 		if (cur == 1 && (h->sequence_no[0] == '\0' || (all_digits(h->sequence_no) && atoll(h->sequence_no) == 1))
-		    && date_year(h->opening.date) > date_year(A->prev_closing_date))
-			ok = true;      /* the bank's count restarts with the year */
+		    && date_year(h->closing.date) > date_year(A->prev_closing_date))
+			ok = true;      /* the bank's count restarts with the year (:60F: still carries the
+			                   previous closing date, 31 December: the closing date is what moves) */
 		else if (cur == prev)
 			ok = all_digits(pseq) && all_digits(h->sequence_no) && atoll(h->sequence_no) == atoll(pseq) + 1;
 		else

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The continuity check at the start of a year (fixtures/formats/yearstart): banks restart the MT940
 # statement number at 1 (:28C: 1/1 or 00001/001) on the first statement of a new year. A reset to 1
-# whose statement opens in a later year than the previous statement closed, with the balance
+# whose statement closes in a later year than the previous statement closed (its :60F: is still
+# the previous closing date, 31 December, as banks write it), with the balance
 # carried over, is accepted; a reset within the same year, a number that skips after a reset, and a
 # reset whose opening balance is not the previous closing balance are each a STATEMENT_GAP (the
 # statement still loads). Two chains: the client-money account (accepted reset on 2027-01-04, then
