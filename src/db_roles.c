@@ -66,7 +66,7 @@ ensure_role(PGconn *db, const char *role, bool login)
 {
 	const char *params[1] = { role };
 	bool exists;
-	char *sql;
+	char *sql, why[256];
 	PGresult *res;
 	enum perr e;
 
@@ -74,7 +74,7 @@ ensure_role(PGconn *db, const char *role, bool login)
 		return e;
 	if (exists)
 		return PERR_OK;
-	sql = xasprintf("CREATE ROLE %s %s", role, login ? "LOGIN" : "NOLOGIN");
+	sql = xasprintf("CREATE ROLE \"%s\" %s", role, login ? "LOGIN" : "NOLOGIN");   /* quoted: "user" is a keyword */
 	res = PQexec(db, sql);
 	free(sql);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
@@ -87,12 +87,14 @@ ensure_role(PGconn *db, const char *role, bool login)
 		    "create it: ask the database administrator to run CREATE ROLE %s NOLOGIN and GRANT %s TO "
 		    "the login user of [database] conninfo, then run `pipeline db init` again", role, role, role);
 	}
-	PQclear(res);
 	/* 42710 duplicate_object or 23505 on pg_authid: a concurrent db init made it. Check again. */
+	snprintf(why, sizeof why, "%s", PQresultErrorMessage(res));
+	why[strcspn(why, "\n")] = '\0';
+	PQclear(res);
 	if ((e = ask(db, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", 1, params, &exists)) != PERR_OK)
 		return e;
 	if (!exists)
-		return perr_set(PERR_DB, "cannot create the database role %s: %s", role, PQerrorMessage(db));
+		return perr_set(PERR_DB, "cannot create the database role %s: %s", role, why);
 	return PERR_OK;
 }
 
@@ -109,7 +111,7 @@ ensure_member(PGconn *db, const char *role)
 		return e;
 	if (member)
 		return PERR_OK;
-	sql = xasprintf("GRANT %s TO SESSION_USER", role);
+	sql = xasprintf("GRANT \"%s\" TO SESSION_USER", role);
 	e = db_exec(db, sql);
 	free(sql);
 	if (e != PERR_OK)
@@ -120,19 +122,25 @@ ensure_member(PGconn *db, const char *role)
 }
 
 /*
- * Gives the owner role what it needs to own the schema: CREATE in public, and every table, view,
- * sequence and function of public that another role owns (a database from before the roles). A
- * sequence that belongs to a column follows its table.
+ * As the login user (the schema public belongs to the database's owner): gives the owner role
+ * CREATE in public and every table, view, sequence and function of public that another role owns
+ * (a database from before the roles; a sequence that belongs to a column follows its table), and
+ * the nightly role USAGE of public but not CREATE (a grant to PUBLIC stays: doctor reports it).
  */
 static const char adopt_sql[] =
     "DO $$\n"
     "DECLARE\n"
     "    owner text := current_setting('pipeline.owner_role');\n"
+    "    nightly text := current_setting('pipeline.nightly_role');\n"
     "    r record;\n"
     "BEGIN\n"
     "    IF NOT has_schema_privilege(owner, 'public', 'CREATE') THEN\n"
     "        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA public TO %I', owner);\n"
     "    END IF;\n"
+    "    IF NOT has_schema_privilege(nightly, 'public', 'USAGE') THEN\n"
+    "        EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', nightly);\n"
+    "    END IF;\n"
+    "    EXECUTE format('REVOKE CREATE ON SCHEMA public FROM %I', nightly);\n"
     "    FOR r IN SELECT c.relname, c.relkind FROM pg_class c\n"
     "               JOIN pg_namespace n ON n.oid = c.relnamespace\n"
     "              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')\n"

@@ -504,21 +504,28 @@ check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *
 
 /*
  * The role the stages act as must not be able to rewrite money: no superuser (privileges would not
- * apply), and no UPDATE, DELETE or TRUNCATE of the journal, transfers or issuance records beyond
- * what sql/privileges.sql grants. A database administrator's broad GRANT would undo that silently.
+ * apply), no UPDATE, DELETE or TRUNCATE of the journal, transfers or issuance records beyond what
+ * sql/privileges.sql grants (a database administrator's broad GRANT would undo that silently), no
+ * CREATE in the schema. And the login user under it: if it is a superuser or a member of the owner
+ * role, a statement in the session could RESET ROLE (a warning: the tests and small set-ups log in
+ * as the superuser; docs/operations.md shows the strict set-up).
  */
 static void
 check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 {
+	const char *params[1] = { cfg->owner_role };
 	PGresult *res = db_query(db, PGRES_TUPLES_OK,
 	    "SELECT current_user, r.rolsuper OR r.rolbypassrls,"
 	    "       coalesce(string_agg(t.tbl || ' ' || p.priv, ', ' ORDER BY t.tbl, p.priv)"
-	    "                FILTER (WHERE has_table_privilege(current_user, t.tbl, p.priv)), '')"
+	    "                FILTER (WHERE has_table_privilege(current_user, t.tbl, p.priv)), ''),"
+	    "       has_schema_privilege(current_user, 'public', 'CREATE'), session_user,"
+	    "       (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)"
+	    "         OR (session_user <> current_user AND pg_has_role(session_user, $1, 'MEMBER'))"
 	    "  FROM pg_roles r,"
 	    "       unnest(ARRAY['journal_txn', 'journal_posting', 'transfer', 'issuance', 'allocation',"
 	    "                    'offering_settlement', 'holding', 'outbound_file']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
-	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 0, NULL);
+	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];
 
 	if (res == NULL || PQntuples(res) != 1) {
@@ -535,10 +542,19 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	else if (PQgetvalue(res, 0, 2)[0] != '\0')
 		report(dr, 'f', "db role", fix, "the stages act as %s, which may %s (it must only add "
 		    "those rows)", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
+	else if (PQgetvalue(res, 0, 3)[0] == 't')
+		report(dr, 'f', "db role", "REVOKE CREATE ON SCHEMA public FROM PUBLIC (the default since "
+		    "PostgreSQL 15)", "the stages act as %s, which may create objects in schema public",
+		    PQgetvalue(res, 0, 0));
 	else
 		report(dr, 'o', "db role", NULL, "the stages act as %s (owner of the schema: %s); it "
 		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records",
 		    PQgetvalue(res, 0, 0), cfg->owner_role);
+	if (PQgetvalue(res, 0, 5)[0] == 't')
+		report(dr, 'w', "db role", "log in as a user that is a member of the nightly role only "
+		    "(docs/operations.md, \"a server you do not administer\")", "the login user %s is a superuser "
+		    "or a member of %s: a statement in its session could RESET ROLE and escape the nightly "
+		    "role's limits", PQgetvalue(res, 0, 4), cfg->owner_role);
 	PQclear(res);
 }
 

@@ -50,6 +50,8 @@ assert_eq "t|t" "$(t_psql "SELECT bool_and(last_analyze IS NOT NULL) FILTER (WHE
 	bool_and(last_analyze IS NOT NULL) FILTER (WHERE relname IN ('investor', 'subscription', 'cash_movement'))
 	FROM pg_stat_user_tables")" "the statistics were refreshed after the loads (pipeline_analyze, as the owner)"
 assert_exit 0 t_pipeline doctor --offline
+assert_contains "$T_OUT" "warn  db role    the login user postgres is a superuser or a member of pipeline_owner: a statement in its session could RESET ROLE" \
+	"doctor: a superuser login is a warning"
 assert_contains "$T_OUT" "ok    db role    the stages act as pipeline_nightly (owner of the schema: pipeline_owner); it cannot UPDATE, DELETE or TRUNCATE" "doctor: role ok"
 
 # --- a broad GRANT by hand: doctor names it, the next db init takes it away
@@ -62,6 +64,12 @@ assert_eq "f|f|f" "$(t_psql "SELECT has_table_privilege('pipeline_nightly', 'jou
 	has_table_privilege('pipeline_nightly', 'journal_posting', 'TRUNCATE'), has_table_privilege('pipeline_nightly', 'transfer', 'DELETE')")" \
 	"db init re-applied the privileges"
 assert_exit 0 t_pipeline doctor --offline
+# CREATE in the schema for the nightly role: doctor fails, db init takes it back
+admin "GRANT CREATE ON SCHEMA public TO pipeline_nightly" "$T_DB"
+assert_exit 1 t_pipeline doctor --offline
+assert_contains "$T_OUT" "FAIL  db role    the stages act as pipeline_nightly, which may create objects in schema public" "doctor: CREATE in public"
+assert_exit 0 t_pipeline db init
+assert_eq "f" "$(t_psql "SELECT has_schema_privilege('pipeline_nightly', 'public', 'CREATE')")" "db init revoked CREATE"
 
 # --- objects owned by another role (a database from before the roles) go to the owner role
 admin "ALTER TABLE allocation OWNER TO postgres; ALTER VIEW pending_movement OWNER TO postgres;
@@ -96,6 +104,8 @@ assert_exit 0 "$PIPELINE" --config "$T/admin.conf" db init
 sed "s|user=postgres|user=t13_night|" "$T/good.conf" > "$T/night.conf"
 assert_exit 0 "$PIPELINE" --config "$T/night.conf" run --date $DATE --force
 assert_eq "pipeline_nightly" "$(t_psql "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" "a member login acts as the nightly role"
+assert_exit 0 "$PIPELINE" --config "$T/night.conf" doctor --offline
+case "$T_OUT" in *"warn  db role"*) t_fail "doctor: a login that is only a member of the nightly role is not a warning: $T_OUT" ;; esac
 assert_exit 1 "$PIPELINE" --config "$T/night.conf" db init
 assert_contains "$T_ERR" "not a member of the database role pipeline_owner" "the nightly's login cannot run db init"
 out=$(psql -X -q -h "$PGSOCK" -U t13_night -d "$T_DB" -c "SET ROLE pipeline_owner" 2>&1)
@@ -122,6 +132,9 @@ emb() { psql -X -q -A -t -h "$E/pg/run" -U "$1" -d pipeline -c "$2" 2>&1; }
 assert_eq "pipeline_nightly" "$(emb postgres "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE application_name LIKE 'pipeline%'")$(emb postgres "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" \
 	"the stages ran as the nightly role (and no pipeline session is left)"
 assert_eq "t|f" "$(emb postgres "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'pipeline_nightly'")" "embedded: the nightly role logs in, not a superuser"
+assert_exit 0 "$PIPELINE" --config "$T/emb.conf" doctor --offline
+assert_contains "$T_OUT" "ok    db role    the stages act as pipeline_nightly" "embedded: doctor ok"
+case "$T_OUT" in *"warn  db role"*) t_fail "embedded: the nightly logs in as its role, no warning expected: $T_OUT" ;; esac
 assert_contains "$(emb pipeline_nightly "SET ROLE pipeline_owner")" "permission denied to set role" "embedded: the nightly cannot become the owner"
 assert_contains "$(emb pipeline_nightly "RESET ROLE; UPDATE journal_posting SET amount_minor = amount_minor")" "permission denied for table journal_posting" "embedded: the nightly cannot rewrite the journal"
 assert_contains "$(emb pipeline_nightly "DELETE FROM transfer")" "permission denied for table transfer" "embedded: the nightly cannot delete a transfer"

@@ -55,6 +55,11 @@ assert_eq "READY|bob|t|alice|alice" "$(t_psql "SELECT t.status, t.approved_by, t
 	WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'")" "approver and creator both recorded on the transfer"
 assert_exit 1 t_pipeline approve TRF-S-BIG-PROCEEDS --by carol
 assert_contains "$T_ERR" "approve: transfer TRF-S-BIG-PROCEEDS is READY; it was already approved by bob" "second approval refused"
+# the approval is set once, even by hand as the superuser (sql/091)
+out=$(t_psql "UPDATE transfer SET approved_by = 'mallory' WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'" 2>&1)
+assert_contains "$out" "transfer TRF-S-BIG-PROCEEDS: its approval and payment file are set once" "an approval cannot be rewritten"
+out=$(t_psql "UPDATE transfer SET approved_at = now() - interval '1 day' WHERE transfer_id = 'TRF-S-BIG-PROCEEDS'" 2>&1)
+assert_contains "$out" "its approval and payment file are set once" "nor its time"
 
 # --- a rerun of an earlier date does not file what a later date created
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force

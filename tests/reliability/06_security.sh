@@ -2,7 +2,8 @@
 # Scenario 6, the security checklist of issue 9, tested: after a real nightly (fixture day
 # 2026-11-23, which pays and issues), the database itself refuses to UPDATE, DELETE or TRUNCATE
 # the journal, to DELETE transfers, issuance records and outbound files, and to change a transfer's
-# amount or accounts, move its status backwards, or change an issuance record's units - even for
+# amount or accounts, move its status backwards, change an issuance record's units, or clear a
+# file, payment file or upload once recorded (settle would issue or pay again) - even for
 # the superuser (triggers, not only privileges); the nightly ran as the nightly role, which the
 # privileges stop before the triggers are reached, and which cannot switch a trigger off or change
 # the schema (sql/privileges.sql; 13_roles.sh tests the rest of the split). The fetch stage never
@@ -46,6 +47,12 @@ refused "UPDATE transfer SET to_account = from_account" "only status, approval a
 refused "UPDATE transfer SET status = 'READY' WHERE status = 'UPLOADED'" "cannot go back"
 refused "UPDATE issuance SET units = units + 1" "only the file may change"
 refused "UPDATE issuance SET investor_id = (SELECT min(investor_id) FROM investor)" "only the file may change"
+# set once (sql/091): settle picks its work by these NULLs, so clearing one would issue or pay again
+refused "UPDATE issuance SET issuance_file = NULL" "a file is set once"
+refused "UPDATE transfer SET payment_file = NULL WHERE payment_file IS NOT NULL" "approval and payment file are set once"
+refused "UPDATE outbound_file SET uploaded_at = NULL" "recorded once"
+refused "UPDATE outbound_file SET sha256 = repeat('0', 64)" "recorded once"
+refused "UPDATE outbound_file SET destination = 'elsewhere'" "only its content and delivery"
 assert_eq "$before" "$(rel_snapshot)" "nothing changed by the refused statements"
 
 # --- the role split: the nightly ran as the nightly role, which may not even try what the
@@ -83,6 +90,8 @@ nightly_refused "UPDATE allocation SET allocated_units = allocated_units + 1"
 nightly_refused "DELETE FROM offering_settlement"
 nightly_refused "UPDATE holding SET units = units + 1"
 nightly_refused "UPDATE cash_movement SET amount_minor = 1"
+nightly_refused "UPDATE statement SET gate = 'PASSED'"
+nightly_refused "UPDATE stage_run SET db_role = 'someone'"
 nightly_refused "ALTER TABLE journal_posting DISABLE TRIGGER USER"
 nightly_refused "DROP TRIGGER transfer_guard ON transfer"
 nightly_refused "CREATE TABLE public.x (a int)"
@@ -121,5 +130,5 @@ out=$(t_pipeline doctor --offline 2>&1)
 REL_RUNS=$((REL_RUNS + 1))
 assert_contains "$out" "libssh2 1." "doctor reports the libssh2 version"
 
-REL_NOTES="13 trigger refusals, 19 nightly-role refusals, ownership, remote and inbox symlinks, doctor"
+REL_NOTES="18 trigger refusals, 21 nightly-role refusals, ownership, remote and inbox symlinks, doctor"
 rel_result "6 security checklist"
