@@ -2074,30 +2074,10 @@ static enum perr
 clean_leftovers(const char *scratch, const char *dir, const char *date_iso)
 {
 	char *prefix = xasprintf(".recon-%s.xlsx.tmp.", date_iso);
-	const char *dirs[2] = { scratch, dir };
-	enum perr e = PERR_OK;
+	enum perr e = remove_leftovers(scratch, "");
 
-	for (int i = 0; i < 2 && e == PERR_OK; i++) {
-		DIR *d = opendir(dirs[i]);
-		struct dirent *de;
-
-		if (d == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			char *path;
-
-			if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
-				continue;
-			if (i == 1 && strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-				continue;
-			path = xasprintf("%s/%s", dirs[i], de->d_name);
-			if (unlink(path) != 0 && errno != ENOENT)
-				e = perr_set(PERR_IO, "%s: cannot remove a leftover temporary file: %s", path,
-				    strerror(errno));
-			free(path);
-		}
-		closedir(d);
-	}
+	if (e == PERR_OK)
+		e = remove_leftovers(dir, prefix);
 	free(prefix);
 	return e;
 }

@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -272,6 +273,30 @@ atomic_write_file(const char *path, const void *buf, size_t len)
 		return e;
 	}
 	return atomic_commit(af);
+}
+
+enum perr
+remove_leftovers(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	enum perr e = PERR_OK;
+	size_t n = strlen(prefix);
+
+	if (d == NULL)
+		return PERR_OK;
+	while (e == PERR_OK && (de = readdir(d)) != NULL) {
+		char *path;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || strncmp(de->d_name, prefix, n) != 0)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			e = perr_set(PERR_IO, "%s: cannot remove a leftover temporary file: %s", path, strerror(errno));
+		free(path);
+	}
+	closedir(d);
+	return e;
 }
 
 enum perr

@@ -46,6 +46,13 @@ void atomic_abort(struct atomic_file *af);
 /* Writes `len` bytes atomically to `path` (the helpers above in one call). */
 enum perr atomic_write_file(const char *path, const void *buf, size_t len);
 
+/*
+ * Removes the files of `dir` whose names start with `prefix` ("" = every file): the temporary
+ * files a killed run left (e.g. "NAME.tmp."). Only for callers holding the run lock, so that no
+ * live writer owns them. A missing directory is fine.
+ */
+enum perr remove_leftovers(const char *dir, const char *prefix);
+
 /* Reads a whole file into a new NUL-terminated buffer owned by the caller. */
 enum perr read_file(const char *path, char **out, size_t *len_out, size_t max_len);
 

@@ -1220,6 +1220,15 @@ deliver(struct stage_ctx *ctx, const struct outbound *f)
 	path = xasprintf("%s/%s", dir, f->name);
 	if ((rc = mkdir_p(dir, 0750)) != PERR_OK)
 		goto out;
+	{
+		/* A run killed while writing this file left "NAME.tmp.PID"; we hold the run lock. */
+		char *prefix = xasprintf("%s.tmp.", f->name);
+
+		rc = remove_leftovers(dir, prefix);
+		free(prefix);
+		if (rc != PERR_OK)
+			goto out;
+	}
 	if (sha256_file(path, disk_sha, NULL) != PERR_OK || strcmp(disk_sha, sha) != 0) {
 		perr_clear();
 		if ((rc = atomic_write_file(path, buf, len)) != PERR_OK)

@@ -63,7 +63,9 @@ for point in rows_committed file_written file_uploaded upload_recorded; do
 		assert_eq 0 "$(t_psql "SELECT count(*) FROM outbound_file")" "$point: no file yet" ;;
 	file_written)
 		[ -f "$T/data/outbox/2026-11-23/issuance-20261123-01.csv" ] || t_fail "$point: outbox file written"
-		assert_eq "" "$(ls -A "$(ISS_DIR)")" "$point: nothing uploaded" ;;
+		assert_eq "" "$(ls -A "$(ISS_DIR)")" "$point: nothing uploaded"
+		# what a kill inside the atomic write leaves; the rerun removes it (checked below)
+		echo partial > "$T/data/outbox/2026-11-23/pain001-20261123-01.xml.tmp.99999" ;;
 	file_uploaded)
 		assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "$point: uploaded"
 		assert_eq 0 "$(t_psql "SELECT count(*) FROM outbound_file WHERE uploaded_at IS NOT NULL")" \

@@ -106,7 +106,10 @@ rel_check_files() {
 			2>/dev/null || rel_violation "report $f is not a complete workbook"
 	done
 	# libxlsxwriter's own temporaries (tmp.XXXXXX, constant-memory mode, in the report directory) too
-	REL_TEMP_LEFT=$(find -H "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.*' \) 2>/dev/null | wc -l)
+	local left
+	left=$(find -H "$(rel_remote)" "$T/data" "$T/reports" \( -name '*.tmp.*' -o -name '.*.part.*' -o -name 'tmp.*' \) 2>/dev/null)
+	REL_TEMP_LEFT=$(printf '%s' "$left" | grep -c .)
+	[ -n "$left" ] && echo "  temporary file(s) left: $(echo $left)"    # named in the scenario's log
 	REL_TEMP_TOTAL=$(( ${REL_TEMP_TOTAL:-0} + REL_TEMP_LEFT ))
 }
 
