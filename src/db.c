@@ -218,11 +218,49 @@ notice_quiet(void *arg, const char *message)
 	(void)message;  /* NOTICEs (e.g. "relation already exists, skipping") are not for the operator */
 }
 
+/* Connects with `conninfo`; on failure PERR_DB "what: libpq's reason". Caller PQfinishes *out. */
+static enum perr
+open_conn(const char *conninfo, const char *appname, const char *what, PGconn **out)
+{
+	PGconn *c = connect_kv(conninfo, appname);
+	enum perr e;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		e = conn_error(c, what);
+		PQfinish(c);
+		return e;
+	}
+	PQsetNoticeProcessor(c, notice_quiet, NULL);
+	*out = c;
+	return PERR_OK;
+}
+
+/* First use of the embedded cluster: creates the database through the maintenance database. */
+static enum perr
+create_embedded_db(const char *sockdir, const char *appname)
+{
+	char *admin = xasprintf("host=%s user=postgres dbname=postgres", sockdir);
+	PGconn *a;
+	PGresult *r;
+	enum perr e = open_conn(admin, appname, "cannot connect to the embedded database", &a);
+
+	free(admin);
+	if (e != PERR_OK)
+		return e;
+	r = PQexec(a, "CREATE DATABASE " EMBEDDED_DB);
+	/* 42P04 duplicate_database: a concurrent first run created it; fine. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0)
+		e = conn_error(a, "cannot create the embedded database");
+	PQclear(r);
+	PQfinish(a);
+	return e;
+}
+
 enum perr
 db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out)
 {
 	char *sockdir = NULL, *conninfo;
-	PGconn *c;
+	PGconn *c = NULL;
 	enum perr e;
 
 	if (cfg->db_password_file && getenv("PGPASSWORD") == NULL) {
@@ -236,13 +274,8 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 		free(pw);
 	}
 	if (cfg->db_conninfo[0] != '\0') {
-		c = connect_kv(cfg->db_conninfo, appname);
-		if (PQstatus(c) != CONNECTION_OK) {
-			e = conn_error(c, "cannot connect to the database");
-			PQfinish(c);
+		if ((e = open_conn(cfg->db_conninfo, appname, "cannot connect to the database", &c)) != PERR_OK)
 			return e;
-		}
-		PQsetNoticeProcessor(c, notice_quiet, NULL);
 		if (as == DB_AS_NIGHTLY && (e = db_become_nightly(c, cfg)) != PERR_OK) {
 			PQfinish(c);
 			return e;
@@ -255,63 +288,21 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 	if (as == DB_AS_NIGHTLY) {
 		/* The nightly logs in as its role: it cannot RESET ROLE to anything more powerful. */
 		conninfo = xasprintf("host=%s user=%s dbname=" EMBEDDED_DB, sockdir, cfg->nightly_role);
-		c = connect_kv(conninfo, appname);
-		free(conninfo);
-		free(sockdir);
-		if (PQstatus(c) != CONNECTION_OK) {
-			e = conn_error(c, "cannot connect to the embedded database");
-			PQfinish(c);
-			return perr_set(e, "%s (has `pipeline db init` been run? it creates the database and "
-			    "the role %s)", perr_detail(), cfg->nightly_role);
-		}
-		PQsetNoticeProcessor(c, notice_quiet, NULL);
-		*out = c;
-		return PERR_OK;
-	}
-	conninfo = xasprintf("host=%s user=postgres dbname=" EMBEDDED_DB, sockdir);
-	c = connect_kv(conninfo, appname);
-	if (PQstatus(c) != CONNECTION_OK) {
-		/* First use: the database does not exist yet. Create it through the maintenance db. */
-		char *admin = xasprintf("host=%s user=postgres dbname=postgres", sockdir);
-		PGconn *a = connect_kv(admin, appname);
-		PGresult *r;
-
-		PQfinish(c);
-		c = NULL;
-		free(admin);
-		if (PQstatus(a) != CONNECTION_OK) {
-			e = conn_error(a, "cannot connect to the embedded database");
-			PQfinish(a);
-			free(conninfo);
-			free(sockdir);
-			return e;
-		}
-		r = PQexec(a, "CREATE DATABASE " EMBEDDED_DB);
-		/* 42P04 duplicate_database: a concurrent first run created it; fine. */
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0) {
-			e = conn_error(a, "cannot create the embedded database");
-			PQclear(r);
-			PQfinish(a);
-			free(conninfo);
-			free(sockdir);
-			return e;
-		}
-		PQclear(r);
-		PQfinish(a);
-		c = connect_kv(conninfo, appname);
-		if (PQstatus(c) != CONNECTION_OK) {
-			e = conn_error(c, "cannot connect to the embedded database");
-			PQfinish(c);
-			free(conninfo);
-			free(sockdir);
-			return e;
-		}
+		e = open_conn(conninfo, appname, "cannot connect to the embedded database", &c);
+		if (e != PERR_OK)
+			perr_set(e, "%s (has `pipeline db init` been run? it creates the database and the role %s)",
+			    perr_detail(), cfg->nightly_role);
+	} else {
+		conninfo = xasprintf("host=%s user=postgres dbname=" EMBEDDED_DB, sockdir);
+		if (open_conn(conninfo, appname, "cannot connect to the embedded database", &c) != PERR_OK
+		    && (e = create_embedded_db(sockdir, appname)) == PERR_OK)
+			e = open_conn(conninfo, appname, "cannot connect to the embedded database", &c);
 	}
 	free(conninfo);
 	free(sockdir);
-	PQsetNoticeProcessor(c, notice_quiet, NULL);
-	*out = c;
-	return PERR_OK;
+	if (e == PERR_OK)
+		*out = c;
+	return e;
 }
 
 const char *

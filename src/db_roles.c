@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define INIT_LOCK "SELECT pg_advisory_xact_lock(1885958246)"   /* the same key as db_migrate's */
+#define ROLE_EXISTS "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)"
 
 /* Acts as `role` from now on in this session (SET ROLE through set_config, so it takes a parameter). */
 static enum perr
@@ -58,8 +59,9 @@ ask(PGconn *db, const char *sql, int nparams, const char *const *params, bool *a
 
 /*
  * Creates `role` if it does not exist. Role names are checked by the configuration parser
- * (lower-case letters, digits, _), so they need no quoting. Another session creating it at the
- * same moment is fine: that is what the existence check after a failure is for.
+ * (lower-case letters, digits, _), so double quotes are all they need (a name may be a keyword).
+ * Another session creating it at the same moment is fine: that is what the existence check after
+ * a failure is for.
  */
 static enum perr
 ensure_role(PGconn *db, const char *role, bool login)
@@ -70,7 +72,7 @@ ensure_role(PGconn *db, const char *role, bool login)
 	PGresult *res;
 	enum perr e;
 
-	if ((e = ask(db, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", 1, params, &exists)) != PERR_OK)
+	if ((e = ask(db, ROLE_EXISTS, 1, params, &exists)) != PERR_OK)
 		return e;
 	if (exists)
 		return PERR_OK;
@@ -91,7 +93,7 @@ ensure_role(PGconn *db, const char *role, bool login)
 	snprintf(why, sizeof why, "%s", PQresultErrorMessage(res));
 	why[strcspn(why, "\n")] = '\0';
 	PQclear(res);
-	if ((e = ask(db, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", 1, params, &exists)) != PERR_OK)
+	if ((e = ask(db, ROLE_EXISTS, 1, params, &exists)) != PERR_OK)
 		return e;
 	if (!exists)
 		return perr_set(PERR_DB, "cannot create the database role %s: %s", role, why);
