@@ -628,35 +628,6 @@ statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
 {
 	const struct stmt_header *h = &q->h;
 
-	if (q->dup || q->broken) {
-		/* the placeholder a statement's row always had until its end (its lines need a row) */
-		char pending[65];
-
-		snprintf(pending, sizeof pending, "%064lld", (long long)q->id);
-		copy_i64(b, q->id);
-		fbuf_putc(b, '\t');
-		copy_text(b, L->file_id);
-		fbuf_putc(b, '\t');
-		copy_text(b, L->ctx->date_iso);
-		fbuf_putc(b, '\t');
-		copy_text(b, L->src->name);
-		fbuf_putc(b, '\t');
-		copy_text(b, L->fmt->name);
-		fbuf_putc(b, '\t');
-		copy_text(b, L->accts[q->acct].account);
-		fbuf_putc(b, '\t');
-		copy_text(b, h->currency);
-		fbuf_append(b, "\t\t\t", 3);
-		copy_text(b, L->ctx->date_iso);
-		fbuf_append(b, "\t0\tf\t", 5);
-		copy_text(b, L->ctx->date_iso);
-		fbuf_append(b, "\t0\tf\t0\t", 7);
-		fbuf_append(b, pending, 64);
-		fbuf_append(b, "\tPASSED\t", 8);
-		copy_i64(b, L->ctx->run_id);
-		fbuf_putc(b, '\n');
-		return;
-	}
 	copy_i64(b, q->id);
 	fbuf_putc(b, '\t');
 	copy_text(b, L->file_id);
@@ -670,22 +641,35 @@ statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
 	copy_text(b, L->accts[q->acct].account);
 	fbuf_putc(b, '\t');
 	copy_text(b, h->currency);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->statement_no);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->sequence_no);
-	fbuf_putc(b, '\t');
-	copy_date(b, h->opening.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->opening.amount_minor);
-	fbuf_append(b, h->opening.intermediate ? "\tt\t" : "\tf\t", 3);
-	copy_date(b, h->closing.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->closing.amount_minor);
-	fbuf_append(b, h->closing.intermediate ? "\tt\t" : "\tf\t", 3);
-	copy_i64(b, h->line_count);
-	fbuf_putc(b, '\t');
-	fbuf_append(b, q->sha, 64);
+	if (q->dup || q->broken) {
+		/* the placeholder a statement's row always had until its end (its lines need a row) */
+		char pending[65];
+
+		snprintf(pending, sizeof pending, "%064lld", (long long)q->id);
+		fbuf_append(b, "\t\t\t", 3);
+		copy_text(b, L->ctx->date_iso);
+		fbuf_append(b, "\t0\tf\t", 5);
+		copy_text(b, L->ctx->date_iso);
+		fbuf_append(b, "\t0\tf\t0\t", 7);
+		fbuf_append(b, pending, 64);
+	} else {
+		fbuf_putc(b, '\t');
+		copy_text(b, h->statement_no);
+		fbuf_putc(b, '\t');
+		copy_text(b, h->sequence_no);
+		fbuf_putc(b, '\t');
+		copy_date(b, h->opening.date);
+		fbuf_putc(b, '\t');
+		copy_i64(b, h->opening.amount_minor);
+		fbuf_append(b, h->opening.intermediate ? "\tt\t" : "\tf\t", 3);
+		copy_date(b, h->closing.date);
+		fbuf_putc(b, '\t');
+		copy_i64(b, h->closing.amount_minor);
+		fbuf_append(b, h->closing.intermediate ? "\tt\t" : "\tf\t", 3);
+		copy_i64(b, h->line_count);
+		fbuf_putc(b, '\t');
+		fbuf_append(b, q->sha, 64);
+	}
 	fbuf_append(b, "\tPASSED\t", 8);
 	copy_i64(b, L->ctx->run_id);
 	fbuf_putc(b, '\n');
