@@ -12,6 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib.sh
+source bench/lib.inc     # measure, rate, mib
 
 N=${BENCH_NORMALIZE_LINES:-1000000}
 W=$REPO/fixtures/formats/world/20261124
@@ -19,19 +20,7 @@ t_init bench_normalize
 B=$T/big
 mkdir -p "$B"
 
-measure() {   # measure CMD... -> "<seconds> <peak RSS KiB>" in $T/time, CPU seconds in $T/cpu
-	/usr/bin/time -f '%e %M %U %S' -o "$T/time.raw" "$@" >/dev/null 2>"$T/cmd.err" || {
-		echo "bench/normalize: command failed: $*" >&2
-		tail -5 "$T/cmd.err" >&2
-		return 1
-	}
-	awk '{ print $1, $2 }' "$T/time.raw" > "$T/time"
-	awk '{ printf "%.2f", $3 + $4 }' "$T/time.raw" > "$T/cpu"
-	cat "$T/time"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / 1048576 / s : 0) }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 line() {      # line LABEL LINES BYTES SECONDS RSS_KIB
 	printf '  %-44s %7.2f s %9s lines/s %7s MB/s' "$1" "$4" "$(rate "$2" "$4")" "$(mbs "$3" "$4")"

@@ -9,24 +9,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib.sh
+source bench/lib.inc     # measure, rate, mib
 
 N=${BENCH_NORMALIZE_STATEMENTS:-10000}
 D=2026-11-23
 t_init bench_normalize_statements 2>/dev/null
 B=$T/big
 mkdir -p "$B"
-
-measure() {   # measure CMD... -> "<seconds> <peak RSS KiB>" in $T/time, CPU seconds in $T/cpu
-	/usr/bin/time -f '%e %M %U %S' -o "$T/time.raw" "$@" >/dev/null 2>"$T/cmd.err" || {
-		echo "bench/normalize_statements: command failed: $*" >&2
-		tail -5 "$T/cmd.err" >&2
-		return 1
-	}
-	awk '{ print $1, $2 }' "$T/time.raw" > "$T/time"
-	awk '{ printf "%.2f", $3 + $4 }' "$T/time.raw" > "$T/cpu"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo "bench/normalize_statements: generating one MT940 file with $N statements ..."
 /usr/bin/python3 -c '

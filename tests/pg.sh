@@ -1,10 +1,13 @@
 #!/bin/bash
-# tests/pg.sh start|stop|socket - the throwaway PostgreSQL cluster the integration tests share
-# (var/testpg). Each test gets its own database in it (tests/lib.sh t_init). PostgreSQL refuses
-# to run as root, so as root the server runs as the `postgres` user.
+# tests/pg.sh start|stop|crash|socket - the throwaway PostgreSQL cluster the integration tests
+# share (var/testpg). Each test gets its own database in it (tests/lib.sh t_init). PostgreSQL
+# refuses to run as root, so as root the server runs as the `postgres` user. `start` prints the
+# socket directory and is a no-op when the server runs; `crash` stops it in immediate mode (no
+# checkpoint, as if it died). PG_ROOT and PG_MAX_CONNECTIONS make another cluster of the same kind
+# (tests/reliability/pg.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD/var/testpg
+ROOT=${PG_ROOT:-$PWD/var/testpg}
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -19,18 +22,21 @@ start)
 	if ! as_pg "$BIN/pg_ctl" -D "$ROOT/data" status >/dev/null 2>&1; then
 		as_pg mkdir -p "$ROOT/run"
 		as_pg "$BIN/pg_ctl" -D "$ROOT/data" -l "$ROOT/postgres.log" -w -t 60 \
-			-o "-c listen_addresses='' -k $ROOT/run -c fsync=off -c max_connections=100" start >/dev/null
+			-o "-c listen_addresses='' -k $ROOT/run -c fsync=off -c max_connections=${PG_MAX_CONNECTIONS:-100}" start >/dev/null
 	fi
 	echo "$ROOT/run"
 	;;
 stop)
 	[ -f "$ROOT/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$ROOT/data" -m fast -w stop >/dev/null || true
 	;;
+crash)
+	as_pg "$BIN/pg_ctl" -D "$ROOT/data" -m immediate -w stop >/dev/null
+	;;
 socket)
 	echo "$ROOT/run"
 	;;
 *)
-	echo "usage: tests/pg.sh start|stop|socket" >&2
+	echo "usage: $0 start|stop|crash|socket" >&2
 	exit 2
 	;;
 esac
