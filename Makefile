@@ -16,7 +16,7 @@ PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
-           -Isrc -Iformats -Istages -Ireports -Ibuild \
+           -Isrc -Iengine -Iformats -Istages -Ireports -Icommands -Ibuild \
            -DPIPELINE_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
@@ -29,9 +29,10 @@ else
 BUILD   := build/rel
 endif
 
-SRCS     := $(wildcard src/*.c stages/*.c formats/*.c reports/*.c)
+DIRS     := src engine formats stages reports commands
+SRCS     := $(foreach d,$(DIRS),$(wildcard $(d)/*.c))
 OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(SRCS)) $(BUILD)/migrations.o
-LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/commands/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
@@ -48,7 +49,7 @@ $(BUILD)/pipeline: $(OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h formats/*.h stages/*.h reports/*.h)
+$(BUILD)/%.o: %.c $(foreach d,$(DIRS),$(wildcard $(d)/*.h))
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<

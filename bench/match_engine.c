@@ -1,5 +1,5 @@
 /*
- * match_engine.c - the matching engine alone (src/match.c), without PostgreSQL: builds a generated
+ * match_engine.c - the matching engine alone (engine/match.c), without PostgreSQL: builds a generated
  * world of N lines and N movements in memory (per 10 lines: 6 matched by reference, 1 by amount and
  * date, 1 amount mismatch, 1 outside the window, 1 unknown reference; and 1 in 10 repeating the bank
  * reference of the line before) whose groups keep the same size at any N, and prints the build

@@ -33,7 +33,7 @@ echo "bench/normalize: generating $N-line files with tools/genworld.py ..."
 /usr/bin/python3 tools/genworld.py --mt940-lines "$N" "$B/stmt.sta" >/dev/null || exit 0
 CSV_BYTES=$(stat -c %s "$B/acct.csv")
 STA_BYTES=$(stat -c %s "$B/stmt.sta")
-cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iformats -o "$T/parsebench" tools/parsebench.c \
+cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iengine -Iformats -o "$T/parsebench" tools/parsebench.c \
 	build/rel/formats/*.o build/rel/src/money.o build/rel/src/bizdate.o build/rel/src/errors.o build/rel/src/util.o \
 	$(pkg-config --libs libpcre2-8 libcrypto) -lcsv || exit 0
 

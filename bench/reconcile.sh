@@ -85,9 +85,9 @@ timed_sql() {
 rc=0
 # The engine alone, in memory, up to 10M (growth without the database).
 ENGINE=$(mktemp /tmp/match_engine.XXXXXX)
-if make -s build/rel/src/match.o build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o \
+if make -s build/rel/engine/match.o build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o \
 	build/rel/src/errors.o build/rel/src/log.o >/dev/null 2>&1 &&
-	cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o "$ENGINE" bench/match_engine.c build/rel/src/match.o \
+	cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iengine -o "$ENGINE" bench/match_engine.c build/rel/engine/match.o \
 	build/rel/src/bizdate.o build/rel/src/money.o build/rel/src/util.o build/rel/src/errors.o \
 	build/rel/src/log.o -lcrypto 2>/dev/null; then
 	for n in 100000 1000000 $([ "${BENCH_RECON_10M:-0}" = 1 ] && echo 10000000); do

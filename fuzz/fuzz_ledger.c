@@ -1,5 +1,5 @@
 /*
- * fuzz_ledger.c - libFuzzer harness for the ledger extract reader (src/ledger_import.c): any bytes
+ * fuzz_ledger.c - libFuzzer harness for the ledger extract reader (commands/ledger_import.c): any bytes
  * as one extract CSV file, checked and turned into COPY text exactly as `pipeline ledger import`
  * does before it touches the database. The file kind (accounts.csv, cash_movements.csv, ...) is
  * the one whose header the input starts with, else chosen by the first byte.
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define cmd_ledger fuzz_ledger_unused_cmd_ledger
-#include "../src/ledger_import.c"
+#include "../commands/ledger_import.c"
 #undef cmd_ledger
 
 int fuzz_ledger_unused_cmd_ledger(int argc, char **argv, const char *config_path);

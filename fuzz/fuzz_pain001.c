@@ -1,6 +1,6 @@
 /*
- * fuzz_pain001.c - libFuzzer harness for the outbound file writers (src/pain001.c and
- * src/issuance_file.c): the input's lines become the message fields and payments, hostile text
+ * fuzz_pain001.c - libFuzzer harness for the outbound file writers (formats/pain001.c and
+ * formats/issuance_file.c): the input's lines become the message fields and payments, hostile text
  * included. A build must either fail cleanly (nothing allocated) or produce a document whose every
  * payment appears once, with no control character but LF and no '&' that does not start an entity.
  * Run by fuzz/run.sh.

@@ -14,7 +14,7 @@ PKGS="libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto"
 pkg-config --exists libcurl 2>/dev/null && PKGS="$PKGS libcurl"
 VERSION=$(cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-        -Isrc -Iformats -Istages -Ireports "-I$B" "-DPIPELINE_VERSION=\"$VERSION\"" $(pkg-config --cflags $PKGS 2>/dev/null))
+        -Isrc -Iengine -Iformats -Istages -Ireports -Icommands "-I$B" "-DPIPELINE_VERSION=\"$VERSION\"" $(pkg-config --cflags $PKGS 2>/dev/null))
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lcsv -lm"
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang)" >&2; exit 1; }
 mkdir -p "$B/obj"
@@ -22,11 +22,11 @@ mkdir -p "$B/obj"
 # The program's objects, instrumented for coverage (rebuilt when the source is newer).
 sh scripts/embed-sql.sh sql/privileges.sql $(ls sql/[0-9]*.sql | sort) > "$B/migrations.c"
 objs=()
-for src in src/*.c stages/*.c formats/*.c reports/*.c "$B/migrations.c"; do
+for src in src/*.c engine/*.c formats/*.c stages/*.c reports/*.c commands/*.c "$B/migrations.c"; do
 	[ -f "$src" ] || continue
-	[ "$src" = src/main.c ] && continue
+	[ "$src" = commands/main.c ] && continue
 	obj=$B/obj/$(echo "$src" | tr '/' '_').o
-	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src formats -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
+	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src engine formats stages reports commands -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
 		$CC "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c -o "$obj" "$src" || { echo "fuzz: cannot compile $src" >&2; exit 1; }
 	fi
 	objs+=("$obj")

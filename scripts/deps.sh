@@ -39,7 +39,7 @@ bsdextrautils
 [ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
 
 # libssh2 talks to servers outside our control: an installed build older than the security fix
-# `pipeline doctor` requires (LIBSSH2_DEBIAN_FIXED in src/doctor.c) is upgraded like a missing one.
+# `pipeline doctor` requires (LIBSSH2_DEBIAN_FIXED in commands/doctor.c) is upgraded like a missing one.
 LIBSSH2_FIXED=1.10.0-3+deb12u1
 upgrade=""
 v=$(dpkg-query -W -f='${Version}' libssh2-1 2>/dev/null || true)

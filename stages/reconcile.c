@@ -6,7 +6,7 @@
  * One transaction. It first undoes this date's own results (its recon_match rows, and through
  * exceptions_reset() what it opened or closed on this date), so a rerun or --force replaces them and
  * never adds to them; results of other dates are not touched. Inputs are read with COPY TO STDOUT,
- * matched by the pure engine (src/match.h: the rules, the window, determinism), and the matches are
+ * matched by the pure engine (engine/match.h: the rules, the window, determinism), and the matches are
  * written back with COPY. The configuration used is recorded in recon_run_config (sql/030).
  *
  * Candidates on date D: lines of PASSED statements with business_date <= D not yet matched, and

@@ -1,6 +1,6 @@
 /*
  * settle.c - the settle stage: closes the offerings whose subscription period has ended, allocates
- * DABS units (src/allocate.h states the rule), refunds the excess, instructs the bank to pay the
+ * DABS units (engine/allocate.h states the rule), refunds the excess, instructs the bank to pay the
  * proceeds to the trustee and the fee to the operating account (pain.001 payment files), and sends
  * the trustee the DABS issuance records - each exactly once.
  *

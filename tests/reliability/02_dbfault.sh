@@ -38,10 +38,10 @@ for stage in normalize reconcile settle; do
 	release_lock
 	expect_fail "server stopped (immediate) during $stage" $pid
 	# A clear error says which stage lost the database, not only that recording the failure failed
-	# afterwards: the stage's own failure must be logged (src/runner.c run_one).
+	# afterwards: the stage's own failure must be logged (commands/run.c run_one).
 	grep -q "stage=$stage .*msg=\"stage failed\"" "$T/fault.log" ||
 		rel_violation "server stopped during $stage: the stage's own error is never reported; the run only says" \
-			"[$(grep '^pipeline: ' "$T/fault.log" | tail -1 | cut -c1-120)] (src/runner.c run_one returns record_end's error)"
+			"[$(grep '^pipeline: ' "$T/fault.log" | tail -1 | cut -c1-120)] (commands/run.c run_one returns record_end's error)"
 	PGSOCK=$("$REL_DIR/pg.sh" start)
 	rel_check_invariants
 	rel_complete $DATE "$T/rerun.log" || continue

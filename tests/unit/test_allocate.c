@@ -1,5 +1,5 @@
 /*
- * test_allocate.c - unit and property tests of the allocation and money rules (src/allocate.h).
+ * test_allocate.c - unit and property tests of the allocation and money rules (engine/allocate.h).
  */
 #include <stdarg.h>
 #include <stddef.h>

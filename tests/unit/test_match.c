@@ -1,5 +1,5 @@
 /*
- * test_match.c - unit and property tests of the pure matching engine (src/match.h): each rule,
+ * test_match.c - unit and property tests of the pure matching engine (engine/match.h): each rule,
  * each verdict, the window edges, duplicates, currency, and order independence on random worlds.
  */
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * commands.h - the subcommands of `pipeline`, one function each. Each takes the arguments after
  * the command name (argv[0] is the command name) and the config path chosen by the top level, and
  * returns the process exit code (perr_exit_code()). The table that maps names to these functions
- * is in src/main.c.
+ * is in commands/main.c.
  */
 #ifndef PIPELINE_COMMANDS_H
 #define PIPELINE_COMMANDS_H

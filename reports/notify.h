@@ -20,6 +20,7 @@
 #define PIPELINE_NOTIFY_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -103,6 +104,9 @@ void notify_subject(const struct notify_summary *s, char *buf, size_t cap);
  */
 enum perr notify_send(const struct config *cfg, const struct notify_summary *s);
 
+/* True when [notify] names a command or a webhook: there is a channel to send to. */
+bool notify_configured(const struct config *cfg);
+
 /*
  * The cut-off for a business date: cfg->notify_cut_off_min on the calendar day after `date`, in
  * cfg->timezone, as a time_t. PERR_NOT_FOUND if no cut-off is configured.
@@ -110,7 +114,7 @@ enum perr notify_send(const struct config *cfg, const struct notify_summary *s);
 enum perr notify_cut_off(const struct config *cfg, date_t date, time_t *out);
 
 /*
- * Called once at the end of `pipeline run` (src/runner.c) with the run's result. Decides per the
+ * Called once at the end of `pipeline run` (commands/run.c) with the run's result. Decides per the
  * rules above whether to notify, gathers and sends. Never fails, never exits, and leaves the
  * recorded error detail (perr_detail) as it found it.
  */

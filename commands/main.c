@@ -15,7 +15,6 @@
 #include "errors.h"
 #include "log.h"
 
-bool runner_is_stage(const char *name);
 
 struct command {
 	const char *name;

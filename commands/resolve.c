@@ -1,7 +1,7 @@
 /*
  * resolve.c - `pipeline resolve EXCEPTION_ID --note TEXT [--by NAME]`: a person closes one open
  * exception by hand. The resolution (who, when, why) is recorded on the row, never deleted, and
- * the same break is not raised again for that subject (see src/exceptions.c).
+ * the same break is not raised again for that subject (see engine/exceptions.c).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * stage.h - what every stage gets and returns. One stage per file under stages/, one entry point.
  *
- * The runner (src/runner.c) opens the connection, takes the lock, records a stage_run row
+ * The runner (commands/run.c) opens the connection, takes the lock, records a stage_run row
  * (state running), calls the entry point, and records done/failed with the counts below. A stage
  * never commits the stage_run row itself and never calls exit().
  *

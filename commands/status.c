@@ -1,0 +1,122 @@
+/*
+ * status.c - `pipeline status`: each stage's latest state for a business date, or for the last
+ * seven business dates, as a table or as JSON.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "db.h"
+#include "util.h"
+
+int
+cmd_status(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "date", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *date_arg = NULL;
+	bool json = false;
+	struct config *cfg = NULL;
+	PGconn *db = NULL;
+	date_t dates[7], d;
+	int n_dates = 0, c, i, j;
+	enum perr e;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': date_arg = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			printf("usage: pipeline status [--date YYYY-MM-DD] [--json]\n"
+			    "Shows each stage's state for the date, or for the last 7 business dates.\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
+		return 2;
+	}
+	if ((e = cli_open(config_path, "status", &cfg, &db)) != PERR_OK)
+		return cli_fail(e);
+	if (date_arg) {
+		if ((e = cli_date(cfg, date_arg, &dates[0])) != PERR_OK)
+			goto out;
+		n_dates = 1;
+	} else {
+		if ((e = cli_date(cfg, NULL, &d)) != PERR_OK)
+			goto out;
+		for (n_dates = 0; n_dates < 7; n_dates++) {
+			dates[n_dates] = d;
+			d = calendar_prev_business_day(&cfg->calendar, d);
+		}
+	}
+	if (json)
+		printf("[");
+	for (i = 0; i < n_dates; i++) {
+		char iso[DATE_BUFSZ];
+		const char *params[1];
+		PGresult *res;
+
+		params[0] = date_format_iso(dates[i], iso);
+		res = db_query(db, PGRES_TUPLES_OK,
+		    "SELECT s.stage, coalesce(r.state, 'pending'),"
+		    "  coalesce(to_char(r.started_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+		    "  coalesce(to_char(r.finished_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+		    "  coalesce(to_char(extract(epoch FROM (coalesce(r.finished_at, clock_timestamp()) - r.started_at)),"
+		    "           'FM999999990.0') || 's', ''),"
+		    "  coalesce(r.rows_in, 0), coalesce(r.rows_out, 0), coalesce(r.exceptions, 0),"
+		    "  coalesce(r.error, ''), coalesce(r.run_id, 0), coalesce(r.operator, ''),"
+		    "  coalesce(r.invocation, '')"
+		    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
+		    "       WITH ORDINALITY AS s(stage, ord)"
+		    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
+		    "                      AND x.stage = s.stage ORDER BY run_id DESC LIMIT 1) r ON true"
+		    " ORDER BY s.ord", 1, params);
+		if (res == NULL) {
+			e = PERR_DB;
+			goto out;
+		}
+		if (json) {
+			printf("%s{\"date\":\"%s\",\"stages\":[", i ? "," : "", iso);
+			for (j = 0; j < PQntuples(res); j++) {
+				printf("%s{\"stage\":\"%s\",\"state\":\"%s\",\"run_id\":%s,\"started_at\":\"%s\","
+				    "\"finished_at\":\"%s\",\"rows_in\":%s,\"rows_out\":%s,\"exceptions\":%s,\"error\":",
+				    j ? "," : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), PQgetvalue(res, j, 9),
+				    PQgetvalue(res, j, 2), PQgetvalue(res, j, 3), PQgetvalue(res, j, 5),
+				    PQgetvalue(res, j, 6), PQgetvalue(res, j, 7));
+				json_put_string(stdout, PQgetvalue(res, j, 8));
+				printf(",\"invocation\":");
+				json_put_string(stdout, PQgetvalue(res, j, 11));
+				printf("}");
+			}
+			printf("]}");
+		} else {
+			printf("%s%s\n", i ? "\n" : "", iso);
+			printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", "STAGE", "STATE", "STARTED",
+			    "FINISHED", "DURATION", "ROWS IN", "ROWS OUT", "EXC", "ERROR");
+			for (j = 0; j < PQntuples(res); j++)
+				printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", PQgetvalue(res, j, 0),
+				    PQgetvalue(res, j, 1), PQgetvalue(res, j, 2), PQgetvalue(res, j, 3),
+				    PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
+				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
+		}
+		PQclear(res);
+	}
+	if (json)
+		printf("]\n");
+out:
+	PQfinish(db);
+	config_free(cfg);
+	return e == PERR_OK ? 0 : cli_fail(e);
+}
