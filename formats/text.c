@@ -1,6 +1,7 @@
 /*
  * text.c - text helpers shared by the statement parsers: growable buffers, UTF-8 validation,
- * exact ISO-8859-1 conversion, JSON string output and bounded line reading.
+ * exact ISO-8859-1 conversion, JSON string output, bounded line reading and the list of tolerated
+ * deviations a parser records.
  */
 #include "statement.h"
 
@@ -228,4 +229,51 @@ stmt_balanced(const struct stmt_header *h, int64_t *expected)
 	if (expected != NULL)
 		*expected = e;
 	return e == h->closing.amount_minor;
+}
+
+void
+deviations_add(struct deviations *dv, const char *code, const char *what, long line)
+{
+	int i;
+
+	if (dv == NULL)
+		return;
+	for (i = 0; i < dv->n; i++)
+		if (strcmp(dv->d[i].code, code) == 0) {
+			dv->d[i].count++;
+			return;
+		}
+	if (dv->n == DEVIATIONS_MAX)
+		return;    /* more kinds than there are codes: cannot happen, the codes are fixed */
+	dv->d[dv->n].code = code;
+	dv->d[dv->n].what = what;
+	dv->d[dv->n].first_line = line;
+	dv->d[dv->n].count = 1;
+	dv->n++;
+}
+
+char *
+deviations_format(const struct deviations *dv, char *buf, size_t cap)
+{
+	size_t len = 0;
+	int i;
+
+	if (cap == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; dv != NULL && i < dv->n && len < cap; i++) {
+		int w = snprintf(buf + len, cap - len, "%s%s (line %ld%s", i ? "; " : "", dv->d[i].code,
+		    dv->d[i].first_line, dv->d[i].count > 1 ? ", " : ")");
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+		if (dv->d[i].count > 1 && len < cap) {
+			w = snprintf(buf + len, cap - len, "%lld times)", (long long)dv->d[i].count);
+			if (w < 0)
+				break;
+			len += (size_t)w;
+		}
+	}
+	return buf;
 }

@@ -47,7 +47,8 @@ test_good(void **state)
 	assert_string_equal(r.lines[0].customer_ref, "NONREF");
 	assert_string_equal(r.lines[0].bank_ref, "FT2632800012");
 	assert_string_equal(r.lines[0].supplementary, "DEPOSIT VA00000123");
-	assert_string_equal(r.lines[0].narrative, "FAST TRF DEPOSIT VA00000123 TAN AH KOW");
+	/* issue 14: :86: continuation lines are joined exactly as sent, nothing inserted */
+	assert_string_equal(r.lines[0].narrative, "FAST TRF DEPOSIT VA00000123TAN AH KOW");
 	/* line 2: D with one decimal "250,5" */
 	assert_string_equal(r.lines[1].l.mark, "D");
 	assert_int_equal(r.lines[1].l.amount_minor, -25050);
