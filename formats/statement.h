@@ -98,8 +98,9 @@ struct deviations {
 };
 /* Counts one occurrence of `code` at `line` (a new code is added in order of first occurrence). */
 void deviations_add(struct deviations *dv, const char *code, const char *what, long line);
-/* "code (line N[, M times]); ..." into buf (cap bytes); "" when there are none. Returns buf. */
-char *deviations_format(const struct deviations *dv, char *buf, size_t cap);
+/* "code (line N[, M times]): what" into buf (cap bytes; DEVIATION_BUFSZ is enough). Returns buf. */
+#define DEVIATION_BUFSZ 256
+char *deviation_text(const struct deviation *d, char *buf, size_t cap);
 
 struct stmt_sink {
 	void *arg;
@@ -170,7 +171,8 @@ enum perr format_parse_statements(const struct format *f, FILE *fp, const struct
     const struct stmt_sink *sink);
 
 /*
- * Guesses the format of the file at `path` from its content: MT940 (":20:" or "{1:" first),
+ * Guesses the format of the file at `path` from its content: MT940 (":20:" or "{1:" first, or a
+ * line starting with ":20:" in the first 512 bytes, after bank header lines),
  * the trustee register (its header), else the first layout in formats_dir that parses the whole
  * file. On success *out is owned by the caller. PERR_PARSE if nothing fits, naming what was tried.
  */

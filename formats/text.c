@@ -171,27 +171,11 @@ deviations_add(struct deviations *dv, const char *code, const char *what, long l
 }
 
 char *
-deviations_format(const struct deviations *dv, char *buf, size_t cap)
+deviation_text(const struct deviation *d, char *buf, size_t cap)
 {
-	size_t len = 0;
-	int i;
-
-	if (cap == 0)
-		return buf;
-	buf[0] = '\0';
-	for (i = 0; dv != NULL && i < dv->n && len < cap; i++) {
-		int w = snprintf(buf + len, cap - len, "%s%s (line %ld%s", i ? "; " : "", dv->d[i].code,
-		    dv->d[i].first_line, dv->d[i].count > 1 ? ", " : ")");
-
-		if (w < 0)
-			break;
-		len += (size_t)w;
-		if (dv->d[i].count > 1 && len < cap) {
-			w = snprintf(buf + len, cap - len, "%lld times)", (long long)dv->d[i].count);
-			if (w < 0)
-				break;
-			len += (size_t)w;
-		}
-	}
+	if (d->count > 1)
+		snprintf(buf, cap, "%s (line %ld, %lld times): %s", d->code, d->first_line, (long long)d->count, d->what);
+	else
+		snprintf(buf, cap, "%s (line %ld): %s", d->code, d->first_line, d->what);
 	return buf;
 }

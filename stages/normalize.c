@@ -39,6 +39,7 @@
 #include "config.h"
 #include "db.h"
 #include "exceptions.h"
+#include "jsonout.h"
 #include "layout.h"
 #include "log.h"
 #include "money.h"
@@ -134,6 +135,7 @@ struct load {
 
 	/* totals for file_load; rows_out goes to ctx only when the file's transaction commits */
 	int64_t statements, lines, duplicates, rows_out;
+	struct deviations dev;    /* the MT940 dialects the parser tolerated (file_load.deviations) */
 	/* a statement that failed the gate (kept for the BALANCE_BREAK record) */
 	bool gate_failed;
 	struct stmt_header broken;
@@ -1258,12 +1260,26 @@ delete_file_output(struct stage_ctx *ctx, const char *file_id)
 	return db_command(ctx->db, "DELETE FROM file_load WHERE file_id = $1::bigint", 1, p);
 }
 
+/* The deviations as a JSON array of texts, for file_load.deviations (the caller frees it). */
+static char *
+deviations_json(const struct deviations *dv)
+{
+	json_t *a = json_array();
+	char buf[DEVIATION_BUFSZ];
+
+	for (int i = 0; dv != NULL && i < dv->n; i++)
+		json_array_append_new(a, jsonout_str(deviation_text(&dv->d[i], buf, sizeof buf)));
+	return jsonout_dumps(a, JSONOUT_COMPACT);
+}
+
 static enum perr
 record_file_load(struct stage_ctx *ctx, const char *file_id, const char *format, const char *status,
-    const char *reason, int64_t statements, int64_t lines)
+    const char *reason, int64_t statements, int64_t lines, const struct deviations *dv)
 {
 	char run[24], st[24], ln[24];
-	const char *p[8];
+	char *devs = deviations_json(dv);
+	const char *p[9];
+	enum perr e;
 
 	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
 	snprintf(st, sizeof st, "%lld", (long long)statements);
@@ -1276,9 +1292,13 @@ record_file_load(struct stage_ctx *ctx, const char *file_id, const char *format,
 	p[5] = st;
 	p[6] = ln;
 	p[7] = run;
-	return db_command(ctx->db,
-	    "INSERT INTO file_load (file_id, business_date, format, status, reason, statements, lines, run_id)"
-	    " VALUES ($1::bigint, $2::date, $3, $4, $5, $6::integer, $7::bigint, $8::bigint)", 8, p);
+	p[8] = devs;
+	e = db_command(ctx->db,
+	    "INSERT INTO file_load (file_id, business_date, format, status, reason, statements, lines, run_id,"
+	    " deviations) VALUES ($1::bigint, $2::date, $3, $4, $5, $6::integer, $7::bigint, $8::bigint,"
+	    " ARRAY(SELECT json_array_elements_text($9::json)))", 9, p);
+	free(devs);
+	return e;
 }
 
 /*
@@ -1299,7 +1319,7 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	if (ctx->force && (e = delete_file_output(ctx, L->file_id)) != PERR_OK)
 		goto fail;
 	if ((e = record_file_load(ctx, L->file_id, L->fmt ? L->fmt->name : L->src->format, "QUARANTINED",
-	    reason, 0, 0)) != PERR_OK)
+	    reason, 0, 0, &L->dev)) != PERR_OK)
 		goto fail;
 	memset(&x, 0, sizeof x);
 	x.severity = "ERROR";
@@ -1439,7 +1459,8 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
 	{
-		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx };
+		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx, .deviations = &L.dev,
+			.strict = ss->src->mt940_strict };
 
 		if (ss->fmt->kind == FORMAT_TRUSTEE) {
 			struct regload R = { .L = &L };
@@ -1474,7 +1495,7 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out_rollback;
 	if ((e = record_file_load(ctx, file_id, ss->fmt->name,
 	    L.statements == 0 && L.duplicates > 0 ? "DUPLICATE" : "LOADED", NULL,
-	    L.statements, L.lines)) != PERR_OK)
+	    L.statements, L.lines, &L.dev)) != PERR_OK)
 		goto out_rollback;
 	if ((e = file_commit(ctx)) != PERR_OK)
 		goto out;
