@@ -863,25 +863,42 @@ handle_line(struct mt *m, const char *s, size_t n)
 	return other_line(m, s, n);
 }
 
-/*
- * SOH (0x01) and ETX (0x03) around a message: removed from both ends of the raw line. Returns
- * true if there were any.
- */
-static bool
-strip_framing(const char *raw, size_t *start, size_t *n)
+/* Decodes and handles one logical line raw[0..n) (no line ending, no framing byte). */
+static enum perr
+decode_and_handle(struct mt *m, const char *raw, size_t n)
 {
-	bool any = false;
+	enum perr e;
 
-	while (*n > 0 && (raw[*start] == 0x01 || raw[*start] == 0x03)) {
-		(*start)++;
-		(*n)--;
-		any = true;
+	if ((e = text_decode(raw, n, m->o->encoding, &m->text, m->path, m->lineno, "MT940")) != PERR_OK)
+		return e;
+	return handle_line(m, m->text.p, m->text.len);
+}
+
+/*
+ * One physical line. SOH (0x01) and ETX (0x03) frame each message; where they stand inside a line
+ * ("-}<ETX><SOH>{1:..."), they separate logical lines, each handled on its own. A piece that is
+ * empty because of the framing is not a blank line.
+ */
+static enum perr
+physical_line(struct mt *m, const char *raw, size_t n)
+{
+	size_t start = 0, i;
+	bool framed = false;
+	enum perr e;
+
+	for (i = 0; i < n; i++) {
+		if (raw[i] != 0x01 && raw[i] != 0x03)
+			continue;
+		if (!framed && (e = deviate(m, m->lineno, "soh_etx", "SOH/ETX (0x01/0x03) framing")) != PERR_OK)
+			return e;
+		framed = true;
+		if (i > start && (e = decode_and_handle(m, raw + start, i - start)) != PERR_OK)
+			return e;
+		start = i + 1;
 	}
-	while (*n > 0 && (raw[*start + *n - 1] == 0x01 || raw[*start + *n - 1] == 0x03)) {
-		(*n)--;
-		any = true;
-	}
-	return any;
+	if (!framed || n > start)
+		return decode_and_handle(m, raw + start, n - start);
+	return PERR_OK;
 }
 
 /*
@@ -967,8 +984,6 @@ mt940_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink)
 	m.path = o->path;
 	m.st = ST_OUTSIDE;
 	for (;;) {
-		size_t start = 0, len;
-
 		m.lineno++;
 		n = read_line(fp, &raw, &cap, MT940_MAX_LINE, m.path, m.lineno);
 		if (n < 0) {
@@ -982,16 +997,7 @@ mt940_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink)
 			n--;
 		if (n > 0 && raw[n - 1] == '\r')
 			n--;
-		len = (size_t)n;
-		if (strip_framing(raw, &start, &len)) {
-			if ((e = deviate(&m, m.lineno, "soh_etx", "SOH/ETX (0x01/0x03) framing")) != PERR_OK)
-				goto out;
-			if (len == 0)
-				continue;   /* a line of framing only */
-		}
-		if ((e = text_decode(raw + start, len, o->encoding, &m.text, m.path, m.lineno, "MT940")) != PERR_OK)
-			goto out;
-		if ((e = handle_line(&m, m.text.p, m.text.len)) != PERR_OK)
+		if ((e = physical_line(&m, raw, (size_t)n)) != PERR_OK)
 			goto out;
 	}
 	e = end_of_file(&m, last_had_nl);
