@@ -41,8 +41,8 @@ looks_gvc(const char *s, size_t n)
 	if (n < 6 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]))
 		return false;
 	sep = s[3];
-	return sep != ' ' && sep != '/' && !is_digit(sep) && !(sep >= 'A' && sep <= 'Z')
-	    && !(sep >= 'a' && sep <= 'z') && (unsigned char)sep < 0x80 && is_digit(s[4]) && is_digit(s[5]);
+	return sep > ' ' && sep < 0x7f && sep != '/' && !is_digit(sep) && !(sep >= 'A' && sep <= 'Z')
+	    && !(sep >= 'a' && sep <= 'z') && is_digit(s[4]) && is_digit(s[5]);
 }
 
 struct kw {
