@@ -21,8 +21,10 @@
  *              the closing balance unless its amount has all its decimals: that may be truncated);
  *   fields     :28: for :28C:, statement and sequence numbers longer than 5 digits, :20: longer than
  *              16, trailing spaces, :61: with an empty or over-long customer reference (kept whole),
- *              a bank reference over 16 or supplementary details over 34, a space before the type
- *              code, a type code padded with spaces, a zero amount, an empty :86:, and the
+ *              a bank reference over 16 or supplementary details over 34, a customer reference
+ *              padded to 16 and followed by the supplementary details on the same line (old
+ *              Rabobank), a space before the type code, a type code padded with spaces, a zero
+ *              amount, an empty :86:, several :86: for one :61: (joined as sent), and the
  *              non-standard fields :NS:, :13:, :13D:, :34F:, :90C:, :90D:, :23: (kept apart, never
  *              merged into the field before them, not loaded).
  * Never tolerated: an unknown tag, a line starting with ':' that is not a tag, a field out of
@@ -50,8 +52,8 @@ enum { RE_TAGLINE, RE_BALANCE, RE_STMTLINE, RE_STMTNO, RE_ENVELOPE, RE_ENVEND, R
 
 static const char *const re_src[RE_COUNT] = {
 	[RE_TAGLINE] = "^:([0-9]{2}[A-Z]?|NS):",
-	[RE_BALANCE] = "^([CD])([0-9]{6})([A-Z]{3})([0-9,]{1,15})$",
-	[RE_STMTLINE] = "^([0-9]{6})([0-9]{4})?(RC|RD|C|D)([A-Z])?([0-9][0-9,]{0,14})( *)([NSF][A-Z0-9 ]{3})(.*)$",
+	[RE_BALANCE] = "^([CD])([0-9]{6})([A-Z]{3})([0-9,]{1,24})$",
+	[RE_STMTLINE] = "^([0-9]{6})([0-9]{4})?(RC|RD|C|D)([A-Z])?([0-9][0-9,]{0,23})( *)([NSF][A-Z0-9 ]{3})(.*)$",
 	[RE_STMTNO] = "^([0-9]{1,31})(?:/([0-9]{1,31}))?$",
 	[RE_ENVELOPE] = "^\\{1:[^{}]*\\}(\\{2:[^{}]*\\})?(\\{3:(\\{[^{}]*\\})*\\})?\\{4:$",
 	[RE_ENVEND] = "^-\\}(\\{5:.*\\})?$",
@@ -231,6 +233,9 @@ parse_amount(struct mt *m, const char *s, size_t n, int64_t *out)
 
 	if (memchr(s, ',', n) == NULL)
 		return ferr(m, "amount \"%.*s\" has no decimal comma, expected e.g. \"1500,00\" or \"9,\"", (int)n, s);
+	if (n > 15 && (e = deviate(m, m->field_line, "amount_long",
+	    "amount longer than 15 characters (leading zeros)")) != PERR_OK)
+		return e;
 	e = money_parse(s, n, m->h.exponent, &money_style_mt940, out);
 	if (e != PERR_OK)
 		return ferr(m, "%s", perr_detail()), e;
@@ -348,6 +353,13 @@ field_61_refs(struct mt *m, const char *rest, size_t restl)
 	if (sl != NULL) {
 		fbuf_append(&m->cust, rest, (size_t)(sl - rest));
 		fbuf_append(&m->bank, sl + 2, restl - (size_t)(sl - rest) - 2);
+	} else if (restl > 16 && rest[15] == ' ' && rest[16] != ' ') {
+		/* a reference padded to its 16 characters, then the counterparty (old Rabobank) */
+		if ((e = deviate(m, m->field_line, "details_on_first_line",
+		    ":61: supplementary details after the padded customer reference, on the first line")) != PERR_OK)
+			return e;
+		fbuf_append(&m->cust, rest, 16);
+		fbuf_append(&m->supp, rest + 16, restl - 16);
 	} else {
 		fbuf_append(&m->cust, rest, restl);
 	}
@@ -451,6 +463,8 @@ field_61(struct mt *m, const char *v, size_t n)
 	if ((e = field_61_refs(m, rest, restl)) != PERR_OK)
 		return e;
 	if (nl != NULL) {
+		if (m->supp.len > 0)
+			return ferr(m, "supplementary details both after the customer reference and on a second line");
 		fbuf_append(&m->supp, nl + 1, n - first - 1);
 		if (m->supp.len > 34 && (e = deviate(m, m->field_line, "supplementary_long",
 		    ":61: supplementary details longer than 34 characters (kept whole)")) != PERR_OK)
@@ -544,7 +558,11 @@ field_28(struct mt *m, const char *v, size_t n)
 	return PERR_OK;
 }
 
-/* :86: after a :61: (the line's narrative) or after the closing balance (for the owner). */
+/*
+ * :86: after a :61: (the line's narrative) or after the closing balance (for the owner). A second
+ * :86: after the first (old Rabobank files: one :86: per line of text) continues the narrative,
+ * joined as sent. The line goes to the sink at the next :61: or the closing balance.
+ */
 static enum perr
 field_86(struct mt *m, const char *v, size_t n, enum stage st)
 {
@@ -553,17 +571,33 @@ field_86(struct mt *m, const char *v, size_t n, enum stage st)
 
 	if (n == 0 && (e = deviate(m, m->field_line, "empty_86", "empty :86:")) != PERR_OK)
 		return e;
-	if (st != ST_61) {
+	if (st != ST_61 && st != ST_61_86) {
 		m->st = ST_INFO86;    /* information for the account owner: not a line */
 		return PERR_OK;
 	}
-	/* The lines are joined exactly as sent: a bank wraps at 65 characters, inside words too. */
-	fbuf_reset(&m->narr);
-	for (i = 0; i < n; i++)
-		if (v[i] != '\n')
-			fbuf_putc(&m->narr, v[i]);
-	if ((e = flush_line(m)) != PERR_OK)
+	if (st == ST_61)
+		fbuf_reset(&m->narr);
+	else if ((e = deviate(m, m->field_line, "repeated_86", "several :86: fields for one :61: (joined)")) != PERR_OK)
 		return e;
+	/*
+	 * The lines are joined exactly as sent: a bank wraps at 65 characters, inside words too. Only
+	 * padding goes: a line of spaces only, and the trailing spaces of a line padded to the full 65.
+	 */
+	for (i = 0; i < n;) {
+		const char *nl = memchr(v + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (v + i)) : n - i, keep = len;
+
+		while (keep > 0 && v[i + keep - 1] == ' ')
+			keep--;
+		if (keep == len || (keep > 0 && (len != 65 || len - keep < 2)))
+			keep = len;
+		else if ((e = deviate(m, m->field_line, "padded_86", ":86: lines padded with spaces to 65 "
+		    "characters (the padding is dropped)")) != PERR_OK)
+			return e;
+		fbuf_append(&m->narr, v + i, keep);
+		i += len + (nl != NULL);
+	}
+	fbuf_append(&m->narr, "", 0);
 	m->st = ST_61_86;
 	return PERR_OK;
 }
@@ -620,7 +654,7 @@ process_field(struct mt *m)
 			return e;
 		m->st = ST_61;
 	} else if (strcmp(t, "86") == 0) {
-		EXPECT(st == ST_61 || st == ST_62 || st == ST_64 || st == ST_65);
+		EXPECT(st == ST_61 || st == ST_61_86 || st == ST_62 || st == ST_64 || st == ST_65);
 		return field_86(m, v, n, st);
 	} else if (strcmp(t, "62F") == 0 || strcmp(t, "62M") == 0) {
 		EXPECT(st == ST_60 || st == ST_61 || st == ST_61_86);
