@@ -4,6 +4,7 @@
  * Accepted: several statements per file, separated by "-" lines or each in a
  * {1:...}{2:...}{4: ... -} envelope; CRLF or LF; fields in the order of the standard:
  *   :20: [:21:] :25: :28C: :60F:|:60M: (:61: [:86:])* :62F:|:62M: [:64:] (:65:)* [:86:]
+ * (a statement without lines is a statement: opening = closing).
  * Continuation lines belong to the field above (:61: supplementary details, :86: narrative).
  * :61: is 6!n[4!n]2a[1!a]15d1!a3!c16x[//16x] with a second line of 34x supplementary details:
  * value date YYMMDD, entry date MMDD (its year inferred from the value date, also across a
@@ -17,14 +18,16 @@
  * (struct deviations; refused instead when parse_opts.strict, `mt940_strict = yes`):
  *   framing    envelope blocks {1:}{2:}{3:}{4: over several lines, a {5:} trailer line, SOH/ETX
  *              (0x01/0x03) around messages, bank header lines before :20: (a BIC, "940", ":940:",
- *              "MT940"), blank lines inside a message, a last line without a line ending (not on
- *              the closing balance unless its amount has all its decimals: that may be truncated);
+ *              "MT940", ING's "0000 01INGBNL2AXXXX00001" and "940 00"), blank lines inside a
+ *              message, a last line without a line ending (not on a balance unless its amount has
+ *              all its decimals: it may have been cut);
  *   fields     :28: for :28C:, statement and sequence numbers longer than 5 digits, :20: longer than
  *              16, trailing spaces, :61: with an empty or over-long customer reference (kept whole),
  *              a bank reference over 16 or supplementary details over 34, a customer reference
  *              padded to 16 and followed by the supplementary details on the same line (old
  *              Rabobank), a space before the type code, a type code padded with spaces, a zero
- *              amount, an empty :86:, several :86: for one :61: (joined as sent), and the
+ *              amount, an amount over 15 characters (leading zeros), an empty :86:, several :86:
+ *              for one :61: (joined as sent), :86: lines padded with spaces to 65, and the
  *              non-standard fields :NS:, :13:, :13D:, :34F:, :90C:, :90D:, :23: (kept apart, never
  *              merged into the field before them, not loaded).
  * Never tolerated: an unknown tag, a line starting with ':' that is not a tag, a field out of
@@ -57,8 +60,9 @@ static const char *const re_src[RE_COUNT] = {
 	[RE_STMTNO] = "^([0-9]{1,31})(?:/([0-9]{1,31}))?$",
 	[RE_ENVELOPE] = "^\\{1:[^{}]*\\}(\\{2:[^{}]*\\})?(\\{3:(\\{[^{}]*\\})*\\})?\\{4:$",
 	[RE_ENVEND] = "^-\\}(\\{5:.*\\})?$",
-	/* bank header lines before :20: - a BIC (8 or 11), "940", ":940:", "MT940" */
-	[RE_HEADER] = "^([A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?|940|:940:|MT940)$",
+	/* bank header lines before :20: - a BIC (8 or 11), "940", ":940:", "MT940", ING's
+	 * "0000 01INGBNL2AXXXX00001" and "940 00" */
+	[RE_HEADER] = "^([A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?|940|940 [0-9]{2}|:940:|MT940|[0-9]{4} [0-9]{2}[A-Z]{6}[A-Z0-9]{2}[A-Z0-9]{0,12})$",
 };
 
 /* Tags that are not MT940 fields but that banks put in statements: kept apart, not loaded. */
