@@ -20,8 +20,8 @@ assert_exit 0 /usr/bin/python3 tools/mt940-corpus.py --pipeline "$PIPELINE" --so
 assert_contains "$T_OUT" "invalid files refused:    7/7" "every invalid dialect file refused with its message"
 assert_contains "$T_OUT" "crashes:                  0" "no crash"
 n_expected=$(ls "$DIA"/*.jsonl | wc -l)
-assert_eq 22 "$n_expected" "one expected output per tolerated dialect fixture"
-assert_contains "$T_OUT" "statements exactly right: 25/25 (100.0%)" "every statement exactly right"
+assert_eq 23 "$n_expected" "one expected output per tolerated dialect fixture"
+assert_contains "$T_OUT" "statements exactly right: 26/26 (100.0%)" "every statement exactly right"
 
 # 2. --strict refuses each one that has deviations, naming file and line
 for f in "$DIA"/*.jsonl; do
