@@ -43,6 +43,7 @@
 #include "layout.h"
 #include "log.h"
 #include "money.h"
+#include "mt940_86.h"
 #include "progress.h"
 #include "refx.h"
 #include "stage.h"
@@ -623,7 +624,7 @@ find_duplicates(struct load *L)
 	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id) FROM STDIN"
 #define LINE_COPY "COPY statement_line (statement_id, line_no, account_no, entry_date, value_date," \
 	" amount_minor, currency, mark, funds_code, type_code, customer_ref, bank_ref, supplementary," \
-	" narrative, reference) FROM STDIN"
+	" narrative, reference, counterparty, counterparty_account) FROM STDIN"
 
 static void
 statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
@@ -962,7 +963,14 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	fbuf_putc(r, '\t');
 	copy_text(r, l->reference);
 	fbuf_putc(r, '\n');
+	/* the content hash covers the columns above only, so it is what it was before sql/101 */
 	EVP_DigestUpdate(L->sha, r->p, r->len);
+	r->len--;
+	fbuf_putc(r, '\t');
+	copy_text(r, l->info != NULL ? l->info->name.p : "");
+	fbuf_putc(r, '\t');
+	copy_text(r, l->info != NULL ? l->info->account.p : "");
+	fbuf_putc(r, '\n');
 	L->ctx->rows_in++;
 	if (!L->in_copy) {
 		fbuf_append(&L->pend_rows, r->p, r->len);

@@ -86,6 +86,13 @@ assert_eq "1|25000|VA00000001|N166
 	JOIN statement s USING (statement_id) WHERE s.account_no = 'DE89370400440532013000' ORDER BY l.line_no")" \
 	"lines loaded: reference from the EREF subfield, the zero-amount line kept"
 assert_eq "PASSED" "$(q "SELECT gate FROM statement WHERE account_no = 'DE89370400440532013000'")" "its gate passed"
+assert_eq "1|TAN AH KOW|DE44500105175407324931
+2||
+3|J. JANSEN|NL47INGB0000123456" "$(q "SELECT l.line_no, l.counterparty, l.counterparty_account FROM statement_line l
+	JOIN statement s USING (statement_id) WHERE s.account_no = 'DE89370400440532013000' ORDER BY l.line_no")" \
+	"the counterparty of a structured :86: is stored"
+assert_exit 0 t_pipeline explain VA00000001
+assert_contains "$T_OUT" "counterparty: TAN AH KOW, DE44500105175407324931" "explain shows the counterparty"
 assert_eq "{}" "$(q "SELECT l.deviations FROM file_load l JOIN fetched_file f USING (file_id) WHERE f.source = 'dialects_strict'")" \
 	"a quarantined strict file records no tolerated deviation"
 assert_eq "QUARANTINED|$T/many-dialects.sta:1: MT940: bank header line before :20: is not standard MT940 (the source sets mt940_strict = yes)" \
