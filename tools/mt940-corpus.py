@@ -19,8 +19,11 @@ For every FILE.sta (also .940, .mt940, .txt) under each DIR, the expected result
               fragment without :20: or a closing balance) is counted as an invalid file: the
               pipeline loads only complete statements, so it must be refused;
   FILE.wolph.json  the same, transcribed from such a .yml into {"statement": {...} or null,
-              "lines": [...]} in this project's field names (a line's "narrative" is their
-              transaction_details with the line breaks removed: joined exactly as sent);
+              "lines": [...]} in this project's field names;
+  A line's narrative is compared with their transaction_details ("narrative_lines": its lines):
+  it must be those lines joined with nothing in between, except that spaces may stand where one
+  of their lines ends (WoLpH strips the trailing spaces of each :86: line and keeps the line
+  breaks; the pipeline keeps the text exactly as sent, only dropping padding to 65);
   Their model is flat (one set of statement fields per file, each the last value seen): the
   opening balance is compared with the last statement that has a final (:60F:) opening, the
   closing balance with the last that has a final (:62F:) closing, the account and numbers with
@@ -163,7 +166,7 @@ def wolph_expected(y):
         if d.get("extra_details") is not None:
             ln["supplementary"] = s(d.get("extra_details"))
         if d.get("transaction_details") is not None:
-            ln["narrative"] = s(d.get("transaction_details")).replace("\r", "").replace("\n", "")
+            ln["narrative_lines"] = s(d.get("transaction_details")).replace("\r", "").split("\n")
         det = {}
         for theirs, ours in (("applicant_name", "counterparty_name"), ("applicant_iban", "counterparty_account"),
                              ("applicant_bin", "counterparty_bic"), ("posting_text", "posting_text"),
@@ -178,8 +181,20 @@ def wolph_expected(y):
 
 # ---- comparison ----
 
+def narrative_ok(lines, got):
+    """got is the lines joined as sent, with spaces allowed only where one of them ends."""
+    import re
+    return isinstance(got, str) and re.fullmatch(" *".join(re.escape(l) for l in lines), got) is not None
+
+
 def sub_equal(exp, got, path=""):
     """Every key of exp equal in got; returns the list of differing paths."""
+    if isinstance(exp, dict) and "narrative_lines" in exp:
+        rest = {k: v for k, v in exp.items() if k != "narrative_lines"}
+        bad = sub_equal(rest, got, path)
+        if not narrative_ok(exp["narrative_lines"], got.get("narrative") if isinstance(got, dict) else None):
+            bad.append(path + ".narrative")
+        return bad
     if isinstance(exp, dict):
         if not isinstance(got, dict):
             return [path or "."]
