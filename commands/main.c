@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "statement.h"
 
 
 struct command {
@@ -77,6 +79,8 @@ main(int argc, char **argv)
 
 	if (config_path == NULL || *config_path == '\0')
 		config_path = "pipeline.conf";
+	/* Every source's format is checked when the configuration is loaded, not first at normalize. */
+	config_set_format_check(format_check);
 	while (argi < argc && argv[argi][0] == '-') {
 		const char *a = argv[argi];
 

@@ -4,7 +4,9 @@
  * INI syntax (libinih). Unknown sections, unknown keys, duplicate sections and bad values are
  * errors naming the file and line. Secrets never live in this file: a key passphrase or database
  * password is named by an environment variable (`*_env`) or a file that must be mode 0600 or stricter.
- * Relative paths in the file are resolved against the directory holding the file.
+ * Relative paths in the file are resolved against the directory holding the file. References between
+ * sections (formats, accounts), patterns, zones and required sections are checked at load too, and
+ * every error names the line (config_line).
  * docs/configuration.md documents every key; keep the two in step.
  */
 #ifndef PIPELINE_CONFIG_H
@@ -77,9 +79,13 @@ struct config {
 	char *owner_role;         /* owns the schema; `db init` runs the migrations as it (pipeline_owner) */
 	char *nightly_role;       /* every other command runs as it: no UPDATE/DELETE of money (pipeline_nightly) */
 
-	/* [accounts] */
+	/* [accounts]: every account_no a source names must be one of these */
 	char *client_money_account;
 	char *operating_account;
+	char **trustee_accounts;  /* trustee = A, B: trustee accounts whose statements are fetched */
+	size_t n_trustee_accounts;
+	char **other_accounts;    /* other = A, B: any further account a source fetches statements of */
+	size_t n_other_accounts;
 
 	/* [match] */
 	int match_window_days;    /* default 3 business days */
@@ -120,6 +126,12 @@ struct config {
 	size_t n_sources;
 
 	char digest[65];          /* SHA-256 of the file's bytes, recorded with every run */
+
+	struct config_line {      /* where each key was read (config_line) */
+		char *section, *key; /* key NULL: the section's first line */
+		int line;
+	} *lines;
+	size_t n_lines;
 };
 
 /*
@@ -134,5 +146,17 @@ void config_free(struct config *cfg);
 char *config_path(const struct config *cfg, const char *p);
 
 const struct source_cfg *config_source(const struct config *cfg, const char *name);
+
+/* The line `key` of [section] was read from (key NULL: the section's first line), or 0. */
+int config_line(const struct config *cfg, const char *section, const char *key);
+
+/*
+ * Checks a source's `format` name at load: PERR_OK, or an error whose detail says why (not a
+ * format, with "did you mean"; its layout does not parse). src/ cannot call formats/, so the
+ * program sets formats/format.c's format_check here before loading (commands/main.c); without
+ * one, formats are checked only when a stage opens them.
+ */
+typedef enum perr (*config_format_check_fn)(const char *formats_dir, const char *name);
+void config_set_format_check(config_format_check_fn fn);
 
 #endif
