@@ -1,7 +1,7 @@
 /*
  * doctor.c - `pipeline doctor`: checks that the pipeline can run tonight and says how to fix what
- * cannot. It changes nothing (except that connecting starts the embedded PostgreSQL cluster, as any
- * command does).
+ * cannot. It changes nothing: it creates no directory and never creates or starts the embedded
+ * PostgreSQL cluster (what is missing is reported with the command that creates it).
  *
  * Checks, in order: the configuration file (and its permissions), the data, report and formats
  * directories, each source's layout and pattern, each SFTP endpoint's key file (exists, private:
@@ -566,11 +566,22 @@ check_database(struct doctor *dr, const struct config *cfg)
 	int version = 0;
 	char fix[1024];
 
-	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY, &db)) != PERR_OK) {
-		snprintf(fix, sizeof fix, "%s", cfg->db_conninfo[0]
-		    ? "check [database] conninfo, that the server runs and accepts us (pg_hba.conf), and the password"
-		    : "check data_dir/pg/log for why the embedded PostgreSQL did not start; as root, postgres must be "
-		      "able to reach data_dir");
+	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY_NO_START, &db)) != PERR_OK) {
+		enum embedded_state st = cfg->db_conninfo[0] ? EMBEDDED_RUNNING : db_embedded_state(cfg);
+		char *log = db_embedded_log(cfg);
+
+		if (cfg->db_conninfo[0])
+			snprintf(fix, sizeof fix, "check [database] conninfo, that the server runs and accepts us "
+			    "(pg_hba.conf), and the password");
+		else if (st == EMBEDDED_ABSENT)
+			snprintf(fix, sizeof fix, "create it with the schema: pipeline db init (it runs initdb under "
+			    "%s/pg and starts the server)", cfg->data_dir);
+		else if (st == EMBEDDED_STOPPED)
+			snprintf(fix, sizeof fix, "start it: pipeline db start (its log: %s)", log);
+		else
+			snprintf(fix, sizeof fix, "run: pipeline db init (creates the database and the role %s); the "
+			    "server's log: %s", cfg->nightly_role, log);
+		free(log);
 		report(dr, 'f', "database", fix, "%s", perr_detail());
 		return;
 	}

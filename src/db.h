@@ -24,6 +24,7 @@
 enum db_as {
 	DB_AS_NIGHTLY,  /* every command but `db init`: the nightly role, no UPDATE/DELETE of money */
 	DB_AS_ADMIN,    /* `db init`: the login user itself, until db_init_schema becomes the owner */
+	DB_AS_NIGHTLY_NO_START, /* doctor: as the nightly, but never create or start the embedded cluster */
 };
 
 /*
@@ -35,6 +36,20 @@ enum db_as {
  * caller (PQfinish).
  */
 enum perr db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out);
+
+/*
+ * The embedded cluster (an empty conninfo): `pipeline db start|stop|status`, and doctor, which
+ * looks without starting anything. The state is asked of pg_ctl.
+ */
+enum embedded_state { EMBEDDED_ABSENT, EMBEDDED_STOPPED, EMBEDDED_RUNNING };
+enum embedded_state db_embedded_state(const struct config *cfg);
+/* Creates (initdb) and starts it if needed; *socket_dir_out (may be NULL) owned by the caller. */
+enum perr db_embedded_start(const struct config *cfg, char **socket_dir_out);
+/* Stops it (fast: sessions are ended) if it runs; nothing if it does not. */
+enum perr db_embedded_stop(const struct config *cfg);
+/* Its socket directory and server log; new strings owned by the caller. */
+char *db_embedded_socket_dir(const struct config *cfg);
+char *db_embedded_log(const struct config *cfg);
 
 /* SET ROLE nightly_role, with a hint to run `db init` if that role does not exist. */
 enum perr db_become_nightly(PGconn *db, const struct config *cfg);
