@@ -64,8 +64,7 @@ db_embedded(const char *config_path, const char *verb)
 		return cli_fail(e);
 	}
 	st = db_embedded_state(cfg);
-	sock = db_embedded_socket_dir(cfg);
-	log = db_embedded_log(cfg);
+	db_embedded_where(cfg, &sock, &log);
 	printf("embedded PostgreSQL %s\n  data    %s/pg/data\n  socket  %s\n  log     %s\n",
 	    st == EMBEDDED_RUNNING ? "running" : st == EMBEDDED_STOPPED ? "stopped" : "not created yet "
 	    "(pipeline db init creates it)", cfg->data_dir, sock, log);

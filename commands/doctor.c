@@ -568,8 +568,9 @@ check_database(struct doctor *dr, const struct config *cfg)
 
 	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY_NO_START, &db)) != PERR_OK) {
 		enum embedded_state st = cfg->db_conninfo[0] ? EMBEDDED_RUNNING : db_embedded_state(cfg);
-		char *log = db_embedded_log(cfg);
+		char *log = NULL;
 
+		db_embedded_where(cfg, NULL, &log);
 		if (cfg->db_conninfo[0])
 			snprintf(fix, sizeof fix, "check [database] conninfo, that the server runs and accepts us "
 			    "(pg_hba.conf), and the password");

@@ -246,28 +246,17 @@ db_embedded_state(const struct config *cfg)
 	return st;
 }
 
-char *
-db_embedded_socket_dir(const struct config *cfg)
+void
+db_embedded_where(const struct config *cfg, char **sockdir, char **log)
 {
 	struct embedded em;
-	char *dir;
 
 	embedded_paths(cfg, &em);
-	dir = live_sockdir(&em);
+	if (sockdir)
+		*sockdir = live_sockdir(&em);
+	if (log)
+		*log = xstrdup(em.log);
 	embedded_free(&em);
-	return dir;
-}
-
-char *
-db_embedded_log(const struct config *cfg)
-{
-	struct embedded em;
-	char *log;
-
-	embedded_paths(cfg, &em);
-	log = xstrdup(em.log);
-	embedded_free(&em);
-	return log;
 }
 
 /* initdb, when the cluster has no PG_VERSION yet. */
@@ -457,7 +446,7 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 			    st == EMBEDDED_ABSENT ? "does not exist yet" : "is not running",
 			    st == EMBEDDED_ABSENT ? "create it and the schema: pipeline db init"
 			    : "start it: pipeline db start");
-		sockdir = db_embedded_socket_dir(cfg);
+		db_embedded_where(cfg, &sockdir, NULL);
 		as = DB_AS_NIGHTLY;
 	} else if ((e = db_embedded_start(cfg, &sockdir)) != PERR_OK)
 		return e;

@@ -47,9 +47,8 @@ enum embedded_state db_embedded_state(const struct config *cfg);
 enum perr db_embedded_start(const struct config *cfg, char **socket_dir_out);
 /* Stops it (fast: sessions are ended) if it runs; nothing if it does not. */
 enum perr db_embedded_stop(const struct config *cfg);
-/* Its socket directory and server log; new strings owned by the caller. */
-char *db_embedded_socket_dir(const struct config *cfg);
-char *db_embedded_log(const struct config *cfg);
+/* Its socket directory and server log (either may be NULL); new strings owned by the caller. */
+void db_embedded_where(const struct config *cfg, char **sockdir, char **log);
 
 /* SET ROLE nightly_role, with a hint to run `db init` if that role does not exist. */
 enum perr db_become_nightly(PGconn *db, const struct config *cfg);
