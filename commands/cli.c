@@ -32,9 +32,15 @@ cli_fail(enum perr e)
 	char exit_s[16];
 
 	snprintf(exit_s, sizeof exit_s, "%d", code);
-	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
-	/* The log line above is for machines; the last line is a plain sentence for a person. */
-	fprintf(stderr, "pipeline: %s\n", d);
+	/*
+	 * Said once: a stage's failure was logged already, with its stage (commands/run.c run_one).
+	 * The log line is for machines; the last line is a plain sentence for a person, except in the
+	 * journal, where the log line (with its priority) is what is read.
+	 */
+	if (!log_error_logged(d))
+		log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
+	if (!log_to_journal())
+		fprintf(stderr, "pipeline: %s\n", d);
 	return code;
 }
 
