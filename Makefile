@@ -109,7 +109,7 @@ install: pipeline
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/pipeline
 	install -m 0755 pipeline $(DESTDIR)$(PREFIX)/bin/pipeline
 	install -m 0644 formats/*.layout $(DESTDIR)$(PREFIX)/share/pipeline/formats/
-	sed 's#^formats_dir = formats$$#formats_dir = $(PREFIX)/share/pipeline/formats#' pipeline.conf > $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
+	sed 's#/usr/local/share/pipeline/formats#$(PREFIX)/share/pipeline/formats#' deploy/pipeline.conf.sample > $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
 	install -m 0644 docs/pipeline.1 $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
 	install -d $(DESTDIR)$(PREFIX)/share/pipeline/systemd
 	install -m 0755 deploy/pipeline-nightly $(DESTDIR)$(PREFIX)/bin/pipeline-nightly

@@ -845,7 +845,9 @@ validate(struct config *cfg)
 		struct stat st;
 
 		if (stat(cfg->db_password_file, &st) != 0)
-			return bad(cfg, "database", "password_file", "%s: %s", cfg->db_password_file, strerror(errno));
+			return bad(cfg, "database", "password_file", "%s: %s (create it: install -m 0600 /dev/null %s, "
+			    "then write the password on its first line)", cfg->db_password_file, strerror(errno),
+			    cfg->db_password_file);
 		if (st.st_mode & 077)
 			return bad(cfg, "database", "password_file", "%s is readable by others (mode %03o); "
 			    "run chmod 600 %s", cfg->db_password_file, st.st_mode & 0777, cfg->db_password_file);
