@@ -1,7 +1,8 @@
 # Makefile - builds ./pipeline and runs the demo, tests, benchmarks and fuzzers.
 #
 #   make            build ./pipeline
-#   make demo       install what is missing, run the nightly on the fixture world, print the reports
+#   make demo       install what is missing, run the nightly on the fixture world, print a summary
+#                   per day (V=1: every log line too; DEMO_SFTP_PORT=N: the SFTP port, default free)
 #   make test       install what is missing, run unit and integration tests (SANITIZE=1: ASan+UBSan)
 #   make bench      print benchmark figures (never fails because the machine is slow)
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS each
@@ -72,7 +73,7 @@ deps:
 
 demo: deps
 	$(MAKE) pipeline
-	@bash scripts/demo.sh
+	@bash scripts/demo.sh $(if $(V),-v)
 
 unit: $(UNIT_BINS)
 	@bash tests/run-unit.sh $(UNIT_BINS)

@@ -143,10 +143,8 @@ PGAPPNAME="pipeline pid=4343 run" psql -X -q -h "$ESOCK" -U pipeline_nightly -d 
 	-c "SELECT pg_advisory_lock(1885958245), pg_sleep(600)" >/dev/null 2>&1 &
 holder=$!
 # held when pg_locks says so (not after a fixed wait); cancelled below
-for _ in $(seq 600); do
-	[ "$(emb postgres "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break
-	sleep 0.1
-done
+lock_held() { [ "$(emb postgres "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; }
+t_until 120 lock_held || t_fail "the holder never got the lock"
 assert_exit 4 "$PIPELINE" --config "$T/emb.conf" run --date $DATE
 assert_contains "$T_ERR" "another pipeline run holds the lock: pipeline pid=4343 run (database backend pid " "embedded: holder named"
 assert_contains "$T_ERR" ", connected since 20" "embedded: since when"
