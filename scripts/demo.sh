@@ -102,7 +102,7 @@ summary() {
 	printf '  %-12s %s\n' settlements "$(q "SELECT coalesce(string_agg(s.offering_id || ' ' || lower(s.outcome)
 		|| ' (' || s.allocated_units || ' units, proceeds ' || o.currency || ' '
 		|| to_char(s.proceeds_minor / 10::numeric ^ c.exponent, 'FM999G999G999G990D00')
-		|| ', refunds ' || to_char(s.refunded_minor / 10::numeric ^ c.exponent, 'FM999G999G999G990D00') || ')',
+		|| ', refunds ' || o.currency || ' ' || to_char(s.refunded_minor / 10::numeric ^ c.exponent, 'FM999G999G999G990D00') || ')',
 		'; ' ORDER BY s.offering_id), 'none closed')
 		FROM offering_settlement s JOIN offering o USING (offering_id) JOIN currency c ON c.code = o.currency
 		WHERE s.business_date = '$day'")"
