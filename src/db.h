@@ -50,6 +50,9 @@ enum perr db_embedded_stop(const struct config *cfg);
 /* Its socket directory and server log (either may be NULL); new strings owned by the caller. */
 void db_embedded_where(const struct config *cfg, char **sockdir, char **log);
 
+/* Acts as `role` from now on in this session (SET ROLE). */
+enum perr db_set_role(PGconn *db, const char *role);
+
 /* SET ROLE nightly_role, with a hint to run `db init` if that role does not exist. */
 enum perr db_become_nightly(PGconn *db, const struct config *cfg);
 
