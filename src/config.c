@@ -34,6 +34,8 @@ struct parse_state {
 	int line;                    /* line number of the line inih read last */
 	int err_line;                /* line of the first error */
 	int header_line;             /* line of the last [section] header read */
+	char **long_values;          /* values of lines too long for inih (read_line) */
+	size_t n_long;
 	char err[512];               /* first error, without the file:line prefix */
 	char current[128];           /* section of the previous key */
 	char *closed[CONFIG_MAX_SOURCES + 16];
@@ -471,16 +473,44 @@ check_repeat(struct parse_state *ps, const char *section, const char *name)
 }
 
 /*
+ * A value too long for inih's line buffer: kept aside and handed to inih as "\001N", which
+ * handler() turns back into the value (inih's own rules applied: leading and trailing blanks and
+ * an inline comment, " ;...", dropped).
+ */
+static char *
+keep_long_value(struct parse_state *ps, const char *v, size_t n)
+{
+	char *val, *c;
+	size_t len;
+
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	val = xstrndup(v, n);
+	for (c = val; (c = strchr(c, ';')) != NULL; c++)
+		if (c > val && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	len = strlen(val);
+	while (len > 0 && (val[len - 1] == ' ' || val[len - 1] == '\t' || val[len - 1] == '\r'))
+		val[--len] = '\0';
+	ps->long_values = xrealloc(ps->long_values, (ps->n_long + 1) * sizeof *ps->long_values);
+	ps->long_values[ps->n_long] = val;
+	return val;
+}
+
+/*
  * inih's reader (like fgets): hands out the file one line at a time and counts the lines, so the
  * handler knows the line of the key it is given. inih reads at most num - 1 bytes and would take
- * the rest of a longer line for a line of its own: here a long comment is cut short, and any other
- * long line is an error naming its line.
+ * the rest of a longer line for a line of its own: here a long comment is cut short, a long
+ * `key = value` line reaches inih as `key = \001N` (keep_long_value), anything else too long is
+ * an error naming its line.
  */
 static char *
 read_line(char *str, int num, void *stream)
 {
 	struct parse_state *ps = stream;
-	const char *p = ps->text;
+	const char *p = ps->text, *eq;
 	size_t len, n;
 
 	if (*p == '\0' || num < 3)
@@ -492,11 +522,17 @@ read_line(char *str, int num, void *stream)
 	if (*p == '[')
 		ps->header_line = ps->line;
 	n = len < (size_t)num - 2 ? len : (size_t)num - 2;
-	if (n < len && *p != ';' && *p != '#')
-		fail(ps, "the line is longer than %d bytes", num - 2);
-	memcpy(str, ps->text, n);
-	str[n] = '\n';
-	str[n + 1] = '\0';
+	eq = memchr(ps->text, '=', len);
+	if (n < len && *p != ';' && *p != '#' && *p != '[' && eq != NULL && (size_t)(eq - ps->text) + 16 < (size_t)num) {
+		keep_long_value(ps, eq + 1, len - (size_t)(eq + 1 - ps->text));
+		snprintf(str, (size_t)num, "%.*s= \001%zu\n", (int)(eq - ps->text), ps->text, ps->n_long++);
+	} else {
+		if (n < len && *p != ';' && *p != '#')
+			fail(ps, "the line is longer than %d bytes", num - 2);
+		memcpy(str, ps->text, n);
+		str[n] = '\n';
+		str[n + 1] = '\0';
+	}
 	ps->text += len + (ps->text[len] == '\n');
 	return str;
 }
@@ -512,6 +548,13 @@ handler(void *user, const char *section, const char *k, const char *v)
 		return 0;
 	if (k == NULL)
 		return 1;
+	if (v[0] == '\001') {
+		size_t i = strtoul(v + 1, NULL, 10);
+
+		if (i >= ps->n_long)
+			return fail(ps, "%s: a control character in the value", k);
+		v = ps->long_values[i];
+	}
 	if (!check_section(ps, section) || !check_repeat(ps, section, k))
 		return 0;
 	note_line(cfg, section, k, ps->line);
@@ -919,6 +962,9 @@ config_load(const char *path, struct config **out)
 	free(text);
 	for (i = 0; i < ps.n_closed; i++)
 		free(ps.closed[i]);
+	for (i = 0; i < ps.n_long; i++)
+		free(ps.long_values[i]);
+	free(ps.long_values);
 	if (line != 0) {
 		config_free(cfg);
 		if (line < 0)

@@ -437,8 +437,10 @@ fetch_source(struct stage_ctx *ctx, struct source_state *ss)
 	if (e != PERR_OK) {
 		ss->err = e;
 		ss->err_detail = xstrdup(perr_detail());
-		log_event(LOG_ERROR, STAGE, "source failed", "source", src->name, "error", ss->err_detail,
-		    (const char *)NULL);
+		/* said once: a refused file's own line already gave this error */
+		if (!log_error_logged(ss->err_detail))
+			log_event(LOG_ERROR, STAGE, "source failed", "source", src->name, "error", ss->err_detail,
+			    (const char *)NULL);
 	}
 }
 

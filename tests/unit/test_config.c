@@ -88,6 +88,28 @@ test_lines_remembered(void **state)
 	config_free(cfg);
 }
 
+/* A value longer than inih's 200-byte line buffer (a deep path) is read whole, inline comment dropped. */
+static void
+test_long_value(void **state)
+{
+	struct config *cfg;
+	char text[4096], dir[400];
+
+	(void)state;
+	memset(dir, 'd', sizeof dir - 1);
+	dir[0] = '/';
+	dir[sizeof dir - 1] = '\0';
+	snprintf(text, sizeof text, "[pipeline]\ndata_dir =   %s   ; a comment\ntimezone = UTC\n" GOOD_TAIL, dir);
+	assert_string_equal(load(text, &cfg), "");
+	assert_string_equal(cfg->data_dir, dir);
+	assert_string_equal(cfg->timezone, "UTC");
+	assert_int_equal(config_line(cfg, "pipeline", "timezone"), 3);
+	config_free(cfg);
+	/* a long line that is not key = value is still an error with its line */
+	snprintf(text, sizeof text, "[pipeline]\ntimezone = UTC\n%s\n" GOOD_TAIL, dir);
+	assert_string_equal(load(text, &cfg), "3: the line is longer than 198 bytes");
+}
+
 static void
 test_key_before_section(void **state)
 {
@@ -139,6 +161,7 @@ main(void)
 		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_near_word),
 		cmocka_unit_test(test_lines_remembered),
+		cmocka_unit_test(test_long_value),
 		cmocka_unit_test(test_key_before_section),
 		cmocka_unit_test(test_zone_line),
 		cmocka_unit_test(test_format_checked_at_load),
