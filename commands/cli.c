@@ -12,6 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "signals.h"
+#include "trust.h"
 
 const char *
 cli_operator(void)
@@ -49,6 +50,11 @@ cli_open(const char *config_path, const char *what, struct config **cfg_out, PGc
 
 	if ((e = config_load(config_path, &cfg)) != PERR_OK)
 		return e;
+	/* StrictModes (src/trust.h): only doctor starts over a file others could have written. */
+	if ((e = trust_require(cfg)) != PERR_OK) {
+		config_free(cfg);
+		return e;
+	}
 	log_set_json(!strcmp(cfg->log_format, "json"));
 	if (db_out == NULL) {
 		*cfg_out = cfg;
