@@ -13,6 +13,7 @@
 #include "log.h"
 #include "signals.h"
 #include "trust.h"
+#include "utf8.h"
 
 const char *
 cli_operator(void)
@@ -30,12 +31,17 @@ cli_fail(enum perr e)
 	const char *d = perr_last() == e && perr_detail()[0] ? perr_detail() : perr_message(e);
 	/* Stopped by SIGTERM/SIGINT: 128 + the signal (src/signals.h), not the 0-5 of errors.h. */
 	int code = stop_exit_status(e);
-	char exit_s[16];
+	char exit_s[16], *shown;
 
 	snprintf(exit_s, sizeof exit_s, "%d", code);
 	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
-	/* The log line above is for machines; the last line is a plain sentence for a person. */
-	fprintf(stderr, "pipeline: %s\n", d);
+	/*
+	 * The log line above is for machines; the last line is a plain sentence for a person, with
+	 * control, bidi and invisible characters (a remote name, a reference) shown, never obeyed.
+	 */
+	shown = utf8_shown(d, strlen(d), UTF8_SHOWN_FIELD);
+	fprintf(stderr, "pipeline: %s\n", shown);
+	free(shown);
 	return code;
 }
 

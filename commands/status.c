@@ -12,7 +12,22 @@
 #include "commands.h"
 #include "db.h"
 #include "jsonout.h"
+#include "utf8.h"
 #include "util.h"
+
+/*
+ * The stage's error as it may be printed: it can quote a remote name, so control, bidi and
+ * invisible characters are escaped (src/utf8.h). Valid until the next call; owned here.
+ */
+static const char *
+error_shown(const PGresult *res, int j)
+{
+	static char *last;
+
+	free(last);
+	last = utf8_shown(PQgetvalue(res, j, 8), (size_t)PQgetlength(res, j, 8), UTF8_SHOWN_FIELD);
+	return last;
+}
 
 /* One stage's row of the status query as a JSON object (the keys of `status --json`). */
 static json_t *
@@ -123,7 +138,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 				printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", PQgetvalue(res, j, 0),
 				    PQgetvalue(res, j, 1), PQgetvalue(res, j, 2), PQgetvalue(res, j, 3),
 				    PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
-				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
+				    PQgetvalue(res, j, 7), error_shown(res, j));
 		}
 		PQclear(res);
 	}

@@ -43,6 +43,7 @@
 #include "signals.h"
 #include "stage.h"
 #include "transport.h"
+#include "utf8.h"
 #include "util.h"
 
 #define STAGE "fetch"
@@ -74,23 +75,14 @@ msleep(int64_t ms)
 		;   /* a stop (SIGTERM/SIGINT, src/signals.h) ends the wait; the next connect refuses */
 }
 
-/* A remote name made printable for a log line: control bytes as \xNN. Caller frees. */
+/*
+ * A remote name made printable for a log line: control bytes and the backslash as \xNN, bidi
+ * controls and invisible characters as \uXXXX (src/utf8.h). Caller frees.
+ */
 static char *
 printable(const char *s, size_t len)
 {
-	char *out = xmalloc(len * 4 + 1), *p = out;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			p += sprintf(p, "\\x%02x", c);
-		else
-			*p++ = (char)c;
-	}
-	*p = '\0';
-	return out;
+	return utf8_shown(s, len, UTF8_SHOWN_FIELD | UTF8_SHOWN_BACKSLASH);
 }
 
 /* The longest local file name (NAME_MAX on Linux). */
