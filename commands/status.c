@@ -62,7 +62,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
 	date_t dates[7], d;
-	json_t *days = json_array();
+	json_t *days = NULL;
 	int n_dates = 0, c, i, j;
 	enum perr e;
 
@@ -86,6 +86,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "status", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
+	days = json_array();    /* after every early return: the usage and refusal paths leak nothing */
 	if (date_arg) {
 		if ((e = cli_date(cfg, date_arg, &dates[0])) != PERR_OK)
 			goto out;
@@ -142,9 +143,11 @@ cmd_status(int argc, char **argv, const char *config_path)
 		}
 		PQclear(res);
 	}
-	if (json && jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
-		e = perr_set(PERR_IO, "status: writing to standard output failed");
-	days = NULL;
+	if (json) {     /* jsonout_write frees days; the text form never hands it over */
+		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
+			e = perr_set(PERR_IO, "status: writing to standard output failed");
+		days = NULL;
+	}
 out:
 	json_decref(days);
 	PQfinish(db);
