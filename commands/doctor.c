@@ -31,11 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "db.h"
 #include "transport.h"
+#include "trust.h"
 #include "util.h"
 
 struct doctor {
@@ -381,53 +383,6 @@ fix_for(enum perr e)
 #define LIBSSH2_DEBIAN_FIXED "1.10.0-3+deb12u1"
 
 /*
- * Runs argv (no shell) and puts the first line of its standard output into out (size n).
- * Returns its exit status, or -1 if it could not run.
- */
-static int
-run_first_line(const char *const *argv, char *out, size_t n)
-{
-	int fds[2], status;
-	ssize_t got;
-	size_t len = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe(fds) != 0)
-		return -1;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(fds[1], 1);
-		if (devnull >= 0)
-			dup2(devnull, 2);
-		close(fds[0]);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len + 1 < n && (got = read(fds[0], out + len, n - 1 - len)) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			break;
-		len += (size_t)got;
-	}
-	out[len] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/*
  * Which libssh2 this process really loaded (dladdr, not the version the headers claimed), which
  * Debian package owns that file, and whether the package's version has the security fixes of
  * LIBSSH2_DEBIAN_FIXED (dpkg --compare-versions, Debian's own ordering).
@@ -446,7 +401,7 @@ check_libssh2_build(struct doctor *dr)
 		return;
 	}
 	/* "libssh2-1:amd64: /usr/lib/x86_64-linux-gnu/libssh2.so.1.0.1": the package is before ": " */
-	if (run_first_line((const char *[]){ "dpkg-query", "-S", real, NULL }, owner, sizeof owner) != 0
+	if (child_first_line((const char *[]){ "dpkg-query", "-S", real, NULL }, owner, sizeof owner) != 0
 	    || (sep = strstr(owner, ": ")) == NULL || sep == owner) {
 		snprintf(fix, sizeof fix, "build the pipeline against Debian's libssh2-1 (apt-get install "
 		    "libssh2-1-dev), which carries the security fixes of %s", min);
@@ -455,12 +410,12 @@ check_libssh2_build(struct doctor *dr)
 		return;
 	}
 	*sep = '\0';
-	if (run_first_line((const char *[]){ "dpkg-query", "-W", "-f", "${Version}", owner, NULL },
+	if (child_first_line((const char *[]){ "dpkg-query", "-W", "-f", "${Version}", owner, NULL },
 	    version, sizeof version) != 0 || version[0] == '\0') {
 		report(dr, 'w', "libssh2", NULL, "%s belongs to %s, whose version dpkg-query does not know", real, owner);
 		return;
 	}
-	if (run_first_line((const char *[]){ "dpkg", "--compare-versions", version, "ge", min, NULL },
+	if (child_first_line((const char *[]){ "dpkg", "--compare-versions", version, "ge", min, NULL },
 	    fix, sizeof fix) != 0) {
 		snprintf(fix, sizeof fix, "apt-get update && apt-get install --only-upgrade %s", owner);
 		report(dr, 'f', "libssh2", fix, "%s from %s %s is older than %s, the first build with the "
@@ -502,6 +457,14 @@ check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *
 	transport_close(t);
 }
 
+/* One trust problem (src/trust.h) as a failed check. */
+static void
+report_trust(void *arg, const char *path, const char *what, const char *fix)
+{
+	(void)path;
+	report(arg, 'f', "trust", fix, "%s", what);
+}
+
 /*
  * The role the stages act as must not be able to rewrite money: no superuser (privileges would not
  * apply), no UPDATE, DELETE or TRUNCATE of the journal, transfers or issuance records beyond what
@@ -523,7 +486,11 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "         OR (session_user <> current_user AND pg_has_role(session_user, $1, 'MEMBER'))"
 	    "  FROM pg_roles r,"
 	    "       unnest(ARRAY['journal_txn', 'journal_posting', 'transfer', 'issuance', 'allocation',"
-	    "                    'offering_settlement', 'holding', 'outbound_file']) AS t(tbl),"
+	    "                    'offering_settlement', 'holding', 'outbound_file',"
+	    /* the history (sql/privileges.sql, "THE HISTORY RULE"): changed only by sql/130's functions */
+	    "                    'stage_run', 'fetched_file', 'file_load', 'statement', 'statement_line',"
+	    "                    'trustee_register', 'trustee_holding', 'recon_match', 'recon_match_movement',"
+	    "                    'exception', 'recon_run_config', 'history_replace']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];
@@ -548,7 +515,7 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 		    PQgetvalue(res, 0, 0));
 	else
 		report(dr, 'o', "db role", NULL, "the stages act as %s (owner of the schema: %s); it "
-		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records",
+		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records, nor the history",
 		    PQgetvalue(res, 0, 0), cfg->owner_role);
 	if (PQgetvalue(res, 0, 5)[0] == 't')
 		report(dr, 'w', "db role", "log in as a user that is a member of the nightly role only "
@@ -744,6 +711,10 @@ cmd_doctor(int argc, char **argv, const char *config_path)
 	} else
 		report(&dr, 'o', "config", NULL, "%s (sha256 %.12s), %zu source(s), time zone %s", cfg->path,
 		    cfg->digest, cfg->n_sources, cfg->timezone);
+	/* What every other command refuses to start over (src/trust.h), listed in full here. */
+	if (trust_check_all(cfg, report_trust, &dr) == 0)
+		report(&dr, 'o', "trust", NULL, "the configuration, known_hosts, key files, password file, "
+		    "formats_dir and layouts are owned by root or us and writable by nobody else");
 	check_dir(&dr, "data_dir", cfg->data_dir, false);
 	check_dir(&dr, "report", cfg->report_dir, false);
 	check_dir(&dr, "formats", cfg->formats_dir, true);

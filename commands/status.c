@@ -14,7 +14,22 @@
 #include "commands.h"
 #include "db.h"
 #include "jsonout.h"
+#include "utf8.h"
 #include "util.h"
+
+/*
+ * The stage's error as it may be printed: it can quote a remote name, so control, bidi and
+ * invisible characters are escaped (src/utf8.h). Valid until the next call; owned here.
+ */
+static const char *
+error_shown(const PGresult *res, int j)
+{
+	static char *last;
+
+	free(last);
+	last = utf8_shown(PQgetvalue(res, j, 8), (size_t)PQgetlength(res, j, 8), UTF8_SHOWN_FIELD);
+	return last;
+}
 
 /* One stage's row of the status query as a JSON object (the keys of `status --json`). */
 static json_t *
@@ -67,7 +82,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
 	date_t dates[7];
-	json_t *days = json_array();
+	json_t *days = NULL;
 	int n_dates = 0, c, i, j;
 	enum perr e;
 
@@ -92,6 +107,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "status", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
+	days = json_array();    /* after every early return: the usage and refusal paths leak nothing */
 	if (date_arg) {
 		if ((e = cli_date(cfg, date_arg, &dates[0])) != PERR_OK)
 			goto out;
@@ -144,13 +160,15 @@ cmd_status(int argc, char **argv, const char *config_path)
 				printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", PQgetvalue(res, j, 0),
 				    PQgetvalue(res, j, 1), PQgetvalue(res, j, 2), PQgetvalue(res, j, 3),
 				    PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
-				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
+				    PQgetvalue(res, j, 7), error_shown(res, j));
 		}
 		PQclear(res);
 	}
-	if (json && jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
-		e = perr_set(PERR_IO, "status: writing to standard output failed");
-	days = NULL;
+	if (json) {     /* jsonout_write frees days; the text form never hands it over */
+		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
+			e = perr_set(PERR_IO, "status: writing to standard output failed");
+		days = NULL;
+	}
 out:
 	json_decref(days);
 	PQfinish(db);

@@ -227,6 +227,18 @@ int_key(struct parse_state *ps, const char *key, const char *v, long lo, long hi
 	return 1;
 }
 
+/* A 64-bit whole-number key (long is 64 bits on the platforms we build for). */
+static int
+i64_key(struct parse_state *ps, const char *key, const char *v, long lo, long hi, int64_t *out)
+{
+	long n;
+
+	if (!parse_int(ps, key, v, lo, hi, &n))
+		return 0;
+	*out = (int64_t)n;
+	return 1;
+}
+
 /*
  * A database role name: lower-case letters, digits and underscores, starting with a letter or
  * underscore, at most 63 bytes, so it needs no quoting in SQL or in a connection string.
@@ -272,6 +284,11 @@ endpoint_key(struct parse_state *ps, struct endpoint_cfg *ep, const char *k, con
 	if (!strcmp(k, "io_timeout")) return int_key(ps, k, v, 1, 3600, &ep->io_timeout_s);
 	if (!strcmp(k, "retries")) return int_key(ps, k, v, 0, 100, &ep->retries);
 	if (!strcmp(k, "retry_backoff_ms")) return int_key(ps, k, v, 0, 600000, &ep->retry_backoff_ms);
+	if (!strcmp(k, "list_max_entries")) return i64_key(ps, k, v, 1, 100000000, &ep->list_max_entries);
+	if (!strcmp(k, "list_max_bytes")) return i64_key(ps, k, v, 1, 1LL << 32, &ep->list_max_bytes);
+	if (!strcmp(k, "list_timeout")) return int_key(ps, k, v, 1, 86400, &ep->list_timeout_s);
+	if (!strcmp(k, "file_timeout")) return int_key(ps, k, v, 1, 86400, &ep->file_timeout_s);
+	if (!strcmp(k, "max_name_len")) return int_key(ps, k, v, 1, 255, &ep->max_name_len);
 	return -1;
 }
 
@@ -284,6 +301,11 @@ endpoint_defaults(struct endpoint_cfg *ep)
 	ep->io_timeout_s = 60;
 	ep->retries = 3;
 	ep->retry_backoff_ms = 1000;
+	ep->list_max_entries = 100000;
+	ep->list_max_bytes = 16LL * 1024 * 1024;
+	ep->list_timeout_s = 300;
+	ep->file_timeout_s = 3600;
+	ep->max_name_len = 255;
 }
 
 static bool
@@ -332,6 +354,7 @@ source_key(struct parse_state *ps, struct source_cfg *src, const char *k, const 
 	if (!strcmp(k, "archive_dir")) { set_str(&src->archive_dir, v); return 1; }
 	if (!strcmp(k, "missing_retries")) return int_key(ps, k, v, 0, 1000, &src->missing_retries);
 	if (!strcmp(k, "missing_backoff_ms")) return int_key(ps, k, v, 0, 3600000, &src->missing_backoff_ms);
+	if (!strcmp(k, "changed_retries")) return int_key(ps, k, v, 0, 1000, &src->changed_retries);
 	{
 		char section[80];
 
@@ -693,6 +716,7 @@ handler(void *user, const char *section, const char *k, const char *v)
 			src->expected_count = 1;
 			src->max_size = 256L * 1024 * 1024;
 			src->missing_backoff_ms = 5000;
+			src->changed_retries = 3;
 		}
 		return source_key(ps, src, k, v);
 	} else

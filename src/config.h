@@ -38,6 +38,12 @@ struct endpoint_cfg {
 	int io_timeout_s;         /* default 60: a stuck server must not hang the night */
 	int retries;              /* default 3, on connection loss */
 	int retry_backoff_ms;     /* default 1000, doubled each retry */
+	/* Bounds on what an untrusted server can make us do (docs/fetch.md, "Limits"). */
+	int64_t list_max_entries; /* default 100000 entries in one listing */
+	int64_t list_max_bytes;   /* default 16 MiB of names in one listing */
+	int list_timeout_s;       /* default 300: a listing that never ends is cut off */
+	int file_timeout_s;       /* default 3600: a transfer that drips is cut off */
+	int max_name_len;         /* default 255 (the most a local file name can be): longer names are skipped */
 };
 
 /* [source.NAME]: one stream of statement files. */
@@ -56,6 +62,8 @@ struct source_cfg {
 	char *archive_dir;        /* remote directory to move fetched files to, or NULL */
 	int missing_retries;      /* default 0: how often to look again for a missing file before exit 3 */
 	int missing_backoff_ms;   /* default 5000 */
+	int changed_retries;      /* default 3: how often a file that changed while read is read again (after
+	                           * missing_backoff_ms, doubled) before the source fails */
 };
 
 struct config {

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "migrations.h"
 #include "signals.h"
 #include "util.h"
@@ -27,7 +28,11 @@
 #define LOCK_KEY 1885958245L   /* "pipe": the pipeline's advisory lock, one per database */
 #define EMBEDDED_DB "pipeline"
 
-/* Runs argv (as `postgres` via runuser when we are root), output appended to logpath. */
+/*
+ * Runs argv (as `postgres` via runuser when we are root), output appended to logpath, with the
+ * minimal environment (src/childenv.h): the postmaster keeps its environment for its whole life,
+ * readable in /proc by the postgres user, so none of our secrets may reach it.
+ */
 static int
 run_program(const char *const *argv, const char *logpath)
 {
@@ -61,6 +66,7 @@ run_program(const char *const *argv, const char *logpath)
 			dup2(fd, 0);
 			close(fd);
 		}
+		child_env_minimal();
 		execvp(args[0], (char *const *)args);
 		_exit(127);
 	}
@@ -75,7 +81,6 @@ static char *
 find_bindir(const struct config *cfg)
 {
 	char buf[512], *path;
-	FILE *p;
 	static const char *const guesses[] = {
 		"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin",
 	};
@@ -91,14 +96,8 @@ find_bindir(const struct config *cfg)
 		}
 		free(path);
 	}
-	if ((p = popen("pg_config --bindir 2>/dev/null", "r")) != NULL) {
-		if (fgets(buf, sizeof buf, p)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			pclose(p);
-			return xstrdup(buf);
-		}
-		pclose(p);
-	}
+	if (child_first_line((const char *[]){ "pg_config", "--bindir", NULL }, buf, sizeof buf) == 0 && buf[0])
+		return xstrdup(buf);
 	return xstrdup("/usr/lib/postgresql/15/bin");
 }
 
@@ -390,24 +389,40 @@ open_conn(const char *conninfo, const char *appname, const char *what, PGconn **
 	return PERR_OK;
 }
 
-/* First use of the embedded cluster: creates the database through the maintenance database. */
+/*
+ * First use of the embedded cluster: creates the database through the maintenance database. Two
+ * first uses at once (two `db init`s) are serialised by a file lock under data_dir/pg: concurrent
+ * CREATE DATABASEs of one name fail with 23505 on pg_database rather than 42P04; and either code
+ * means another process made it, which is fine.
+ */
 static enum perr
-create_embedded_db(const char *sockdir, const char *appname)
+create_embedded_db(const struct config *cfg, const char *sockdir, const char *appname)
 {
 	char *admin = xasprintf("host=%s user=postgres dbname=postgres", sockdir);
-	PGconn *a;
+	char *lockp = xasprintf("%s/pg/.createdb.lock", cfg->data_dir);
+	PGconn *a = NULL;
 	PGresult *r;
-	enum perr e = open_conn(admin, appname, "cannot connect to the embedded database", &a);
+	int lockfd;
+	enum perr e;
 
-	free(admin);
-	if (e != PERR_OK)
-		return e;
+	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) != 0) {
+		e = perr_set(PERR_IO, "%s: cannot lock: %s", lockp, strerror(errno));
+		goto out;
+	}
+	if ((e = open_conn(admin, appname, "cannot connect to the embedded database", &a)) != PERR_OK)
+		goto out;
 	r = PQexec(a, "CREATE DATABASE " EMBEDDED_DB);
-	/* 42P04 duplicate_database: a concurrent first run created it; fine. */
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0)
+	/* 42P04 duplicate_database, 23505 unique_violation: a concurrent first run created it; fine. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0
+	    && strcmp(db_sqlstate(r), "23505") != 0)
 		e = conn_error(a, "cannot create the embedded database");
 	PQclear(r);
+out:
 	PQfinish(a);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(admin);
+	free(lockp);
 	return e;
 }
 
@@ -483,7 +498,7 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 	} else {
 		conninfo = xasprintf("host=%s user=postgres dbname=" EMBEDDED_DB, sockdir);
 		if (open_conn(conninfo, appname, "cannot connect to the embedded database", &c) != PERR_OK
-		    && (e = create_embedded_db(sockdir, appname)) == PERR_OK)
+		    && (e = create_embedded_db(cfg, sockdir, appname)) == PERR_OK)
 			e = open_conn(conninfo, appname, "cannot connect to the embedded database", &c);
 	}
 	free(conninfo);
@@ -544,6 +559,17 @@ db_command(PGconn *db, const char *sql, int nparams, const char *const *params)
 
 	if (res == NULL)
 		return PERR_DB;         /* a SELECT returns tuples, not COMMAND_OK: use db_query for those */
+	PQclear(res);
+	return PERR_OK;
+}
+
+enum perr
+db_call(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, sql, nparams, params);
+
+	if (res == NULL)
+		return PERR_DB;
 	PQclear(res);
 	return PERR_OK;
 }

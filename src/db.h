@@ -84,6 +84,9 @@ PGresult *db_query(PGconn *db, ExecStatusType expect, const char *sql, int npara
 /* Same as db_query for statements whose result is not needed. */
 enum perr db_command(PGconn *db, const char *sql, int nparams, const char *const *params);
 
+/* Same for `SELECT f(...)` of a function whose result is not needed (the history replace paths). */
+enum perr db_call(PGconn *db, const char *sql, int nparams, const char *const *params);
+
 /* BEGIN / COMMIT / ROLLBACK (rollback ignores errors: it is the cleanup path). */
 enum perr db_begin(PGconn *db);
 enum perr db_commit(PGconn *db);

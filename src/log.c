@@ -120,7 +120,13 @@ put_logfmt_value(FILE *fp, const char *v)
 	if (quote)
 		fputc('"', fp);
 	for (p = (const unsigned char *)v; p < end; p++) {
-		if (*p == '"' || *p == '\\')
+		unsigned cp;
+		size_t k = utf8_invisible((const char *)p, (size_t)(end - p), &cp);
+
+		if (k > 0) {    /* a bidi control or invisible character: shown, never obeyed */
+			fprintf(fp, "\\u%04x", cp);
+			p += k - 1;
+		} else if (*p == '"' || *p == '\\')
 			fprintf(fp, "\\%c", *p);
 		else if (*p == '\n')
 			fputs("\\n", fp);

@@ -2,6 +2,9 @@
 # helpers, end with t_done. A failed assertion prints what was expected and what was found and
 # exits 1. The tests talk to a real PostgreSQL (tests/pg.sh) and run the real ./pipeline.
 set -uo pipefail
+# The trusted files the tests write (configurations, known_hosts, keys, layouts) must not be
+# group- or world-writable, or the pipeline refuses to start (src/trust.h).
+umask 022
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIPELINE=${PIPELINE:-$REPO/pipeline}

@@ -42,7 +42,7 @@ pipeline_owner|f|f" "$(admin "SELECT rolname, rolcanlogin, rolsuper FROM pg_role
 	"both roles exist, neither may log in on a server given by conninfo, neither is a superuser"
 assert_exit 0 t_day $DATE
 assert_eq "pipeline_nightly" "$(t_psql "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" "the stages ran as the nightly role"
-assert_eq "f|f|t|t|f|t" "$(t_psql "SELECT has_table_privilege('pipeline_nightly', 'journal_posting', 'UPDATE'),
+assert_eq "f|f|t|t|f|f" "$(t_psql "SELECT has_table_privilege('pipeline_nightly', 'journal_posting', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'transfer', 'DELETE'), has_column_privilege('pipeline_nightly', 'transfer', 'status', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'journal_posting', 'INSERT'), has_column_privilege('pipeline_nightly', 'transfer', 'amount_minor', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'exception', 'DELETE')")" "the privileges of sql/privileges.sql"
