@@ -641,7 +641,7 @@ static const char sql_accounts[] =
     "ORDER BY CASE purpose WHEN 'CLIENT_MONEY' THEN 0 WHEN 'OPERATING' THEN 1 ELSE 2 END, account_no";
 
 /*
- * The ledger balance of each account as reconcile computes it (stages/reconcile.c, "Ledger balance"):
+ * Statement continuity of each account as reconcile computes it (stages/reconcile.c, "Statement continuity"):
  * the opening balance of its first PASSED statement plus the signed movements matched by the date
  * to lines of statements up to the date; and the lines of those statements not matched by the date.
  */
@@ -1330,8 +1330,8 @@ sheet_statements(struct rep *r, struct tsheet *ts)
 /* ---------------------------------------------------------------- Summary */
 
 static const char *const acct_headers[] = {
-	"Account", "Name", "Purpose", "Currency", "Bank Opening", "Bank Closing", "Ledger Balance",
-	"Difference", "Open Lines", "Unexplained", "Lines", "Matched", "Matched %", "Open Errors",
+	"Account", "Name", "Purpose", "Currency", "Bank Opening", "Bank Closing", "Opening + Matched",
+	"Difference", "Open Lines", "Continuity Gap", "Lines", "Matched", "Matched %", "Open Errors",
 	"Open Warnings", "Pending", "Status",
 };
 #define ACCT_MONEY 6    /* opening, closing, ledger, difference, open lines, unexplained */
@@ -1583,13 +1583,12 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 		}
 	}
 	row++;
-	w_str(w, ws, row++, 0, "Bank opening/closing: the day's first and last statement of the account "
-	    "(Statements sheet). Ledger balance: the opening balance of the account's first loaded statement plus "
-	    "every ledger movement matched by the date (what the bank has confirmed of the ledger), as reconcile "
-	    "computes it.", w->f.note);
-	w_str(w, ws, row++, 0, "Difference = bank closing - ledger balance. Open lines: statement lines not matched "
-	    "by the date (unmatched, mismatched, duplicate, ambiguous). Unexplained = difference - open lines: "
-	    "not zero is a LEDGER_BALANCE_BREAK.", w->f.note);
+	w_str(w, ws, row++, 0, "Statement continuity (not the books: the Bank Reconciliation sheet compares the bank "
+	    "with the book balance). Opening + Matched: the opening balance of the account's first loaded statement "
+	    "plus every ledger movement matched by the date, as reconcile computes it.", w->f.note);
+	w_str(w, ws, row++, 0, "Difference = bank closing - (opening + matched). Open lines: statement lines not "
+	    "matched by the date (unmatched, mismatched, duplicate, ambiguous). Continuity gap = difference - open "
+	    "lines: not zero is a STATEMENT_CONTINUITY_BREAK (a statement or lines missing or altered).", w->f.note);
 	w_str(w, ws, row++, 0, "Lines: lines of the day's loaded (PASSED) statements; Matched: those of them matched "
 	    "(Matched sheet, Statement Date = business date). Status: RED = open error exceptions; AMBER = only "
 	    "warnings or pending items; GREEN = nothing open.", w->f.note);

@@ -44,9 +44,11 @@ BEGIN
                    ' ON statement TO %I', nightly);
     EXECUTE format('GRANT DELETE ON statement TO %I', nightly);
     EXECUTE format('GRANT UPDATE, DELETE ON exception TO %I', nightly);
-    FOREACH tbl IN ARRAY ARRAY['file_load', 'trustee_register', 'recon_match', 'business_holiday'] LOOP
+    FOREACH tbl IN ARRAY ARRAY['file_load', 'trustee_register', 'recon_match', 'business_holiday', 'bank_rec'] LOOP
         EXECUTE format('GRANT DELETE ON %I TO %I', tbl, nightly);
     END LOOP;
+
+    -- (bank_rec: the reconciliation statement reconcile replaces on a rerun; its items go by CASCADE)
 
     -- reconcile reserves a block of match ids at once (setval needs UPDATE on the sequence)
     EXECUTE format('GRANT UPDATE ON SEQUENCE %s TO %I', pg_get_serial_sequence('recon_match', 'match_id'), nightly);

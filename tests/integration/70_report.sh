@@ -48,11 +48,11 @@ for row in s.iter_rows(values_only=True):
         continue
     v = dict(zip(hdr, row))
     if row[0] == "0123456789":
-        print("client=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
-              "Difference", "Open Lines", "Unexplained", "Lines", "Matched", "Status")))
+        print("client=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Opening + Matched",
+              "Difference", "Open Lines", "Continuity Gap", "Lines", "Matched", "Status")))
     if row[0] == "JP00112233":
-        print("jpy=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
-              "Difference", "Open Lines", "Unexplained", "Status")))
+        print("jpy=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Opening + Matched",
+              "Difference", "Open Lines", "Continuity Gap", "Status")))
 jc = [r for r in wb["Statements"].iter_rows(min_row=3) if r[3].value == "JP00112233"][0][7]
 print("jpy_format=" + jc.number_format)
 print("issued=%s" % sum(r[6] for r in rows("DABS Issuance")))

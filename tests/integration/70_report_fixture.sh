@@ -71,8 +71,8 @@ for x in csv.DictReader(open(sys.argv[2] + "/balances.csv")):
     a = rows.get(x["account_no"])
     if a is None or minor(a["Bank Opening"]) != int(x["opening_minor"]) or minor(a["Bank Closing"]) != int(x["closing_minor"]):
         bad.append(x["account_no"])
-    elif a["Unexplained"] != 0:
-        bad.append(x["account_no"] + " unexplained %r" % a["Unexplained"])
+    elif a["Continuity Gap"] != 0:
+        bad.append(x["account_no"] + " unexplained %r" % a["Continuity Gap"])
 print("balances " + ("same" if not bad else "differ: %r" % bad))
 EOF2
 )

@@ -221,10 +221,10 @@ def check(path, date_iso):
             last = max(st, key=lambda x: x["Closing Date"].value)
             expect(minor(a["Bank Opening"], cur) == minor(first["Opening"], cur), "%s opening" % acc)
             expect(minor(a["Bank Closing"], cur) == minor(last["Closing"], cur), "%s closing" % acc)
-            if a["Ledger Balance"].value is not None:
-                expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Ledger Balance"], cur),
+            if a["Opening + Matched"].value is not None:
+                expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Opening + Matched"], cur),
                        "%s difference" % acc)
-                expect(minor(a["Unexplained"], cur) == minor(a["Difference"], cur) - minor(a["Open Lines"], cur),
+                expect(minor(a["Continuity Gap"], cur) == minor(a["Difference"], cur) - minor(a["Open Lines"], cur),
                        "%s unexplained" % acc)
         else:
             expect(a["Bank Opening"].value is None, "%s has an opening but no statement" % acc)
@@ -244,8 +244,8 @@ def check(path, date_iso):
         expect(a["Status"].value == light, "%s status %r, expected %r" % (acc, a["Status"].value, light))
         if cur:
             t = sums.setdefault(cur, [0] * 11)
-            for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
-                                   "Open Lines", "Unexplained")):
+            for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
+                                   "Open Lines", "Continuity Gap")):
                 if a[k].value is not None:
                     t[j] += minor(a[k], cur)
             t[6] += lines
@@ -259,8 +259,8 @@ def check(path, date_iso):
     for cur, t in sums.items():
         tr = totals.get(cur)
         expect(tr is not None, "no Total row for %s" % cur)
-        for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
-                               "Open Lines", "Unexplained")):
+        for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
+                               "Open Lines", "Continuity Gap")):
             expect(minor(tr[k], cur) == t[j], "Total %s %s: %r, accounts sum to %r" % (cur, k, tr[k].value, t[j]))
         expect([tr[k].value for k in ("Lines", "Matched", "Open Errors", "Open Warnings", "Pending")] == t[6:],
                "Total %s counts %r vs %r" % (cur, [tr[k].value for k in ("Lines", "Matched", "Open Errors",
