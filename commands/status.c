@@ -33,6 +33,56 @@ stage_json(const PGresult *res, int j)
 	return o;
 }
 
+/*
+ * The latest sign-off of each role for the date (recon_signoff, `pipeline signoff`): printed under the
+ * stages, or added to the date's JSON object `day` as "signoff": {"prepared": {"by", "at"}, ...}.
+ */
+static enum perr
+signoff_show(PGconn *db, const char *iso, json_t *day)
+{
+	const char *params[1] = { iso };
+	PGresult *res;
+	json_t *obj = day ? json_object() : NULL;
+	int j;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT r.role, s.signed_by, to_char(s.signed_at, 'YYYY-MM-DD HH24:MI:SS')"
+	    "  FROM unnest(ARRAY['prepared', 'reviewed']) WITH ORDINALITY AS r(role, ord)"
+	    "  LEFT JOIN LATERAL (SELECT * FROM recon_signoff x WHERE x.business_date = $1::date"
+	    "                      AND x.role = r.role ORDER BY signoff_id DESC LIMIT 1) s ON true"
+	    " ORDER BY r.ord", 1, params);
+	if (res == NULL) {
+		json_decref(obj);
+		return PERR_DB;
+	}
+	if (!day)
+		printf("  bank reconciliation:");
+	for (j = 0; j < PQntuples(res); j++) {
+		bool signed_ = !PQgetisnull(res, j, 1);
+
+		if (day) {
+			json_t *o = json_null();
+
+			if (signed_) {
+				o = json_object();
+				jsonout_set(o, "by", jsonout_str(PQgetvalue(res, j, 1)));
+				jsonout_set(o, "at", jsonout_str(PQgetvalue(res, j, 2)));
+			}
+			jsonout_set(obj, PQgetvalue(res, j, 0), o);
+		} else if (signed_)
+			printf("%s %s by %s at %s", j ? ";" : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
+			    PQgetvalue(res, j, 2));
+		else
+			printf("%s not %s", j ? ";" : "", PQgetvalue(res, j, 0));
+	}
+	if (day)
+		jsonout_set(day, "signoff", obj);
+	else
+		printf("\n");
+	PQclear(res);
+	return PERR_OK;
+}
+
 int
 cmd_status(int argc, char **argv, const char *config_path)
 {
@@ -126,6 +176,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
 		}
 		PQclear(res);
+		if ((e = signoff_show(db, iso, json ? json_array_get(days, json_array_size(days) - 1) : NULL)))
+			goto out;
 	}
 	if (json && jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
 		e = perr_set(PERR_IO, "status: writing to standard output failed");

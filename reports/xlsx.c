@@ -1,6 +1,6 @@
 /*
- * xlsx.c - the morning workbook (libxlsxwriter, constant-memory mode): Summary, Exceptions,
- * Closed Today, Matched, Pending, Settlements, DABS Issuance, Statements, in that order.
+ * xlsx.c - the morning workbook (libxlsxwriter, constant-memory mode): Summary, Bank Reconciliation,
+ * Exceptions, Closed Today, Matched, Pending, Settlements, DABS Issuance, Statements, in that order.
  *
  * How it is built:
  *  - Everything is read inside one REPEATABLE READ snapshot, through server-side cursors, so the
@@ -857,6 +857,255 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 	if (e != PERR_OK)
 		return e;
 	ts_finish(r, ts, "No open exceptions at the end of this business date.");
+	return PERR_OK;
+}
+
+/* ---------------------------------------------------------------- Bank Reconciliation */
+
+/*
+ * One block per bank account: the standard bank reconciliation statement reconcile stored for the
+ * date (bank_rec, sql/140_bank_rec.sql), its reconciling items with a subtotal per kind that equals
+ * the statement's figure, and the prepared-by / reviewed-by lines (recon_signoff, `pipeline
+ * signoff`). A page break before each block after the first: one printed page per account.
+ */
+static const char sql_bank_rec[] =
+    "SELECT b.account_no, a.name, b.purpose, b.currency, b.status, coalesce(s.statement_no, ''), "
+    "b.bank_closing, b.in_transit, b.outstanding, b.bank_not_books, b.adjusted_bank, b.book_balance, "
+    "b.difference FROM bank_rec b JOIN bank_account a ON a.account_no = b.account_no "
+    "LEFT JOIN statement s ON s.statement_id = b.statement_id WHERE b.business_date = $1::date "
+    "ORDER BY CASE b.purpose WHEN 'CLIENT_MONEY' THEN 0 WHEN 'OPERATING' THEN 1 ELSE 2 END, b.account_no";
+static const char sql_bank_rec_items[] =
+    "SELECT kind, item, exception_id, item_date, age_days, reference, "
+    "CASE kind WHEN 'OUTSTANDING_PAYMENT' THEN -amount_minor ELSE amount_minor END "
+    "FROM bank_rec_item WHERE business_date = $1::date AND account_no = $2 "
+    "ORDER BY CASE kind WHEN 'DEPOSIT_IN_TRANSIT' THEN 0 WHEN 'OUTSTANDING_PAYMENT' THEN 1 ELSE 2 END, "
+    "item_date, item";
+static const char sql_signoff[] =
+    "SELECT r.role, s.signed_by, to_char(s.signed_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI') "
+    "FROM unnest(ARRAY['prepared', 'reviewed']) WITH ORDINALITY AS r(role, ord) "
+    "LEFT JOIN LATERAL (SELECT * FROM recon_signoff x WHERE x.business_date = $1::date AND x.role = r.role "
+    "ORDER BY signoff_id DESC LIMIT 1) s ON true ORDER BY r.ord";
+
+#define REC_KINDS 3
+static const char *const rec_kind_names[REC_KINDS] = {
+	"DEPOSIT_IN_TRANSIT", "OUTSTANDING_PAYMENT", "BANK_NOT_IN_BOOKS",
+};
+static const char *const rec_kind_labels[REC_KINDS] = {
+	"Add: deposits in transit", "Less: outstanding payments",
+	"Less: bank items not in the books (net, credits +)",
+};
+static const char *const rec_kind_short[REC_KINDS] = {
+	"Deposit in transit", "Outstanding payment", "Bank item not in the books",
+};
+static const char *const rec_kind_total[REC_KINDS] = {
+	"deposits in transit", "outstanding payments", "bank items not in the books (net)",
+};
+static const struct col rec_cols[] = {
+	{ "Kind", 44 }, { "Item", 24 }, { "Exception ID", 12 }, { "Date", 11 }, { "Age (days)", 10 },
+	{ "Reference", 22 }, { "Amount", 17 },
+};
+#define REC_NCOLS ((int)(sizeof(rec_cols) / sizeof(rec_cols[0])))
+#define REC_AMOUNT_COL 6
+
+/* The prepared-by / reviewed-by lines: names and times signed, or blank lines to sign on paper. */
+struct rec_sign {
+	char line[2][160];
+};
+
+static enum perr
+rec_signoff_load(struct rep *r, struct rec_sign *sg)
+{
+	const char *p[2] = { r->ctx->date_iso, r->cfg->timezone };
+	struct rd_cursor c;
+	enum perr e;
+	bool has;
+	int i = 0;
+
+	if ((e = rd_open(&c, r->ctx->db, "rep_signoff", sql_signoff, 2, p)) != PERR_OK)
+		return e;
+	while ((e = rd_next(&c, &has)) == PERR_OK && has && i < 2) {
+		const char *who = rd_val(&c, 1), *label = i == 0 ? "Prepared by" : "Reviewed by";
+
+		if (who != NULL)
+			snprintf(sg->line[i], sizeof(sg->line[i]), "%s: %s on %s (%s)", label, who, rd_val(&c, 2),
+			    r->cfg->timezone);
+		else
+			snprintf(sg->line[i], sizeof(sg->line[i]), "%s: ______________________   Date: ____________",
+			    label);
+		i++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	return e;
+}
+
+/* Statement line: label in column A, amount (or a note) in the amount column. */
+static void
+rec_line(struct rep *r, lxw_worksheet *ws, lxw_row_t row, const char *label, const char *v, int exp,
+    const struct fset *fs, const char *missing)
+{
+	struct w *w = &r->w;
+	int64_t minor;
+
+	w_str(w, ws, row, 0, label, fs == &w->f.total ? fs->text : w->f.label);
+	if (v == NULL)
+		w_str(w, ws, row, REC_AMOUNT_COL, missing, w->f.note);
+	else if (rd_parse_i64(v, "bank_rec amount", &minor) == PERR_OK)
+		w_minor(w, ws, row, REC_AMOUNT_COL, minor, exp, fs);
+	else
+		w_fail(w, PERR_DB);
+}
+
+/* The items of one account, each kind followed by its subtotal; returns the row after them. */
+static enum perr
+rec_items(struct rep *r, lxw_worksheet *ws, lxw_row_t *row, const char *acct, int exp)
+{
+	struct w *w = &r->w;
+	const char *p[2] = { r->ctx->date_iso, acct };
+	struct rd_cursor c;
+	int64_t sum[REC_KINDS] = { 0 }, n[REC_KINDS] = { 0 };
+	enum perr e;
+	bool has;
+	char buf[128];
+
+	for (int k = 0; k < REC_NCOLS; k++)
+		w_str(w, ws, *row, (lxw_col_t)k, rec_cols[k].header, w->f.header);
+	(*row)++;
+	if ((e = rd_open(&c, r->ctx->db, "rep_rec_items", sql_bank_rec_items, 2, p)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		int64_t minor, age;
+		int k;
+
+		for (k = 0; k < REC_KINDS && strcmp(rec_kind_names[k], rd_val(&c, 0)) != 0; k++)
+			;
+		if (k == REC_KINDS || (e = rd_parse_i64(rd_val(&c, 6), "bank_rec_item.amount_minor", &minor)) ||
+		    (e = rd_parse_i64(rd_val(&c, 4), "bank_rec_item.age_days", &age))) {
+			e = e ? e : perr_set(PERR_DB, "report: unknown reconciling item kind \"%s\"", rd_val(&c, 0));
+			break;
+		}
+		w_str(w, ws, *row, 0, rec_kind_short[k], w->f.plain.text);
+		w_str(w, ws, *row, 1, rd_val(&c, 1), w->f.plain.text);
+		if (rd_val(&c, 2) != NULL && rd_parse_i64(rd_val(&c, 2), "exception id", &age) == PERR_OK)
+			w_int(w, ws, *row, 2, age, w->f.meta_int);
+		if ((e = rd_parse_i64(rd_val(&c, 4), "bank_rec_item.age_days", &age)) != PERR_OK)
+			break;
+		w_date_s(w, ws, *row, 3, rd_val(&c, 3), w->f.plain.date);
+		w_int(w, ws, *row, 4, age, w->f.plain.num);
+		w_str(w, ws, *row, 5, rd_val(&c, 5), w->f.plain.text);
+		w_minor(w, ws, *row, REC_AMOUNT_COL, minor, exp, &w->f.plain);
+		add_chk(r, &sum[k], minor);
+		n[k]++;
+		(*row)++;
+	}
+	r->res->rows_in += c.rows_read;
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	for (int k = 0; k < REC_KINDS; k++) {
+		snprintf(buf, sizeof(buf), "Total %s (%lld item%s)", rec_kind_total[k], (long long)n[k],
+		    n[k] == 1 ? "" : "s");
+		w_str(w, ws, *row, 0, buf, w->f.total.text);
+		for (int j = 1; j < REC_AMOUNT_COL; j++)
+			w_str(w, ws, *row, (lxw_col_t)j, NULL, w->f.total.text);
+		w_minor(w, ws, *row, REC_AMOUNT_COL, sum[k], exp, &w->f.total);
+		(*row)++;
+	}
+	return PERR_OK;
+}
+
+/* The statement of one account (the current row of `c`, sql_bank_rec), from *row on. */
+static enum perr
+rec_block(struct rep *r, lxw_worksheet *ws, lxw_row_t *row, struct rd_cursor *c, const struct rec_sign *sg)
+{
+	struct w *w = &r->w;
+	const char *acct = rd_val(c, 0), *status = rd_val(c, 4), *cur = rd_val(c, 3);
+	int exp = w_exp(w, cur);
+	bool no_stmt = !strcmp(status, "NO_STATEMENT");
+	char buf[256];
+	enum perr e;
+
+	snprintf(buf, sizeof(buf), "Bank reconciliation: %s %s (%s, %s)", acct, rd_val(c, 1), rd_val(c, 2), cur);
+	w_str(w, ws, (*row)++, 0, buf, w->f.section);
+	snprintf(buf, sizeof(buf), "Business date %s; bank statement %s; status %s", r->ctx->date_iso,
+	    no_stmt ? "none" : rd_val(c, 5), status);
+	w_str(w, ws, (*row)++, 0, buf, w->f.note);
+	if (no_stmt) {
+		w_str(w, ws, (*row)++, 0, "No loaded (PASSED) bank statement for this date: the account cannot be "
+		    "reconciled today (STATEMENT_MISSING on the Exceptions sheet).", w->f.note);
+	} else {
+		rec_line(r, ws, (*row)++, "Balance per bank (closing balance)", rd_val(c, 6), exp, &w->f.plain, NULL);
+		rec_line(r, ws, (*row)++, rec_kind_labels[0], rd_val(c, 7), exp, &w->f.plain, NULL);
+		rec_line(r, ws, (*row)++, rec_kind_labels[1], rd_val(c, 8), exp, &w->f.plain, NULL);
+		rec_line(r, ws, (*row)++, rec_kind_labels[2], rd_val(c, 9), exp, &w->f.plain, NULL);
+		rec_line(r, ws, (*row)++, "Adjusted bank balance", rd_val(c, 10), exp, &w->f.total, NULL);
+		rec_line(r, ws, (*row)++, "Book balance (general ledger)", rd_val(c, 11), exp, &w->f.plain,
+		    "no book balance");
+		rec_line(r, ws, (*row)++, "Difference (adjusted bank - book)", rd_val(c, 12), exp, &w->f.total,
+		    "no book balance");
+		if (!strcmp(status, "BREAK"))
+			w_str(w, ws, *row - 1, 1, "BOOK_BALANCE_BREAK", w->f.red);
+		else if (!strcmp(status, "AGREED"))
+			w_str(w, ws, *row - 1, 1, "AGREED", w->f.green);
+		else
+			w_str(w, ws, *row - 1, 1, "no book balance in the ledger extract", w->f.amber);
+		(*row)++;
+		if ((e = rec_items(r, ws, row, acct, exp)) != PERR_OK)
+			return e;
+	}
+	(*row)++;
+	w_str(w, ws, (*row)++, 0, sg->line[0], w->f.plain.text);
+	(*row)++;
+	w_str(w, ws, (*row)++, 0, sg->line[1], w->f.plain.text);
+	return PERR_OK;
+}
+
+static enum perr
+sheet_bank_rec(struct rep *r, lxw_worksheet *ws)
+{
+	struct w *w = &r->w;
+	struct rd_cursor c;
+	struct rec_sign sg;
+	lxw_row_t row = 0, breaks[64];
+	size_t nb = 0;
+	enum perr e;
+	bool has;
+	char buf[160];
+
+	memset(&sg, 0, sizeof(sg));
+	if (ws == NULL)
+		return PERR_OK;
+	sheet_setup(r, ws, false);
+	for (int k = 0; k < REC_NCOLS; k++)
+		w_chk(w, worksheet_set_column(ws, (lxw_col_t)k, (lxw_col_t)k, rec_cols[k].width, NULL), "set_column", 0,
+		    (lxw_col_t)k);
+	if ((e = rec_signoff_load(r, &sg)) != PERR_OK)
+		return e;
+	snprintf(buf, sizeof(buf), "Bank reconciliation statements for business date %s", r->ctx->date_iso);
+	w_str(w, ws, row++, 0, buf, w->f.title);
+	w_str(w, ws, row++, 0, "Per account: balance per bank + deposits in transit - outstanding payments - bank items "
+	    "not in the books = adjusted bank balance, against the ledger's book balance. Amounts in the account's "
+	    "currency; accounts are never added together.", w->f.note);
+	row++;
+	if ((e = rd_open(&c, r->ctx->db, "rep_bank_rec", sql_bank_rec, 1, r->params1)) != PERR_OK)
+		return e;
+	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
+		if (row > 3 && nb + 1 < sizeof(breaks) / sizeof(breaks[0]))
+			breaks[nb++] = row;
+		if ((e = rec_block(r, ws, &row, &c, &sg)) != PERR_OK)
+			break;
+		row++;
+	}
+	r->res->rows_in += c.rows_read;
+	if (c.rows_read == 0 && e == PERR_OK)
+		w_str(w, ws, row++, 0, "Reconcile has not run for this business date: no statement to show.", w->f.note);
+	rd_close(&c);
+	if (e != PERR_OK)
+		return e;
+	if (nb > 0) {
+		breaks[nb] = 0;
+		w_chk(w, worksheet_set_h_pagebreaks(ws, breaks), "set_h_pagebreaks", 0, 0);
+	}
 	return PERR_OK;
 }
 
@@ -1890,7 +2139,7 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 	int64_t n_exc, n_closed, n_matched, n_pending, n_transfers, n_alloc, n_iss, n_stmt, shown;
 	char from_iso[DATE_BUFSZ], to_iso[DATE_BUFSZ], now_local[32] = "";
 	const char *pparams[3], *tzparams[2];
-	lxw_worksheet *summary;
+	lxw_worksheet *summary, *bank_rec;
 	lxw_workbook_options opts;
 	lxw_doc_properties props;
 	struct atomic_file *csv = NULL;
@@ -1989,6 +2238,7 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 
 	/* Sheets in their order; the Summary is filled last from what the others showed. */
 	summary = sheet_add(r, "Summary");
+	bank_rec = sheet_add(r, "Bank Reconciliation");
 	t_exc = xasprintf("Open exceptions at the end of %s - errors first, then oldest first; "
 	    "opened today highlighted", ctx->date_iso);
 	ts_add(r, &ts_exc, t_exc);
@@ -2012,6 +2262,7 @@ build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path
 	r->pb = progress_bar_start("report", ts_exc.nrows + ts_closed.nrows + ts_matched.nrows
 	    + ts_pending.nrows + ts_settle.nrows + ts_iss.nrows + ts_stmt.nrows, PROGRESS_ITEMS);
 	if (!w_ok(w) ||
+	    (e = sheet_bank_rec(r, bank_rec)) != PERR_OK ||
 	    (e = sheet_exceptions(r, &ts_exc)) != PERR_OK ||
 	    (e = sheet_closed(r, &ts_closed)) != PERR_OK ||
 	    (e = sheet_matched(r, &ts_matched, shown, csv)) != PERR_OK ||
@@ -2053,7 +2304,7 @@ out:
 		r->res->sheets += all[i]->nsheets;
 		ts_free(all[i]);
 	}
-	r->res->sheets += 1;
+	r->res->sheets += 2;    /* Summary, Bank Reconciliation */
 	free(w->cellbuf);
 	free(title);
 	free(subject);

@@ -60,7 +60,7 @@ cr = [c for c in wb["Exceptions"]["G"] if isinstance(c.value, str) and c.value.e
 print("cr=%s|%s" % (cr.value.replace("\r", "<CR>"), cr.data_type))
 EOF
 )
-assert_eq "sheets=Summary,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
+assert_eq "sheets=Summary,Bank Reconciliation,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
 	"$(echo "$got" | sed -n 1p)" "sheet names and order"
 assert_eq "exceptions=7 closed=2 matched=6 pending=3 transfers=3 issuance=2 statements=5" \
 	"$(echo "$got" | sed -n 2p)" "rows per sheet"

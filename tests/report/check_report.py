@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import openpyxl
 
-SHEETS = ["Summary", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
+SHEETS = ["Summary", "Bank Reconciliation", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
           "DABS Issuance", "Statements"]
 EXC_HEADERS = ["Type", "Severity", "Account", "Date", "Amount", "Currency", "Reference",
                "Statement Ref", "Ledger ID", "Age (days)", "Detail"]
@@ -141,12 +141,12 @@ def check(path, date_iso):
     for ws in wb.worksheets:
         expect(ws.protection.sheet, "%s is not protected" % ws.title)
         expect(not ws.protection.password, "%s has a password" % ws.title)
-        expect(ws.auto_filter.ref, "%s has no autofilter" % ws.title)
+        expect(ws.auto_filter.ref or ws.title == "Bank Reconciliation", "%s has no autofilter" % ws.title)
         for row in ws.iter_rows():
             for c in row:
                 expect(c.data_type != "f", "%s!%s%s is a formula" % (ws.title, c.column_letter, c.row))
                 expect(c.hyperlink is None, "%s!%s%s is a hyperlink" % (ws.title, c.column_letter, c.row))
-        if ws.title != "Summary":
+        if ws.title not in ("Summary", "Bank Reconciliation"):
             expect(ws.freeze_panes == "A3", "%s: header not frozen (%r)" % (ws.title, ws.freeze_panes))
             expect(ws.auto_filter.ref.startswith("A2:"), "%s: autofilter %r" % (ws.title, ws.auto_filter.ref))
 
@@ -307,7 +307,76 @@ def check(path, date_iso):
     expect(gotb == want, "exceptions by type and age %r, Exceptions sheet says %r" % (gotb, want))
     if exc:
         expect(len(s._charts) == 1, "Summary has no chart")
+    check_bank_rec(wb)
     print("ok")
+
+
+REC_LINES = ["Balance per bank (closing balance)", "Add: deposits in transit", "Less: outstanding payments",
+             "Less: bank items not in the books (net, credits +)", "Adjusted bank balance",
+             "Book balance (general ledger)", "Difference (adjusted bank - book)"]
+REC_KINDS = [("Deposit in transit", "Total deposits in transit"),
+             ("Outstanding payment", "Total outstanding payments"),
+             ("Bank item not in the books", "Total bank items not in the books (net)")]
+
+
+def check_bank_rec(wb):
+    """Every bank reconciliation statement adds up: closing + in transit - outstanding - bank items =
+    adjusted; adjusted - book = difference; each kind's items sum to their total, and the total is the
+    statement's figure; one currency per block; prepared-by and reviewed-by lines under each."""
+    ws = wb["Bank Reconciliation"]
+    starts = [r for r in range(1, ws.max_row + 1)
+              if isinstance(ws.cell(r, 1).value, str) and ws.cell(r, 1).value.startswith("Bank reconciliation: ")]
+    expect(starts or any(ws.cell(r, 1).value == "Reconcile has not run for this business date: no statement to show."
+                         for r in range(1, ws.max_row + 1)), "Bank Reconciliation: no statement and no reason")
+    breaks = sorted(b.id for b in ws.row_breaks.brk)
+    expect(breaks == [r - 1 for r in starts[1:]], "one printed page per account: page breaks %r, blocks at %r"
+           % (breaks, starts))
+    expect(ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9",
+           "Bank Reconciliation prints on A4 landscape")
+    for i, r0 in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else ws.max_row + 1
+        title = ws.cell(r0, 1).value
+        m = re.search(r"\(([A-Z_]+), ([A-Z]{3})\)$", title)
+        expect(m, "block title %r names purpose and currency" % title)
+        cur = m.group(2)
+        rows = {ws.cell(r, 1).value: r for r in range(r0, end)}
+        signs = [ws.cell(r, 1).value for r in range(r0, end) if isinstance(ws.cell(r, 1).value, str)
+                 and ws.cell(r, 1).value.startswith(("Prepared by:", "Reviewed by:"))]
+        expect(len(signs) == 2, "%s: prepared-by and reviewed-by lines %r" % (title, signs))
+        if "status NO_STATEMENT" in (ws.cell(r0 + 1, 1).value or ""):
+            continue
+        for k in REC_LINES:
+            expect(k in rows, "%s: no line %r" % (title, k))
+        v = {}
+        for k in REC_LINES:
+            c = ws.cell(rows[k], 7)
+            v[k] = None if isinstance(c.value, str) else minor(c, cur)
+            if v[k] is not None:
+                expect(c.number_format == AMOUNT_FMT[EXP[cur]], "%s: %s format %r" % (title, k, c.number_format))
+        bank, dit, op, bnb, adj, book, diff = (v[k] for k in REC_LINES)
+        expect(bank + dit - op - bnb == adj, "%s: %d + %d - %d - %d != adjusted %d" % (title, bank, dit, op, bnb, adj))
+        if book is None:
+            expect(ws.cell(rows[REC_LINES[5]], 7).value == "no book balance", "%s: missing book balance not said" % title)
+            expect(diff is None, "%s: a difference without a book balance" % title)
+        else:
+            expect(adj - book == diff, "%s: adjusted %d - book %d != difference %d" % (title, adj, book, diff))
+            status = ws.cell(rows[REC_LINES[6]], 2).value
+            expect(status == ("AGREED" if diff == 0 else "BOOK_BALANCE_BREAK"), "%s: status %r for difference %d"
+                   % (title, status, diff))
+        for (kind, total), figure in zip(REC_KINDS, (dit, op, bnb)):
+            items = [minor(ws.cell(r, 7), cur) for r in range(r0, end) if ws.cell(r, 1).value == kind]
+            tr = [r for r in range(r0, end) if str(ws.cell(r, 1).value).startswith(total + " (")]
+            expect(len(tr) == 1, "%s: one %r row" % (title, total))
+            expect(ws.cell(tr[0], 1).value.endswith("(%d item%s)" % (len(items), "" if len(items) == 1 else "s")),
+                   "%s: %r counts %d items" % (title, ws.cell(tr[0], 1).value, len(items)))
+            expect(sum(items) == minor(ws.cell(tr[0], 7), cur) == figure,
+                   "%s: %s items sum %d, total %d, statement %d" % (title, kind, sum(items),
+                                                                     minor(ws.cell(tr[0], 7), cur), figure))
+            for r in range(r0, end):
+                if ws.cell(r, 1).value == kind:
+                    expect(isinstance(ws.cell(r, 5).value, int) and ws.cell(r, 5).value >= 0, "%s: age of row %d" % (title, r))
+                    expect(isinstance(ws.cell(r, 2).value, str) and re.match(r"(line|movement):", ws.cell(r, 2).value),
+                           "%s: item id of row %d" % (title, r))
 
 
 def volatile(ws, r, c):
