@@ -22,8 +22,8 @@ import openpyxl
 
 SHEETS = ["Summary", "Bank Reconciliation", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
           "DABS Issuance", "Statements"]
-EXC_HEADERS = ["Type", "Severity", "Account", "Date", "Amount", "Currency", "Reference",
-               "Statement Ref", "Ledger ID", "Age (days)", "Detail"]
+EXC_HEADERS = ["ID", "Type", "Severity", "Account", "Direction", "Amount", "Currency", "Date", "Age (days)",
+               "Reference", "Statement Ref", "Ledger ID", "Detail"]
 AMOUNT_FMT = {2: "#,##0.00;[Red]-#,##0.00", 0: "#,##0;[Red]-#,##0", 3: "#,##0.000;[Red]-#,##0.000"}
 EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3, "XAU": 0}   # XAU: only in a test's currency table
 FIRST_DATA = 3   # 1-based: row 1 title, row 2 headers
@@ -204,13 +204,22 @@ def check(path, date_iso):
                     "Statement Date": Cell(datetime.datetime.strptime(x["Statement Date"], "%Y-%m-%d"))}
                    for x in full]
     pending = table_rows(wb, "Pending")
-    ah, accts = block(s, "Accounts")
+    ah, accts = block(s, "Accounts (statement continuity; the bank against the books is on the Bank "
+                         "Reconciliation sheet)")
     by_acct = {}
     for a in accts:
         if str(a["Account"].value).startswith("Total "):
             continue
         by_acct[a["Account"].value] = a
-    totals = {a["Currency"].value: a for a in accts if str(a["Account"].value).startswith("Total ")}
+    # one total per purpose and currency, never across: its label says what it sums
+    totals = {}
+    for a in accts:
+        if str(a["Account"].value).startswith("Total "):
+            key = (a["Purpose"].value, a["Currency"].value)
+            expect(key not in totals, "two totals for %r" % (key,))
+            expect(re.fullmatch(r"Total %s %s \(\d+ accounts?\)" % key, a["Account"].value),
+                   "total label %r does not say what it sums" % a["Account"].value)
+            totals[key] = a
     sums = {}
     for acc, a in by_acct.items():
         cur = a["Currency"].value
@@ -243,7 +252,7 @@ def check(path, date_iso):
         light = "RED" if errs else ("AMBER" if warns or pend else "GREEN")
         expect(a["Status"].value == light, "%s status %r, expected %r" % (acc, a["Status"].value, light))
         if cur:
-            t = sums.setdefault(cur, [0] * 11)
+            t = sums.setdefault((a["Purpose"].value, cur), [0] * 11)
             for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
                                    "Open Lines", "Continuity Gap")):
                 if a[k].value is not None:
@@ -256,9 +265,15 @@ def check(path, date_iso):
     every_exc_account = {(x["Account"].value or "") for x in exc}
     expect(all(("(none)" if k == "" else k) in by_acct for k in every_exc_account),
            "an exception's account is missing from the Summary")
-    for cur, t in sums.items():
-        tr = totals.get(cur)
-        expect(tr is not None, "no Total row for %s" % cur)
+    expect(set(totals) == set(sums), "totals %r for the accounts' purposes and currencies %r"
+           % (sorted(totals), sorted(sums)))
+    for key, t in sums.items():
+        cur = key[1]
+        tr = totals.get(key)
+        expect(tr is not None, "no Total row for %r" % (key,))
+        n_acc = sum(1 for a in by_acct.values() if (a["Purpose"].value, a["Currency"].value) == key)
+        expect(tr["Account"].value.endswith("(%d account%s)" % (n_acc, "" if n_acc == 1 else "s")),
+               "%r counts %d accounts" % (tr["Account"].value, n_acc))
         for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
                                "Open Lines", "Continuity Gap")):
             expect(minor(tr[k], cur) == t[j], "Total %s %s: %r, accounts sum to %r" % (cur, k, tr[k].value, t[j]))
@@ -307,8 +322,70 @@ def check(path, date_iso):
     expect(gotb == want, "exceptions by type and age %r, Exceptions sheet says %r" % (gotb, want))
     if exc:
         expect(len(s._charts) == 1, "Summary has no chart")
+    check_worklists(s, exc, day, purposes={a: by_acct[a]["Purpose"].value for a in by_acct})
     check_bank_rec(wb)
     print("ok")
+
+
+def bk_block(s, title):
+    """A per account-and-currency block of the Summary: {(account, currency): row} (Account, Purpose and
+    Currency columns first)."""
+    h, rows = block(s, title)
+    expect(h[:3] == ["Account", "Purpose", "Currency"], "%s: headers %r" % (title, h))
+    out = {}
+    for r in rows:
+        if isinstance(r["Account"].value, str) and r["Purpose"].value is None and r["Currency"].value is None:
+            continue    # the note of an empty block
+        key = (r["Account"].value, r["Currency"].value)
+        expect(key not in out, "%s: two rows for %r" % (title, key))
+        out[key] = r
+    return out
+
+
+def check_worklists(s, exc, day, purposes):
+    """The aged counts and sums, the new errors and the day's opened and carried exceptions equal the
+    Exceptions sheet, one row per account and currency (so no total mixes purposes or currencies)."""
+    def bucket(age):
+        return "0-1" if age <= 1 else "2-5" if age <= 5 else "6-30" if age <= 30 else ">30"
+    want = {}
+    for x in exc:
+        acc = x["Account"].value or "(no account)"
+        cur = x["Currency"].value if x["Amount"].value is not None else None
+        key = (acc, cur or "(no amount)")
+        w = want.setdefault(key, {})
+        b = bucket(x["Age (days)"].value)
+        amt = minor(x["Amount"], cur) if cur else 0
+        for k, v in ((b + " (count)", 1), (b + " (sum)", amt)):
+            w[k] = w.get(k, 0) + v
+        opened_today = x["Age (days)"].value == 0
+        mk = "Opened Today" if opened_today else "Carried"
+        w[mk] = w.get(mk, 0) + 1
+        w[mk + "s"] = w.get(mk + "s", 0) + amt
+        if opened_today and x["Severity"].value == "ERROR":
+            w["New Errors"] = w.get("New Errors", 0) + 1
+            w["New Errorss"] = w.get("New Errorss", 0) + amt
+    aged = bk_block(s, "Open exceptions by age (business days): count and sum per account and currency")
+    move = bk_block(s, "Day-on-day movement of exceptions (per account and currency)")
+    act = bk_block(s, "Needs action today (per account and currency)")
+    expect(set(aged) == set(want), "aged rows %r, Exceptions sheet has %r" % (sorted(aged), sorted(want)))
+    for key, w in want.items():
+        a = aged[key]
+        cur = None if key[1] == "(no amount)" else key[1]
+        expect((a["Purpose"].value or "") == (purposes.get(key[0]) or ""), "%r: purpose %r" % (key, a["Purpose"].value))
+        for b in ("0-1", "2-5", "6-30", ">30"):
+            expect(a[b + " (count)"].value == w.get(b + " (count)", 0), "%r: %s count" % (key, b))
+            if cur:
+                expect(minor(a[b + " (sum)"], cur) == w.get(b + " (sum)", 0), "%r: %s sum %r vs %r" % (
+                    key, b, a[b + " (sum)"].value, w.get(b + " (sum)", 0)))
+        m = move.get(key)
+        expect(m is not None, "%r: no day-on-day row" % (key,))
+        expect(m["Opened Today"].value == w.get("Opened Today", 0) and m["Carried"].value == w.get("Carried", 0),
+               "%r: opened/carried %r/%r vs %r" % (key, m["Opened Today"].value, m["Carried"].value, w))
+        if cur:
+            expect(minor(m["Opened (sum)"], cur) == w.get("Opened Todays", 0), "%r: opened sum" % (key,))
+            expect(minor(m["Carried (sum)"], cur) == w.get("Carrieds", 0), "%r: carried sum" % (key,))
+        n_new = act[key]["New Errors"].value if key in act else 0
+        expect(n_new == w.get("New Errors", 0), "%r: new errors %r vs %r" % (key, n_new, w.get("New Errors", 0)))
 
 
 REC_LINES = ["Balance per bank (closing balance)", "Add: deposits in transit", "Less: outstanding payments",
