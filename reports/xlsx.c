@@ -2457,153 +2457,179 @@ fsync_path(const char *path)
 	return PERR_OK;
 }
 
+/* What build() plans before it writes: the tables, their row counts and the parameters of the queries. */
+struct plan {
+	struct tsheet ts_exc, ts_closed, ts_matched, ts_pending, ts_settle, ts_iss, ts_stmt;
+	int64_t n_exc, n_closed, n_matched, n_pending, n_transfers, n_alloc, n_iss, n_stmt, shown;
+	char from_iso[DATE_BUFSZ], to_iso[DATE_BUFSZ], now_local[32];
+	const char *pparams[3], *tzparams[2];
+	lxw_worksheet *summary, *bank_rec;
+	char *title, *subject, *comments, *author, *t_exc, *t_matched, *t_pending;
+};
+#define PLAN_TABLES(p) { &(p)->ts_exc, &(p)->ts_closed, &(p)->ts_matched, &(p)->ts_pending, &(p)->ts_settle, \
+	&(p)->ts_iss, &(p)->ts_stmt }
+
+/* build step: the query parameters and the clock of the snapshot, in the configured zone. */
 static enum perr
-build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path)
+build_params(struct rep *r, struct plan *p)
 {
 	struct stage_ctx *ctx = r->ctx;
 	const struct config *cfg = r->cfg;
-	struct w *w = &r->w;
-	struct tsheet ts_exc, ts_closed, ts_matched, ts_pending, ts_settle, ts_iss, ts_stmt;
-	struct tsheet *all[] = { &ts_exc, &ts_closed, &ts_matched, &ts_pending, &ts_settle, &ts_iss, &ts_stmt };
-	int64_t n_exc, n_closed, n_matched, n_pending, n_transfers, n_alloc, n_iss, n_stmt, shown;
-	char from_iso[DATE_BUFSZ], to_iso[DATE_BUFSZ], now_local[32] = "";
-	const char *pparams[3], *tzparams[2];
-	lxw_worksheet *summary, *bank_rec;
-	lxw_workbook_options opts;
-	lxw_doc_properties props;
-	struct atomic_file *csv = NULL;
+	const char *tz[1] = { cfg->timezone };
+	PGresult *res;
+
+	date_format_iso(rd_pending_from(&cfg->calendar, ctx->date, cfg->match_window_days), p->from_iso);
+	date_format_iso(calendar_add_business_days(&cfg->calendar, ctx->date, cfg->match_window_days), p->to_iso);
+	p->pparams[0] = ctx->date_iso;
+	p->pparams[1] = p->from_iso;
+	p->pparams[2] = p->to_iso;
+	p->tzparams[0] = ctx->date_iso;
+	p->tzparams[1] = cfg->timezone;
+	res = db_query(ctx->db, PGRES_TUPLES_OK, "SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI:SS')", 1, tz);
+	if (res == NULL)
+		return perr_last() != PERR_OK ? perr_last() : PERR_DB;
+	snprintf(p->now_local, sizeof(p->now_local), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* build step: count first, so each table knows how many sheets it needs before any is added. */
+static enum perr
+build_plan(struct rep *r, struct plan *p)
+{
+	PGconn *db = r->ctx->db;
+	const char *const *p1 = r->params1;
+	int64_t on_last;
 	enum perr e;
-	char *title = NULL, *subject = NULL, *comments = NULL, *author = NULL;
-	char *t_exc = NULL, *t_matched = NULL, *t_pending = NULL;
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		memset(all[i], 0, sizeof(struct tsheet));
-
-	date_format_iso(rd_pending_from(&cfg->calendar, ctx->date, cfg->match_window_days), from_iso);
-	date_format_iso(calendar_add_business_days(&cfg->calendar, ctx->date, cfg->match_window_days), to_iso);
-	pparams[0] = ctx->date_iso;
-	pparams[1] = from_iso;
-	pparams[2] = to_iso;
-	tzparams[0] = ctx->date_iso;
-	tzparams[1] = cfg->timezone;
-
-	/* The clock of the snapshot, in the configured zone. */
-	{
-		const char *p[1] = { cfg->timezone };
-		PGresult *res = db_query(ctx->db, PGRES_TUPLES_OK,
-		    "SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI:SS')", 1, p);
-
-		if (res == NULL)
-			return perr_last() != PERR_OK ? perr_last() : PERR_DB;
-		snprintf(now_local, sizeof(now_local), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-	}
-
-	/* Count first, so each table knows how many sheets it needs before any is added. */
-	if ((e = rd_count(ctx->db, sql_exc_count, 1, r->params1, &n_exc)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_closed_count, 1, r->params1, &n_closed)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_matched_count, 1, r->params1, &n_matched)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_pending_count, 3, pparams, &n_pending)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_transfer_count, 1, r->params1, &n_transfers)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_alloc_count, 1, r->params1, &n_alloc)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_issuance_count, 1, r->params1, &n_iss)) != PERR_OK ||
-	    (e = rd_count(ctx->db, sql_stmt_count, 1, r->params1, &n_stmt)) != PERR_OK)
+	if ((e = rd_count(db, sql_exc_count, 1, p1, &p->n_exc)) != PERR_OK ||
+	    (e = rd_count(db, sql_closed_count, 1, p1, &p->n_closed)) != PERR_OK ||
+	    (e = rd_count(db, sql_matched_count, 1, p1, &p->n_matched)) != PERR_OK ||
+	    (e = rd_count(db, sql_pending_count, 3, p->pparams, &p->n_pending)) != PERR_OK ||
+	    (e = rd_count(db, sql_transfer_count, 1, p1, &p->n_transfers)) != PERR_OK ||
+	    (e = rd_count(db, sql_alloc_count, 1, p1, &p->n_alloc)) != PERR_OK ||
+	    (e = rd_count(db, sql_issuance_count, 1, p1, &p->n_iss)) != PERR_OK ||
+	    (e = rd_count(db, sql_stmt_count, 1, p1, &p->n_stmt)) != PERR_OK)
 		return e;
-	shown = n_matched < cfg->matched_row_cap ? n_matched : cfg->matched_row_cap;
-	r->matched_capped = n_matched > shown;
-
-	if ((e = ts_plan(r, &ts_exc, "Exceptions", exc_cols, EXC_NCOLS, n_exc)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_closed, "Closed Today", closed_cols, 13, n_closed)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_matched, "Matched", matched_cols, 12, shown)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_pending, "Pending", pending_cols, 12, n_pending)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_settle, "Settlements", transfer_cols, 12, n_transfers)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_iss, "DABS Issuance", issuance_cols, 10, n_iss)) != PERR_OK ||
-	    (e = ts_plan(r, &ts_stmt, "Statements", stmt_cols, 13, n_stmt)) != PERR_OK)
-		goto out;
+	p->shown = p->n_matched < r->cfg->matched_row_cap ? p->n_matched : r->cfg->matched_row_cap;
+	r->matched_capped = p->n_matched > p->shown;
+	if ((e = ts_plan(r, &p->ts_exc, "Exceptions", exc_cols, EXC_NCOLS, p->n_exc)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_closed, "Closed Today", closed_cols, 13, p->n_closed)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_matched, "Matched", matched_cols, 12, p->shown)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_pending, "Pending", pending_cols, 12, p->n_pending)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_settle, "Settlements", transfer_cols, 12, p->n_transfers)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_iss, "DABS Issuance", issuance_cols, 10, p->n_iss)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_stmt, "Statements", stmt_cols, 13, p->n_stmt)) != PERR_OK)
+		return e;
 	/*
 	 * The allocation block goes below the transfers on their last sheet; when it would push that
 	 * sheet past the row limit, it gets a sheet of its own ("Settlements (N)").
 	 */
-	{
-		int64_t on_last = n_transfers - ts_settle.per_sheet * (ts_settle.nsheets - 1);
-
-		if (on_last + n_alloc + ALLOC_BLOCK_EXTRA > ts_settle.per_sheet && on_last > 0) {
-			ts_settle.nsheets++;
-			ts_settle.ws = xrealloc(ts_settle.ws, (size_t)ts_settle.nsheets * sizeof(*ts_settle.ws));
-			ts_settle.ws[ts_settle.nsheets - 1] = NULL;
-		}
+	on_last = p->n_transfers - p->ts_settle.per_sheet * (p->ts_settle.nsheets - 1);
+	if (on_last + p->n_alloc + ALLOC_BLOCK_EXTRA > p->ts_settle.per_sheet && on_last > 0) {
+		p->ts_settle.nsheets++;
+		p->ts_settle.ws = xrealloc(p->ts_settle.ws, (size_t)p->ts_settle.nsheets * sizeof(*p->ts_settle.ws));
+		p->ts_settle.ws[p->ts_settle.nsheets - 1] = NULL;
 	}
+	return PERR_OK;
+}
 
-	if ((e = load_accounts(r)) != PERR_OK)
-		goto out;
-
-	if (r->matched_capped && (e = atomic_open(csv_path, &csv)) != PERR_OK)
-		goto out;
+/* build step: the workbook (constant memory, scratch files in data_dir), its formats and properties. */
+static enum perr
+build_workbook(struct rep *r, struct plan *p, const char *tmp_path)
+{
+	struct stage_ctx *ctx = r->ctx;
+	const struct config *cfg = r->cfg;
+	struct w *w = &r->w;
+	lxw_workbook_options opts;
+	lxw_doc_properties props;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.constant_memory = LXW_TRUE;
 	opts.tmpdir = (char *)r->scratch;
 	w->wb = workbook_new_opt(tmp_path, &opts);
-	if (w->wb == NULL) {
-		e = perr_set(PERR_REPORT, "%s: libxlsxwriter could not create the workbook", tmp_path);
-		goto out;
-	}
+	if (w->wb == NULL)
+		return perr_set(PERR_REPORT, "%s: libxlsxwriter could not create the workbook", tmp_path);
 	w->cellbuf = xmalloc(RD_CELL_MAX + 16);
 	fmts_init(w);
-
-	title = xasprintf("Reconciliation report %s", ctx->date_iso);
-	subject = xasprintf("Nightly reconciliation and settlement for business date %s", ctx->date_iso);
-	author = xasprintf("pipeline %s", PIPELINE_VERSION);
-	comments = xasprintf("configuration digest %s; report run %lld", cfg->digest, (long long)ctx->run_id);
+	p->title = xasprintf("Reconciliation report %s", ctx->date_iso);
+	p->subject = xasprintf("Nightly reconciliation and settlement for business date %s", ctx->date_iso);
+	p->author = xasprintf("pipeline %s", PIPELINE_VERSION);
+	p->comments = xasprintf("configuration digest %s; report run %lld", cfg->digest, (long long)ctx->run_id);
 	memset(&props, 0, sizeof(props));
-	props.title = title;
-	props.subject = subject;
-	props.author = author;
+	props.title = p->title;
+	props.subject = p->subject;
+	props.author = p->author;
 	props.company = cfg->company != NULL ? cfg->company : (char *)"";
 	props.category = (char *)"Reconciliation";
 	props.keywords = (char *)"reconciliation, DABS, client money";
-	props.comments = comments;
+	props.comments = p->comments;
 	w_chk(w, workbook_set_properties(w->wb, &props), "set_properties", 0, 0);
+	return PERR_OK;
+}
 
-	/* Sheets in their order; the Summary is filled last from what the others showed. */
-	summary = sheet_add(r, "Summary");
-	bank_rec = sheet_add(r, "Bank Reconciliation");
-	t_exc = xasprintf("Open exceptions at the end of %s - errors first, then oldest first; "
+/* build step: every sheet in its order (the Summary is filled last from what the others showed). */
+static void
+build_sheets(struct rep *r, struct plan *p)
+{
+	struct stage_ctx *ctx = r->ctx;
+
+	p->summary = sheet_add(r, "Summary");
+	p->bank_rec = sheet_add(r, "Bank Reconciliation");
+	p->t_exc = xasprintf("Open exceptions at the end of %s - errors first, then oldest first; "
 	    "opened today highlighted", ctx->date_iso);
-	ts_add(r, &ts_exc, t_exc);
-	ts_add(r, &ts_closed, "Exceptions closed on this business date, and who or what closed them");
+	ts_add(r, &p->ts_exc, p->t_exc);
+	ts_add(r, &p->ts_closed, "Exceptions closed on this business date, and who or what closed them");
 	if (r->matched_capped)
-		t_matched = xasprintf("Matches made on %s: the first %lld of %lld (row cap); the full list is in "
-		    "recon-%s-matched.csv beside this workbook", ctx->date_iso, (long long)shown,
-		    (long long)n_matched, ctx->date_iso);
+		p->t_matched = xasprintf("Matches made on %s: the first %lld of %lld (row cap); the full list is in "
+		    "recon-%s-matched.csv beside this workbook", ctx->date_iso, (long long)p->shown,
+		    (long long)p->n_matched, ctx->date_iso);
 	else
-		t_matched = xasprintf("Matches made on %s, with the rule that made each", ctx->date_iso);
-	ts_add(r, &ts_matched, t_matched);
-	t_pending = xasprintf("Expected movements still inside their window of %d business days "
-	    "(not breaks yet)", cfg->match_window_days);
-	ts_add(r, &ts_pending, t_pending);
-	ts_add(r, &ts_settle, "Transfers of the day and transfers held for approval");
-	ts_add(r, &ts_iss, "DABS issuance records of the day");
-	ts_add(r, &ts_stmt, "Statement files of the day: loaded, quarantined or duplicate");
-	if (w_ok(w))
-		worksheet_activate(summary);
+		p->t_matched = xasprintf("Matches made on %s, with the rule that made each", ctx->date_iso);
+	ts_add(r, &p->ts_matched, p->t_matched);
+	p->t_pending = xasprintf("Expected movements still inside their window of %d business days "
+	    "(not breaks yet)", r->cfg->match_window_days);
+	ts_add(r, &p->ts_pending, p->t_pending);
+	ts_add(r, &p->ts_settle, "Transfers of the day and transfers held for approval");
+	ts_add(r, &p->ts_iss, "DABS issuance records of the day");
+	ts_add(r, &p->ts_stmt, "Statement files of the day: loaded, quarantined or duplicate");
+	if (w_ok(&r->w))
+		worksheet_activate(p->summary);
+}
 
-	r->pb = progress_bar_start("report", ts_exc.nrows + ts_closed.nrows + ts_matched.nrows
-	    + ts_pending.nrows + ts_settle.nrows + ts_iss.nrows + ts_stmt.nrows, PROGRESS_ITEMS);
-	if (!w_ok(w) ||
-	    (e = sheet_bank_rec(r, bank_rec)) != PERR_OK ||
-	    (e = sheet_exceptions(r, &ts_exc)) != PERR_OK ||
-	    (e = sheet_closed(r, &ts_closed)) != PERR_OK ||
-	    (e = sheet_matched(r, &ts_matched, shown, csv)) != PERR_OK ||
-	    (e = sheet_pending(r, &ts_pending, pparams)) != PERR_OK ||
-	    (e = sheet_settlements(r, &ts_settle, tzparams)) != PERR_OK ||
-	    (e = sheet_issuance(r, &ts_iss)) != PERR_OK ||
-	    (e = sheet_statements(r, &ts_stmt)) != PERR_OK ||
-	    (e = sheet_summary(r, summary, now_local, tzparams)) != PERR_OK)
-		goto out;
-	e = PERR_OK;
+/* build step: the rows of every sheet, streamed in sheet order, then the Summary. */
+static enum perr
+build_write(struct rep *r, struct plan *p, struct atomic_file *csv)
+{
+	enum perr e = PERR_OK;      /* a libxlsxwriter error is in r->w, reported by build_finish */
 
-out:
+	r->pb = progress_bar_start("report", p->ts_exc.nrows + p->ts_closed.nrows + p->ts_matched.nrows
+	    + p->ts_pending.nrows + p->ts_settle.nrows + p->ts_iss.nrows + p->ts_stmt.nrows, PROGRESS_ITEMS);
+	if (!w_ok(&r->w) ||
+	    (e = sheet_bank_rec(r, p->bank_rec)) != PERR_OK ||
+	    (e = sheet_exceptions(r, &p->ts_exc)) != PERR_OK ||
+	    (e = sheet_closed(r, &p->ts_closed)) != PERR_OK ||
+	    (e = sheet_matched(r, &p->ts_matched, p->shown, csv)) != PERR_OK ||
+	    (e = sheet_pending(r, &p->ts_pending, p->pparams)) != PERR_OK ||
+	    (e = sheet_settlements(r, &p->ts_settle, p->tzparams)) != PERR_OK ||
+	    (e = sheet_issuance(r, &p->ts_iss)) != PERR_OK ||
+	    (e = sheet_statements(r, &p->ts_stmt)) != PERR_OK ||
+	    (e = sheet_summary(r, p->summary, p->now_local, p->tzparams)) != PERR_OK)
+		return e;
+	return PERR_OK;
+}
+
+/*
+ * build step: closes the workbook (on every path: it also frees it), commits or drops the Matched CSV,
+ * syncs the file, and frees the plan. Returns the first error, `e` if there was one already.
+ */
+static enum perr
+build_finish(struct rep *r, struct plan *p, enum perr e, const char *tmp_path, const char *csv_path,
+    struct atomic_file *csv)
+{
+	struct w *w = &r->w;
+	struct tsheet *all[] = PLAN_TABLES(p);
+
 	progress_bar_end(r->pb);
 	r->pb = NULL;
 	if (e == PERR_OK && w->perr != PERR_OK)
@@ -2611,7 +2637,6 @@ out:
 	if (e == PERR_OK && w->lerr != LXW_NO_ERROR)
 		e = perr_set(PERR_REPORT, "%s: libxlsxwriter: %s (%s)", tmp_path, lxw_strerror(w->lerr), w->where);
 	if (w->wb != NULL) {
-		/* workbook_close also frees the workbook: called on every path, its result checked. */
 		lxw_error ce = workbook_close(w->wb);
 
 		w->wb = NULL;
@@ -2635,14 +2660,35 @@ out:
 	}
 	r->res->sheets += 2;    /* Summary, Bank Reconciliation */
 	free(w->cellbuf);
-	free(title);
-	free(subject);
-	free(author);
-	free(comments);
-	free(t_exc);
-	free(t_matched);
-	free(t_pending);
+	free(p->title);
+	free(p->subject);
+	free(p->author);
+	free(p->comments);
+	free(p->t_exc);
+	free(p->t_matched);
+	free(p->t_pending);
 	return e;
+}
+
+/* The workbook at tmp_path (and the Matched CSV at csv_path when capped), as named steps. */
+static enum perr
+build(struct rep *r, const char *dir, const char *tmp_path, const char *csv_path)
+{
+	struct plan p;
+	struct atomic_file *csv = NULL;
+	enum perr e;
+
+	(void)dir;
+	memset(&p, 0, sizeof(p));
+	if ((e = build_params(r, &p)) != PERR_OK)
+		return e;
+	if ((e = build_plan(r, &p)) == PERR_OK && (e = load_accounts(r)) == PERR_OK &&
+	    (!r->matched_capped || (e = atomic_open(csv_path, &csv)) == PERR_OK) &&
+	    (e = build_workbook(r, &p, tmp_path)) == PERR_OK) {
+		build_sheets(r, &p);
+		e = build_write(r, &p, csv);
+	}
+	return build_finish(r, &p, e, tmp_path, csv_path, csv);
 }
 
 /*
