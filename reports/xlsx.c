@@ -202,6 +202,39 @@ w_int(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t v, lxw_f
 	w_chk(w, worksheet_write_number(ws, r, c, (double)v, fmt), "write_number", r, c);
 }
 
+/*
+ * The height of a row whose wrapped cells hold `texts` in columns of `widths` (character units): as
+ * many lines as the longest needs (about 1.1 characters of the 10-point font per unit, line breaks
+ * counted), so a viewer or printer that does not fit rows itself shows every line. Call before the
+ * row's cells (constant memory writes a row once).
+ */
+static void
+w_row_lines(struct w *w, lxw_worksheet *ws, lxw_row_t r, const char *const *texts, const double *widths, int n)
+{
+	int lines = 1;
+
+	if (!w_ok(w))
+		return;
+	for (int i = 0; i < n; i++) {
+		int per = (int)(widths[i] * 1.1), l = 0, col = 0;
+
+		for (const char *p = texts[i]; p != NULL && *p; p++) {
+			if (*p == '\n' || ++col > per) {
+				l++;
+				col = *p == '\n' ? 0 : 1;
+			}
+		}
+		if (texts[i] != NULL && *texts[i])
+			l++;
+		if (l > lines)
+			lines = l;
+	}
+	if (lines > 30)
+		lines = 30;     /* Excel's row height limit is 409 points */
+	if (lines > 1)
+		w_chk(w, worksheet_set_row(ws, r, 13.0 * lines, NULL), "set_row", r, 0);
+}
+
 /* Presentation only: the one place minor units become a double. */
 static void
 w_minor(struct w *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t minor, int exp,
@@ -905,6 +938,12 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 		fs = opened == d ? &w->f.hl : &w->f.plain;
 		if ((ws = ts_next(r, ts, &row)) == NULL)
 			break;
+		{
+			const char *t[1] = { rd_val(&c, 10) };
+			const double wd[1] = { exc_cols[EXC_NCOLS - 1].width };
+
+			w_row_lines(w, ws, row, t, wd, 1);
+		}
 		w_int(w, ws, row, 0, id, fs->text);
 		w_str(w, ws, row, 1, type, fs->text);
 		w_str(w, ws, row, 2, sev, fs->text);
@@ -1235,6 +1274,12 @@ sheet_closed(struct rep *r, struct tsheet *ts)
 			break;
 		if ((ws = ts_next(r, ts, &row)) == NULL)
 			break;
+		{
+			const char *t[2] = { rd_val(&c, 11), rd_val(&c, 12) };
+			const double wd[2] = { closed_cols[11].width, closed_cols[12].width };
+
+			w_row_lines(w, ws, row, t, wd, 2);
+		}
 		w_int(w, ws, row, 0, id, fs->text);
 		w_str(w, ws, row, 1, rd_val(&c, 1), fs->text);
 		w_str(w, ws, row, 2, rd_val(&c, 2), fs->text);
@@ -1303,6 +1348,12 @@ sheet_matched(struct rep *r, struct tsheet *ts, int64_t shown, struct atomic_fil
 
 			if (ws == NULL)
 				break;
+			{
+				const char *t[1] = { rd_val(&c, 8) };
+				const double wd[1] = { matched_cols[8].width };
+
+				w_row_lines(w, ws, row, t, wd, 1);
+			}
 			w_str(w, ws, row, 0, rd_val(&c, 0), fs->text);
 			w_str(w, ws, row, 1, acct, fs->text);
 			w_date_s(w, ws, row, 2, rd_val(&c, 2), fs->date);
@@ -2349,10 +2400,10 @@ sheet_summary(struct rep *r, lxw_worksheet *ws, const char *now_local, const cha
 	accts_sort(r->accts, r->n_accts);
 	sheet_setup(r, ws, false);
 	w_chk(w, worksheet_set_column(ws, 0, 0, 30, NULL), "set_column", 0, 0);
-	w_chk(w, worksheet_set_column(ws, 1, 1, 24, NULL), "set_column", 0, 1);
+	w_chk(w, worksheet_set_column(ws, 1, 1, 20, NULL), "set_column", 0, 1);
 	w_chk(w, worksheet_set_column(ws, 2, 3, 13, NULL), "set_column", 0, 2);
-	w_chk(w, worksheet_set_column(ws, 4, 9, 15, NULL), "set_column", 0, 4);
-	w_chk(w, worksheet_set_column(ws, 10, 40, 11, NULL), "set_column", 0, 10);
+	w_chk(w, worksheet_set_column(ws, 4, 9, 14, NULL), "set_column", 0, 4);
+	w_chk(w, worksheet_set_column(ws, 10, 40, 9.5, NULL), "set_column", 0, 10);
 	worksheet_freeze_panes(ws, 1, 0);
 
 	summary_run(r, ws, &row, now_local);
