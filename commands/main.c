@@ -39,6 +39,8 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "explain REF", "what a line or movement matched and by which rule, or why not" },
 	{ "export", cmd_export, "export exceptions [--date D] [--format csv|json]", "write the exceptions open as of a date to stdout" },
 	{ "resolve", cmd_resolve, "resolve EXCEPTION_ID --note TEXT [--by NAME]", "close one exception by hand (recorded, never deleted)" },
+	{ "assign", cmd_assign, "assign EXCEPTION_ID --to NAME [--by NAME]", "give an exception an owner (recorded with history)" },
+	{ "comment", cmd_comment, "comment EXCEPTION_ID --text TEXT --by NAME", "add a comment to an exception (recorded with history)" },
 	{ "signoff", cmd_signoff, "signoff --date D --by NAME --role prepared|reviewed", "sign the bank reconciliation of a date (reviewer is not the preparer)" },
 	{ "notify", cmd_notify, "notify --test | --cut-off [--date D]", "send the end-of-run summary now / print the exit-3 cut-off" },
 	{ "housekeep", cmd_housekeep, "housekeep [--dry-run] [--keep-days N]", "archive or remove inbox files, reports and logs past retention" },

@@ -57,6 +57,7 @@ struct fmts {
 	lxw_format *title, *subtitle, *section, *header, *label, *note, *mono;
 	lxw_format *meta_date, *meta_datetime, *meta_int;   /* left-aligned values beside labels */
 	lxw_format *green, *amber, *red;
+	lxw_format *unlocked;       /* a cell the team may edit on the protected sheet */
 	struct fset plain, hl, total;
 };
 
@@ -404,8 +405,13 @@ fmts_init(struct w *w)
 	    (f->mono = fmt_new(w)) == NULL || (f->green = fmt_new(w)) == NULL ||
 	    (f->amber = fmt_new(w)) == NULL || (f->red = fmt_new(w)) == NULL ||
 	    (f->meta_date = fmt_new(w)) == NULL || (f->meta_datetime = fmt_new(w)) == NULL ||
-	    (f->meta_int = fmt_new(w)) == NULL)
+	    (f->meta_int = fmt_new(w)) == NULL || (f->unlocked = fmt_new(w)) == NULL)
 		return;
+	format_set_unlocked(f->unlocked);
+	format_set_text_wrap(f->unlocked);
+	format_set_font_size(f->unlocked, 10);
+	format_set_align(f->unlocked, LXW_ALIGN_VERTICAL_TOP);
+	format_set_bg_color(f->unlocked, 0xEBF1DE);     /* pale green: yours to write in */
 	format_set_num_format(f->meta_date, "yyyy-mm-dd");
 	format_set_num_format(f->meta_datetime, "yyyy-mm-dd hh:mm:ss");
 	format_set_num_format(f->meta_int, "0");
@@ -781,9 +787,18 @@ static const char sql_ledger[] =
 #define EXC_OPEN_AS_OF "opened_date <= $1::date AND (closed_date IS NULL OR closed_date > $1::date)"
 
 static const char sql_exc_count[] = "SELECT count(*) FROM exception WHERE " EXC_OPEN_AS_OF;
+/* With the owner and the latest comment of each (sql/142: found by type and subject, so reruns keep them). */
 static const char sql_exc[] =
     "SELECT type, severity, account_no, item_date, amount_minor, currency, reference, statement_ref, "
-    "ledger_id, opened_date, detail, exception_id FROM exception WHERE " EXC_OPEN_AS_OF " "
+    "ledger_id, opened_date, detail, exception_id, "
+    "(SELECT a.assigned_to FROM exception_assignment a WHERE a.type = x.type AND a.subject = x.subject "
+    "  ORDER BY a.assignment_id DESC LIMIT 1), "
+    "(SELECT c.written_by || ' (' || to_char(c.written_at, 'YYYY-MM-DD') || '): ' || c.body "
+    "   || CASE WHEN n.cnt > 1 THEN ' [' || n.cnt || ' comments]' ELSE '' END "
+    "  FROM exception_comment c, (SELECT count(*) AS cnt FROM exception_comment c2 "
+    "   WHERE c2.type = x.type AND c2.subject = x.subject) n "
+    "  WHERE c.type = x.type AND c.subject = x.subject ORDER BY c.comment_id DESC LIMIT 1) "
+    "FROM exception x WHERE " EXC_OPEN_AS_OF " "
     "ORDER BY CASE severity WHEN 'ERROR' THEN 0 ELSE 1 END, opened_date, type, exception_id";
 
 static const char sql_closed_count[] = "SELECT count(*) FROM exception WHERE closed_date = $1::date";
@@ -894,10 +909,15 @@ amount_without_currency(int64_t minor, char buf[64])
 }
 
 /* The exception id first (what `pipeline resolve` takes); Detail wraps in a fixed width for print. */
+/*
+ * Owner and Last Comment come from `pipeline assign` and `pipeline comment`; Team Notes is left
+ * unlocked on the protected sheet for the team's own notes on their copy (never read back).
+ */
 static const struct col exc_cols[] = {
-	{ "ID", 8 }, { "Type", 22 }, { "Severity", 9 }, { "Account", 12 }, { "Direction", 9 },
-	{ "Amount", 14 }, { "Currency", 8 }, { "Date", 11 }, { "Age (days)", 8 }, { "Reference", 15 },
-	{ "Statement Ref", 15 }, { "Ledger ID", 15 }, { "Detail", 44 },
+	{ "ID", 7 }, { "Type", 21 }, { "Severity", 8 }, { "Account", 11 }, { "Direction", 8 },
+	{ "Amount", 13 }, { "Currency", 8 }, { "Date", 10 }, { "Age (days)", 7 }, { "Reference", 13 },
+	{ "Statement Ref", 14 }, { "Ledger ID", 14 }, { "Owner", 10 }, { "Last Comment", 22 }, { "Detail", 40 },
+	{ "Team Notes", 18 },
 };
 #define EXC_NCOLS ((int)(sizeof(exc_cols) / sizeof(exc_cols[0])))
 
@@ -910,6 +930,9 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 	bool has;
 	date_t d = r->ctx->date;
 
+	for (int i = 0; i < ts->nsheets && w_ok(w); i++)       /* Team Notes: editable, also below the rows */
+		w_chk(w, worksheet_set_column(ts->ws[i], EXC_NCOLS - 1, EXC_NCOLS - 1, exc_cols[EXC_NCOLS - 1].width,
+		    w->f.unlocked), "set_column", 0, EXC_NCOLS - 1);
 	if ((e = rd_open(&c, r->ctx->db, "rep_exc", sql_exc, 1, r->params1)) != PERR_OK)
 		return e;
 	while (w_ok(w) && (e = rd_next(&c, &has)) == PERR_OK && has) {
@@ -939,10 +962,10 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 		if ((ws = ts_next(r, ts, &row)) == NULL)
 			break;
 		{
-			const char *t[1] = { rd_val(&c, 10) };
-			const double wd[1] = { exc_cols[EXC_NCOLS - 1].width };
+			const char *t[2] = { rd_val(&c, 10), rd_val(&c, 13) };
+			const double wd[2] = { exc_cols[14].width, exc_cols[13].width };
 
-			w_row_lines(w, ws, row, t, wd, 1);
+			w_row_lines(w, ws, row, t, wd, 2);
 		}
 		w_int(w, ws, row, 0, id, fs->text);
 		w_str(w, ws, row, 1, type, fs->text);
@@ -961,7 +984,10 @@ sheet_exceptions(struct rep *r, struct tsheet *ts)
 		w_str(w, ws, row, 9, rd_val(&c, 6), fs->text);
 		w_str(w, ws, row, 10, rd_val(&c, 7), fs->text);
 		w_str(w, ws, row, 11, rd_val(&c, 8), fs->text);
-		w_str(w, ws, row, 12, rd_val(&c, 10), fs->wrap);
+		w_str(w, ws, row, 12, rd_val(&c, 12), fs->text);
+		w_str(w, ws, row, 13, rd_val(&c, 13), fs->wrap);
+		w_str(w, ws, row, 14, rd_val(&c, 10), fs->wrap);
+		w_str(w, ws, row, 15, NULL, w->f.unlocked);
 		cur = amount != NULL ? cur : NULL;
 		age_add(r, acct, cur, age, minor);
 		move_add(r, acct, opened == d ? MOVE_OPENED : MOVE_CARRIED, cur, minor);

@@ -7,6 +7,10 @@
 -- remove rows only where listed below. A new table that a stage must UPDATE or DELETE needs a line
 -- here, and the tests fail with "permission denied" until it has one.
 --
+-- The people's records are INSERT-only for it too: recon_signoff (sql/141), exception_assignment
+-- and exception_comment (sql/142) get no UPDATE or DELETE here, and their triggers refuse both to
+-- everyone.
+--
 -- The money records are append-only for it: journal_txn, journal_posting, allocation,
 -- offering_settlement, holding and cash_movement get no UPDATE or DELETE at all; transfer,
 -- issuance and outbound_file only on the columns that record their progress (status, approval,

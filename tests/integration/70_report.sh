@@ -36,8 +36,8 @@ e = rows("Exceptions")
 print("first=%s,%s,%s,%s" % (e[0][1], e[0][2], e[0][5], e[0][8]))
 print("pending=" + ",".join(r[0] for r in rows("Pending")))
 print("closed=" + ",".join("%s:%s:%s" % (r[0], r[9], r[10]) for r in rows("Closed Today")))
-det = [r[12] for r in e if r[12].startswith("=HYPERLINK")]
-c = [c for c in wb["Exceptions"]["M"] if c.value == det[0]][0]
+det = [r[14] for r in e if r[14].startswith("=HYPERLINK")]
+c = [c for c in wb["Exceptions"]["O"] if c.value == det[0]][0]
 print("formula_text=%s type=%s" % (det[0][:10], c.data_type))
 s = wb["Summary"]
 hdr = None
@@ -137,8 +137,8 @@ got=$($PY -c "
 import openpyxl, sys
 ws = openpyxl.load_workbook(sys.argv[1])['Exceptions']
 for r in ws.iter_rows(min_row=3):
-    if r[12].value in ('gold', 'no currency'):
-        print('%s|%r|%s' % (r[12].value, r[5].value, r[5].number_format))
+    if r[14].value in ('gold', 'no currency'):
+        print('%s|%r|%s' % (r[14].value, r[5].value, r[5].number_format))
 " "$X")
 assert_eq "gold|5|#,##0;[Red]-#,##0
 no currency|'1234 minor units (no currency)'|General" "$got" "XAU with the table's exponent; no currency shown as text"

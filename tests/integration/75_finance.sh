@@ -38,6 +38,35 @@ assert_contains "$T_ERR" "a sign-off is never changed or removed" "sign-offs are
 assert_exit 1 t_psql "DELETE FROM recon_signoff"
 assert_eq 2 "$(t_psql "SELECT count(*) FROM recon_signoff")" "both sign-offs kept"
 
+# --- owners and comments, with history (INSERT-only), shown by explain and on the workbook
+BB=$(t_psql "SELECT exception_id FROM exception WHERE type = 'BOOK_BALANCE_BREAK'")
+assert_exit 2 t_pipeline assign abc --to carol
+assert_contains "$T_ERR" '"abc" is not an exception id' "a bad id is a usage error"
+assert_exit 1 t_pipeline assign 999999 --to carol --by alice
+assert_contains "$T_ERR" "exception 999999 does not exist" "an unknown exception"
+assert_exit 2 t_pipeline comment "$BB" --text "no author"
+assert_exit 0 t_pipeline assign "$BB" --to carol --by alice
+assert_contains "$T_OUT" "exception $BB assigned to carol by alice" "assigned"
+assert_exit 0 t_pipeline assign "$BB" --to dave --by alice
+assert_exit 0 t_pipeline comment "$BB" --text "vendor payment OP-20261125-0001 is missing from the extract" --by carol
+assert_exit 0 t_pipeline comment "$BB" --text "GL team re-exports tonight" --by dave
+assert_eq "carol,dave" "$(t_psql "SELECT string_agg(assigned_to, ',' ORDER BY assignment_id) FROM exception_assignment")" \
+	"both assignments kept (history)"
+assert_exit 1 t_psql "UPDATE exception_comment SET body = 'rewritten'"
+assert_contains "$T_ERR" "never changed or removed" "comments are never rewritten"
+assert_exit 1 t_psql "DELETE FROM exception_assignment"
+assert_exit 0 t_pipeline explain VA69529860
+UL=$(t_psql "SELECT exception_id FROM exception WHERE type = 'UNMATCHED_LEDGER'")
+assert_exit 0 t_pipeline assign "$UL" --to erin --by alice
+assert_exit 0 t_pipeline comment "$UL" --text "chasing INV0114's bank" --by erin
+assert_exit 0 t_pipeline explain CM-20261118-0001
+assert_contains "$T_OUT" "assigned to erin by alice" "explain shows the owner"
+assert_contains "$T_OUT" "comment by erin: chasing INV0114's bank" "explain shows the comments"
+# the notes follow the exception when a rerun of reconcile re-creates it (by type and subject)
+assert_exit 0 t_pipeline -q reconcile --date $D --force
+BB2=$(t_psql "SELECT exception_id FROM exception WHERE type = 'BOOK_BALANCE_BREAK'")
+assert_eq 1 "$([ "$BB2" != "$BB" ] && echo 1)" "the rerun re-created the book balance break with a new id"
+
 # --- the workbook of the day, rewritten, shows the names on every account's statement
 assert_exit 0 t_pipeline -q report --date $D --force
 X=$T/reports/$D/recon-$D.xlsx
@@ -53,4 +82,13 @@ assert_contains "$rec" "Difference (adjusted bank - book)|BOOK_BALANCE_BREAK||||
 	"problem 7 on the operating account's statement"
 assert_contains "$rec" "Deposit in transit|movement:CM-20261118-0001|" "problem 2 listed as a deposit in transit"
 assert_contains "$rec" "Total deposits in transit (2 items)||||||16264" "its total"
+exc=$($PY -c 'import openpyxl, sys
+ws = openpyxl.load_workbook(sys.argv[1])["Exceptions"]
+h = [c.value for c in ws[2]]
+for r in ws.iter_rows(min_row=3):
+    v = dict(zip(h, r))
+    if v["Type"].value == "BOOK_BALANCE_BREAK":
+        print("%s|%s|%s|%s" % (v["ID"].value, v["Owner"].value, v["Last Comment"].value, v["Team Notes"].protection.locked))' "$X")
+assert_eq "$BB2|dave|dave ($(t_psql "SELECT to_char(now(), 'YYYY-MM-DD')")): GL team re-exports tonight [2 comments]|False" "$exc" \
+	"Exceptions sheet: id first, the owner, the latest comment, and an editable Team Notes cell"
 t_done

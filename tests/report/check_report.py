@@ -23,7 +23,7 @@ import openpyxl
 SHEETS = ["Summary", "Bank Reconciliation", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
           "DABS Issuance", "Statements"]
 EXC_HEADERS = ["ID", "Type", "Severity", "Account", "Direction", "Amount", "Currency", "Date", "Age (days)",
-               "Reference", "Statement Ref", "Ledger ID", "Detail"]
+               "Reference", "Statement Ref", "Ledger ID", "Owner", "Last Comment", "Detail", "Team Notes"]
 AMOUNT_FMT = {2: "#,##0.00;[Red]-#,##0.00", 0: "#,##0;[Red]-#,##0", 3: "#,##0.000;[Red]-#,##0.000"}
 EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3, "XAU": 0}   # XAU: only in a test's currency table
 FIRST_DATA = 3   # 1-based: row 1 title, row 2 headers
@@ -172,6 +172,12 @@ def check(path, date_iso):
             expect(r["Amount"].number_format == AMOUNT_FMT[EXP[cur]],
                    "Amount format %r for %s" % (r["Amount"].number_format, cur))
         expect(isinstance(r["Age (days)"].value, (int, float)), "Age is not a number")
+        expect(r["Team Notes"].protection.locked is False, "Team Notes is not left editable")
+        for k in EXC_HEADERS[:-1]:
+            expect(r[k].protection.locked is not False, "Exceptions %s is editable" % k)
+        if isinstance(r["Amount"].value, (int, float)):
+            expect(r["Direction"].value == ("debit" if r["Amount"].value < 0 else "credit"),
+                   "Direction %r for amount %r" % (r["Direction"].value, r["Amount"].value))
     # Text from outside stays text, whatever it starts with.
     for ws in wb.worksheets:
         for row in ws.iter_rows():
