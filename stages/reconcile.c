@@ -1145,12 +1145,14 @@ bank_rec_rows(struct recon *r)
 	    "INSERT INTO bank_rec_item (business_date, account_no, kind, item, item_date, age_days, amount_minor,"
 	    "   reference, exception_id)"
 	    " SELECT p.d, i.account_no, i.kind, i.item, i.item_date, i.age_days, i.amount_minor, i.reference,"
-	    "        coalesce((SELECT min(x.exception_id) FROM exception x WHERE x.status = 'OPEN'"
-	    "                   AND x.subject = i.item),"
-	    "                 (SELECT min(x.exception_id) FROM exception x WHERE x.status = 'OPEN'"
-	    "                   AND x.type = 'AMOUNT_MISMATCH' AND i.item = 'movement:' || x.ledger_id))"
+	    "        coalesce(bs.id, bm.id)"
 	    "   FROM rec_item i JOIN recon_param p ON true"
 	    "   JOIN bank_rec b ON b.business_date = p.d AND b.account_no = i.account_no"
+	    /* one pass over the open exceptions each (hash joins), not a lookup per item */
+	    "   LEFT JOIN (SELECT subject, min(exception_id) AS id FROM exception WHERE status = 'OPEN'"
+	    "               GROUP BY subject) bs ON bs.subject = i.item"
+	    "   LEFT JOIN (SELECT 'movement:' || ledger_id AS item, min(exception_id) AS id FROM exception"
+	    "               WHERE status = 'OPEN' AND type = 'AMOUNT_MISMATCH' GROUP BY ledger_id) bm ON bm.item = i.item"
 	    "  WHERE b.status <> 'NO_STATEMENT'");
 }
 
