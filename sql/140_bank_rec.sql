@@ -58,10 +58,29 @@ CREATE TABLE bank_rec_item (
     PRIMARY KEY (business_date, account_no, item)
 );
 
+-- History (sql/privileges.sql, THE HISTORY RULE): the nightly role only INSERTs these rows; reconcile
+-- replaces its own date's statements through bank_rec_replace_date, and deletions are counted in
+-- history_replace.
+CREATE FUNCTION bank_rec_replace_date(p_run bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    r stage_run := history_run(p_run, 'reconcile');
+BEGIN
+    PERFORM history_begin('reconcile: the date''s bank reconciliation made again', r);
+    DELETE FROM bank_rec WHERE business_date = r.business_date;
+    PERFORM history_end();
+END $$;
+CREATE TRIGGER history_count_deleted AFTER DELETE ON bank_rec REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION history_count_deleted();
+CREATE TRIGGER history_count_deleted AFTER DELETE ON bank_rec_item REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION history_count_deleted();
+
 -- The old "ledger balance" check only proves that the bank's own statements are continuous
 -- (the first opening balance plus every line gives the closing): it is renamed to say so, and the
 -- bank reconciliation against the book balance gets its own type. The type list is edited in place,
--- whatever other migrations added to it.
+-- whatever other migrations added to it. Only the OPEN breaks are renamed (reconcile carries and
+-- closes them under the new name, settle is blocked by them); closed and resolved ones are history
+-- and keep the name they had, which stays valid.
 DO $$
 DECLARE
     c record;
@@ -74,11 +93,11 @@ BEGIN
         RAISE EXCEPTION '140_bank_rec: the exception type check naming LEDGER_BALANCE_BREAK is missing';
     END IF;
     def := replace(c.d, '''LEDGER_BALANCE_BREAK''::text',
-                   '''STATEMENT_CONTINUITY_BREAK''::text, ''BOOK_BALANCE_BREAK''::text');
+                   '''LEDGER_BALANCE_BREAK''::text, ''STATEMENT_CONTINUITY_BREAK''::text, ''BOOK_BALANCE_BREAK''::text');
     EXECUTE format('ALTER TABLE exception DROP CONSTRAINT %I', c.conname);
     UPDATE exception SET type = 'STATEMENT_CONTINUITY_BREAK',
                          subject = 'continuity:' || substr(subject, length('balance:') + 1)
-     WHERE type = 'LEDGER_BALANCE_BREAK' AND subject LIKE 'balance:%';
-    UPDATE exception SET type = 'STATEMENT_CONTINUITY_BREAK' WHERE type = 'LEDGER_BALANCE_BREAK';
+     WHERE type = 'LEDGER_BALANCE_BREAK' AND subject LIKE 'balance:%' AND status = 'OPEN';
+    UPDATE exception SET type = 'STATEMENT_CONTINUITY_BREAK' WHERE type = 'LEDGER_BALANCE_BREAK' AND status = 'OPEN';
     EXECUTE format('ALTER TABLE exception ADD CONSTRAINT %I %s', c.conname, def);
 END $$;
