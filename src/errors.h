@@ -43,6 +43,9 @@ enum perr {
 	PERR_EXCEPTIONS = 28,     /* run completed with open error exceptions (--fail-on-exceptions) */
 	PERR_REPORT = 29,         /* the report could not be written */
 	PERR_INTERRUPTED = 30,    /* stopped by a signal */
+	PERR_PAYMENT_DATA = 39,   /* data a payment or issuance file cannot carry: refused before commit */
+	PERR_UNVERIFIED = 40,     /* an upload did not read back as ours (short write, lost rename, changed) */
+	PERR_SCHEMA = 41,         /* a payment file failed its XML schema: never sent */
 };
 
 /* Static text for a code; never NULL. */
