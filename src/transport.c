@@ -1618,6 +1618,13 @@ enum perr
 transport_put(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
     bool *already_there)
 {
+	return transport_put_each(ep, local_path, remote_name, already_there, NULL, NULL);
+}
+
+enum perr
+transport_put_each(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
+    bool *already_there, transport_attempt_fn on_attempt, void *arg)
+{
 	struct transport *t = NULL;
 	int attempt, retries = ep->retries >= 0 ? ep->retries : 0;
 	int64_t backoff = ep->retry_backoff_ms > 0 ? ep->retry_backoff_ms : 1000;
@@ -1634,6 +1641,8 @@ transport_put(const struct endpoint_cfg *ep, const char *local_path, const char 
 			transport_close(t);
 			t = NULL;
 		}
+		if (on_attempt != NULL)
+			on_attempt(arg, e, e == PERR_OK ? "" : perr_detail());
 		/* an upload that did not verify is retried like a lost connection */
 		if (e == PERR_OK || (!transport_retryable(e) && e != PERR_UNVERIFIED) || attempt >= retries)
 			break;

@@ -131,6 +131,15 @@ enum perr transport_archive(struct transport *t, const char *name, const char *a
 enum perr transport_put(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
     bool *already_there);
 
+/*
+ * transport_put, calling on_attempt(arg, result, detail) after every attempt (detail "" on
+ * success), so that the caller can record each one (the settle stage's outbound_attempt rows).
+ * on_attempt must leave perr_detail() as it found it: the final failure is reported as usual.
+ */
+typedef void (*transport_attempt_fn)(void *arg, enum perr result, const char *detail);
+enum perr transport_put_each(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
+    bool *already_there, transport_attempt_fn on_attempt, void *arg);
+
 /* True for errors worth a reconnect and retry (connection lost, timeout). */
 bool transport_retryable(enum perr e);
 

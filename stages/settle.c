@@ -1528,14 +1528,30 @@ issuance_waits(struct stage_ctx *ctx, const char *name, bool *wait)
 	return PERR_OK;
 }
 
-/* One upload attempt, verified or not, in outbound_attempt (its own transaction). */
-static enum perr
-record_attempt(struct stage_ctx *ctx, const char *name, bool verified, const char *detail)
-{
-	const char *params[3] = { name, verified ? "true" : "false", detail };
+/* Where record_attempt writes, and its first failure (a database error). */
+struct attempt_rec {
+	struct stage_ctx *ctx;
+	const char *name;
+	enum perr rc;
+};
 
-	return db_command(ctx->db, "INSERT INTO outbound_attempt (file_name, verified, detail)"
-	    " VALUES ($1, $2::boolean, $3)", 3, params);
+/*
+ * One upload attempt, verified or not, as an outbound_attempt row (autocommit: it stays even if
+ * the run fails), called by transport_put_each after each try. Keeps the failure's detail intact.
+ */
+static void
+record_attempt(void *arg, enum perr result, const char *detail)
+{
+	struct attempt_rec *a = arg;
+	char d[1024];
+	const char *params[3] = { a->name, result == PERR_OK ? "true" : "false", d };
+
+	snprintf(d, sizeof d, "%s", detail);
+	if (db_command(a->ctx->db, "INSERT INTO outbound_attempt (file_name, verified, detail)"
+	    " VALUES ($1, $2::boolean, $3)", 3, params) != PERR_OK && a->rc == PERR_OK)
+		a->rc = PERR_DB;
+	if (result != PERR_OK)
+		perr_set(result, "%s", d);    /* the upload's detail, not the insert's */
 }
 
 /* Makes, writes, uploads and records one outbound file. */
@@ -1601,17 +1617,19 @@ deliver(struct stage_ctx *ctx, const struct outbound *f)
 		    cfg->path, pay ? "payments" : "issuance", f->name);
 		goto out;
 	}
-	rc = transport_put(ep, path, f->name, &already);
 	{
-		char d[1024];
+		struct attempt_rec ar = { ctx, f->name, PERR_OK };
 
-		snprintf(d, sizeof d, "%s", rc == PERR_OK ? "" : perr_detail());
-		if (record_attempt(ctx, f->name, rc == PERR_OK, d) != PERR_OK && rc == PERR_OK)
-			goto out;
+		rc = transport_put_each(ep, path, f->name, &already, record_attempt, &ar);
 		if (rc != PERR_OK) {
+			char d[1024];
+
+			snprintf(d, sizeof d, "%s", perr_detail());
 			perr_set(rc, "uploading %s: %s", f->name, d);
 			goto out;
 		}
+		if ((rc = ar.rc) != PERR_OK)
+			goto out;
 	}
 	fault_point("file_uploaded");
 	params[0] = f->name;

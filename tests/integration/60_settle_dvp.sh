@@ -38,9 +38,10 @@ assert_eq "pain001-20261123-01.xml" "$(ls -A "$SFTP_ROOT/bank/payments-in")" "th
 assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "then the issuance"
 order_ok "bank down"
 assert_eq "pain001-20261123-01.xml|f|cannot connect
+pain001-20261123-01.xml|f|cannot connect
 pain001-20261123-01.xml|t|
 issuance-20261123-01.csv|t|" "$(t_psql "SELECT file_name, verified, substring(detail from 'cannot connect')
-	FROM outbound_attempt ORDER BY attempt_id")" "every upload attempt recorded: the failed one, then payment, then issuance"
+	FROM outbound_attempt ORDER BY attempt_id")" "every upload attempt recorded: the failed one and its retry, then payment, then issuance"
 
 # --- 2. issue_after = accepted
 t_init settle_dvp_accepted
