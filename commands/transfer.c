@@ -271,7 +271,7 @@ reissue_one(PGconn *db, const struct config *cfg, const char *id, const struct c
 		    "INSERT INTO transfer (transfer_id, offering_id, purpose, from_account, to_account, amount_minor,"
 		    "  currency, business_date, status, created_by, replaces)"
 		    " SELECT $2, offering_id, purpose, from_account, $3, amount_minor, currency, business_date, $4, $5, $1"
-		    "   FROM transfer WHERE transfer_id = $1", 6, params);
+		    "   FROM transfer WHERE transfer_id = $1", 5, params);
 		if (rc == PERR_OK)   /* the original's journal entries again, under the replacement's key */
 			rc = db_command(db,
 			    "WITH o AS (SELECT txn_id, business_date, kind FROM journal_txn WHERE txn_key = 'TRANSFER:' || $1),"
@@ -282,10 +282,13 @@ reissue_one(PGconn *db, const struct config *cfg, const char *id, const struct c
 			    " SELECT t.txn_id, CASE WHEN p.ledger_account LIKE 'BANK:%' AND p.amount_minor > 0"
 			    "                       THEN 'BANK:' || $3 ELSE p.ledger_account END, p.currency, p.amount_minor"
 			    "   FROM t, o JOIN journal_posting p ON p.txn_id = o.txn_id", 3, params);
-		if (rc == PERR_OK)
+		if (rc == PERR_OK) {
+			const char *p4[4] = { id, nid, a->by, a->note };
+
 			rc = db_command(db,
 			    "INSERT INTO settlement_action (subject_kind, subject_id, action, replacement, status_before,"
-			    "  by_name, note) VALUES ('TRANSFER', $1, 'REISSUE', $2, 'CANCELLED', $5, $6)", 6, params);
+			    "  by_name, note) VALUES ('TRANSFER', $1, 'REISSUE', $2, 'CANCELLED', $3, $4)", 4, p4);
+		}
 		free(to);
 	}
 	if (rc == PERR_OK) {
