@@ -393,8 +393,12 @@ pain001_schema_validate(const char *xsd_path, const char *doc, size_t len, const
 	enum perr rc = PERR_OK;
 	int v;
 
-	if ((pc = xmlSchemaNewParserCtxt(xsd_path)) == NULL)
+	/* libxml2's messages go to the detail, never to stderr (restored below) */
+	xmlSetStructuredErrorFunc(&x, (xmlStructuredErrorFunc)collect_error);
+	if ((pc = xmlSchemaNewParserCtxt(xsd_path)) == NULL) {
+		xmlSetStructuredErrorFunc(NULL, NULL);
 		return perr_set(PERR_NOMEM, "pain.001 schema: out of memory");
+	}
 	xmlSchemaSetParserStructuredErrors(pc, (xmlStructuredErrorFunc)collect_error, &x);
 	if ((schema = xmlSchemaParse(pc)) == NULL) {
 		rc = perr_set(PERR_CONFIG, "%s: the pain.001.001.03 schema cannot be read: %s", xsd_path,
@@ -403,9 +407,9 @@ pain001_schema_validate(const char *xsd_path, const char *doc, size_t len, const
 	}
 	x.n = 0;
 	x.first[0] = '\0';
-	d = xmlReadMemory(doc, (int)len, name, "UTF-8", XML_PARSE_NONET);
+	d = xmlReadMemory(doc, (int)len, name, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (d == NULL) {
-		rc = perr_set(PERR_SCHEMA, "%s: not well-formed XML; not sent", name);
+		rc = perr_set(PERR_SCHEMA, "%s: not well-formed XML (%s); not sent", name, x.first[0] ? x.first : "?");
 		goto out;
 	}
 	if ((vc = xmlSchemaNewValidCtxt(schema)) == NULL) {
@@ -426,5 +430,6 @@ out:
 		xmlSchemaFree(schema);
 	if (pc)
 		xmlSchemaFreeParserCtxt(pc);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 	return rc;
 }

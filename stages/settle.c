@@ -13,19 +13,29 @@
  *   files       pain001-<YYYYMMDD>-<NN>.xml (msg id DABS-PAY-<YYYYMMDD>-<NN>),
  *               issuance-<YYYYMMDD>-<NN>.csv (msg id DABS-ISS-<YYYYMMDD>-<NN>)
  * The order of work, each step finishing what an interrupted earlier run left:
- *   A. per offering, ONE transaction (each table's rows in one INSERT ... FROM unnest): allocation
- *      rows, offering_settlement, balanced journal postings, transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows,
- *      holdings; conservation checked in C and again in SQL before COMMIT. An offering with an
- *      offering_settlement row is never allocated again (not even with --force).
- *   B. one transaction per kind: the READY transfers are put into a new payment file (outbound_file
- *      row with its message id and creation time fixed now; transfers FILED; their cash movements
- *      expected on the next business day); the issuance rows of offerings whose transfers are all
- *      filed go into a new issuance file.
- *   C. for every outbound file not yet recorded as uploaded: its bytes are re-created from the rows
- *      (a rerun gives the same bytes; a stored SHA-256 proves it), written atomically under
- *      <data_dir>/outbox/<date>/, uploaded with transport_put (same name and content on the server:
- *      no-op; different: PERR_REMOTE_CONFLICT, never overwritten), and the upload recorded
- *      (outbound_file.uploaded_at, transfers UPLOADED).
+ *   A. per offering, ONE transaction (each table's rows in one INSERT ... FROM unnest), as named
+ *      steps (settle_offering): allocation rows, offering_settlement, balanced journal postings,
+ *      transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows, holdings;
+ *      then the PRE-COMMIT CHECK (check_offering_files: the offering's transfers as a payment
+ *      message by pain001_check and the pain.001 schema, its issuance rows by the issuance writer;
+ *      investor ids by the journal's rule before anything): an offering a file could never carry
+ *      is refused whole, nothing of it committed (PERR_PAYMENT_DATA); conservation checked in C and
+ *      again in SQL before COMMIT. An offering with an offering_settlement row is never allocated
+ *      again (not even with --force); one the ledger marks SETTLED is never touched.
+ *   B. the READY transfers are put into a new payment file (outbound_file row with its message id
+ *      and creation time fixed now; transfers FILED; their cash movements expected on the next
+ *      business day), in one transaction.
+ *   C. every payment file not yet uploaded nor voided: its bytes re-created from the rows (a rerun
+ *      gives the same bytes; a stored SHA-256 proves it), validated against the pain.001.001.03
+ *      schema (libxml2), written atomically under <data_dir>/outbox/<date>/, uploaded and verified
+ *      with transport_put_each (read back before and after the rename; same name and content on
+ *      the server: no-op; different: PERR_REMOTE_CONFLICT, never overwritten), every attempt
+ *      recorded (outbound_attempt), and the upload recorded (uploaded_at, transfers UPLOADED).
+ *   D. DELIVERY VERSUS PAYMENT: the ACTIVE issuance rows of offerings whose transfers are paid as
+ *      far as [settle] issue_after asks (dvp_paid_sql) go into a new issuance file, which is then
+ *      delivered like C (and held at delivery if its payment is not through).
+ * Each of B, C, D runs even if an earlier one failed; D's condition, not the order, keeps units
+ * from going before money.
  * A process killed anywhere leaves a state from which the next run (or `settle --force`) finishes.
  * Test-only fault hook: PIPELINE_FAULT=settle:rows_committed|file_written|file_uploaded|upload_recorded
  * raises SIGKILL right after that point is first reached.
