@@ -23,7 +23,7 @@
 #include "log.h"
 #include "money.h"
 #include "paytext.h"
-#include "statement.h"   /* text_check: the one UTF-8 validator */
+#include "utf8.h"
 #include "util.h"
 
 enum col_kind {

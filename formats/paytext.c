@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "statement.h"   /* text_check: the one UTF-8 validator */
+#include "utf8.h"   /* text_check: the one UTF-8 validator */
 
 /* The code point at *p (valid UTF-8, checked by text_check), advancing *p. */
 static unsigned

@@ -6,7 +6,7 @@
  * field, instead of after the settlement rows were committed.
  *
  * Text (pain.001 Max35Text / Max140Text ..., issue 16):
- *   - valid UTF-8 (formats/text.c text_check, the one validator) without any control character;
+ *   - valid UTF-8 (src/utf8.c text_check, the one validator) without any control character;
  *   - the SWIFT/SEPA Latin character set as banks accept it: printable ASCII (U+0020-U+007E) and the
  *     Latin letters with diacritics (U+00C0-U+017F, without the signs U+00D7 and U+00F7); XML's
  *     & < > " ' are escaped by the writer;
