@@ -35,6 +35,7 @@
 #include "commands.h"
 #include "config.h"
 #include "db.h"
+#include "pain001.h"
 #include "transport.h"
 #include "util.h"
 
@@ -743,8 +744,17 @@ cmd_doctor(int argc, char **argv, const char *config_path)
 		snprintf(what, sizeof what, "source.%s", cfg->sources[i].name);
 		check_endpoint_files(&dr, what, &cfg->sources[i].ep);
 	}
-	if (cfg->have_payments_out)
+	if (cfg->have_payments_out) {
+		char *xsd = pain001_schema_path(cfg->formats_dir);
+
 		check_endpoint_files(&dr, "payments", &cfg->payments_out);
+		if (access(xsd, R_OK) == 0)
+			report(&dr, 'o', "schema", NULL, "%s", xsd);
+		else
+			report(&dr, 'f', "schema", "ship formats/schemas/pain.001.001.03.xsd under formats_dir (make install "
+			    "does): every payment file is validated against it before upload", "%s not readable", xsd);
+		free(xsd);
+	}
 	if (cfg->have_issuance_out)
 		check_endpoint_files(&dr, "issuance", &cfg->issuance_out);
 	check_database(&dr, cfg);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
@@ -360,6 +361,17 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 }
 
 /* ---- schema validation (libxml2) ---- */
+
+char *
+pain001_schema_path(const char *formats_dir)
+{
+	char *p = xasprintf("%s/%s", formats_dir ? formats_dir : "formats", PAIN001_XSD_NAME);
+
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return xasprintf("%s/formats/%s", PIPELINE_SHAREDIR, PAIN001_XSD_NAME);
+}
 
 /* libxml2's messages for one validation, the first kept for the error detail. */
 struct xml_errors {

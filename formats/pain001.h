@@ -70,6 +70,12 @@ enum perr pain001_schema_validate(const char *xsd_path, const char *doc, size_t 
 #define PAIN001_XSD_NAME "schemas/pain.001.001.03.xsd"
 
 /*
+ * The schema's path: <formats_dir>/schemas/pain.001.001.03.xsd if readable, else the installed copy
+ * under PIPELINE_SHAREDIR (make install). Caller frees.
+ */
+char *pain001_schema_path(const char *formats_dir);
+
+/*
  * Builds the XML document (pain001_check's rules; a violation is PERR_INTERNAL here, since it
  * should have been refused before commit). On success *out is a NUL-terminated buffer owned by the caller (free)
  * and *len its length without the NUL. On failure nothing is allocated.

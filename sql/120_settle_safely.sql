@@ -37,7 +37,7 @@ BEGIN
            (array_position(chain, NEW.status) > array_position(chain, OLD.status))
         OR (NEW.status = 'REJECTED' AND OLD.status IN ('UPLOADED', 'ACCEPTED'))
         OR (NEW.status = 'CANCELLED' AND OLD.status IN ('AWAITING_APPROVAL', 'READY', 'FILED', 'REJECTED'))) THEN
-        RAISE EXCEPTION 'transfer %: status cannot go from % to %', OLD.transfer_id, OLD.status, NEW.status
+        RAISE EXCEPTION 'transfer %: status cannot go back or sideways from % to %', OLD.transfer_id, OLD.status, NEW.status
             USING ERRCODE = 'check_violation';
     END IF;
     IF (OLD.payment_file IS NOT NULL AND NEW.payment_file IS DISTINCT FROM OLD.payment_file)
@@ -73,7 +73,7 @@ BEGIN
        OR NEW.currency <> OLD.currency OR NEW.settlement_date <> OLD.settlement_date
        OR NEW.business_date <> OLD.business_date OR NEW.created_at <> OLD.created_at
        OR NEW.replaces IS DISTINCT FROM OLD.replaces THEN
-        RAISE EXCEPTION 'issuance %: only the file and status may change', OLD.issuance_id
+        RAISE EXCEPTION 'issuance %: only the file may change (and the status, to CANCELLED)', OLD.issuance_id
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF OLD.issuance_file IS NOT NULL AND NEW.issuance_file IS DISTINCT FROM OLD.issuance_file

@@ -1324,16 +1324,11 @@ payment_msg_free(int n, struct pain001_payment *p, char **remit)
 	free(p);
 }
 
-/* The pain.001 schema: <formats_dir>/schemas/..., else the installed copy. Caller frees. */
+/* The pain.001 schema (formats/pain001.h). Caller frees. */
 static char *
 schema_path(const struct config *cfg)
 {
-	char *p = xasprintf("%s/%s", cfg->formats_dir ? cfg->formats_dir : "formats", PAIN001_XSD_NAME);
-
-	if (access(p, R_OK) == 0)
-		return p;
-	free(p);
-	return xasprintf("%s/formats/%s", PIPELINE_SHAREDIR, PAIN001_XSD_NAME);
+	return pain001_schema_path(cfg->formats_dir);
 }
 
 /* The bytes of payment file `name`, from the transfer rows, valid by the schema. Caller frees *out. */
