@@ -1202,14 +1202,15 @@ file_issuance_where(struct stage_ctx *ctx, char **pendingp)
 {
 	const struct config *cfg = ctx->cfg;
 	PGresult *res;
+	char *paid = dvp_paid_sql(cfg, "issuance.offering_id");
 	char *pending = *pendingp = xasprintf(" (issuance_file IS NULL OR issuance_file IN (SELECT file_name FROM outbound_file"
-	    "   WHERE voided_at IS NOT NULL)) AND status = 'ACTIVE' AND business_date <= $1::date AND %s",
-	    dvp_paid_sql(cfg, "issuance.offering_id"));
+	    "   WHERE voided_at IS NOT NULL)) AND status = 'ACTIVE' AND business_date <= $1::date AND %s", paid);
 	char *sql, *name = NULL;
 	const char *params[1];
 	int64_t n;
 	enum perr rc;
 
+	free(paid);     /* copied into pending */
 	if ((rc = db_begin(ctx->db)) != PERR_OK)
 		return rc;
 	sql = xasprintf("SELECT issuance_id FROM issuance WHERE %s ORDER BY issuance_id FOR UPDATE", pending);
