@@ -1,5 +1,5 @@
 #!/bin/bash
-# Verified uploads against real hostile SFTP servers (issue 16; tests/integration/hostile_sftp.py,
+# Verified uploads against real hostile SFTP servers (issue 16; tests/integration/hostile_sftp_upload.py,
 # paramiko): one keeps half of each write, one reports a rename it did not do, one changes the file
 # after the upload. Each time: the upload is detected as not verified, recorded (outbound_attempt)
 # and retried, never recorded as uploaded; nothing is left under the final name (nor a temporary);
@@ -21,7 +21,7 @@ hostile_start() {
 	HROOT=$T/hostile-$1
 	mkdir -p "$HROOT/bank/payments-in"
 	rm -f "$T/hostile-$1.port"
-	/usr/bin/python3 "$REPO/tests/integration/hostile_sftp.py" --mode "$1" --root "$HROOT" \
+	/usr/bin/python3 "$REPO/tests/integration/hostile_sftp_upload.py" --mode "$1" --root "$HROOT" \
 		--host-key "$FX_SSH/ssh_host_ed25519_key" --authorized "$FX_SSH/client_ed25519.pub" \
 		--port-file "$T/hostile-$1.port" 2>"$T/hostile-$1.log" &
 	local pid=$!

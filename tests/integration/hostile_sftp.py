@@ -1,139 +1,168 @@
 #!/usr/bin/python3
-# hostile_sftp.py - a real SFTP server (paramiko) that misbehaves on purpose, for the tests of
-# verified uploads (issue 16). It serves --root over SFTP on 127.0.0.1 with the fixture host key,
-# accepts the fixture client key only, and answers every request truthfully except, by --mode:
-#   halfwrite    keeps only the first half of each write's data, and reports the write done
-#   lierename    reports a rename done and does nothing
-#   changeafter  does the rename, then changes the file it renamed (one byte flipped, one appended)
-# The chosen port is written to --port-file once the server listens (readiness for the test).
-# Runs until killed. Usage:
-#   hostile_sftp.py --mode M --root DIR --host-key KEY --authorized PUB --port-file FILE
-import argparse
+# hostile_sftp.py - a deliberately broken SFTP server for the fetch tests (python3-paramiko), a real
+# server on 127.0.0.1 that speaks SSH and SFTP correctly except for the one misbehaviour asked for.
+#
+#   hostile_sftp.py MODE ROOT PORTFILE
+#
+# Serves the files under ROOT (read only) to user "dabs" with fixtures/ssh/client_ed25519, host key
+# fixtures/ssh/ssh_host_ed25519_key. Writes the port it listens on to PORTFILE (atomically, after
+# bind) so the test waits for readiness rather than sleeping. MODE:
+#   honest    behaves
+#   onebyte   answers every READ with at most 1 byte
+#   lines     answers every READ only up to the end of the line the offset is in
+#   endless   a directory listing that never ends (16 fresh names per READDIR, forever)
+#   emptyname the listing holds an entry with a zero-length name before the real files
+#   grow      every stat/fstat reports the file one line longer (as if it were being written)
+#   overrun   reports the true size and sends 100 bytes more than that
+#   drip      answers every READ with 1 byte after 0.2 s
 import os
 import socket
+import sys
 import threading
+import time
 
 import paramiko
-from paramiko import SFTPAttributes, SFTPHandle, SFTPServer, SFTPServerInterface
-from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
+from paramiko import SFTPAttributes, SFTPHandle, SFTPServer, SFTPServerInterface, SFTP_OK
+from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED
 
-ARGS = None
+MODE, ROOT, PORTFILE = sys.argv[1], sys.argv[2], sys.argv[3]
+FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "ssh")
+HOST_KEY = paramiko.Ed25519Key.from_private_key_file(os.path.join(FIX, "ssh_host_ed25519_key"))
+with open(os.path.join(FIX, "client_ed25519.pub")) as f:
+    CLIENT_KEY = f.read().split()[1]
+EXTRA = 100          # overrun: bytes sent beyond the true size
+grow_lock = threading.Lock()
+grow_count = {}      # grow: how many times each file has been looked at
 
 
-class Server(paramiko.ServerInterface):
-    def __init__(self, allowed):
-        self.allowed = allowed
+def real(path):
+    p = os.path.normpath(os.path.join(ROOT, path.lstrip("/")))
+    if not (p == ROOT or p.startswith(ROOT + "/")):
+        raise PermissionError(path)
+    return p
 
-    def check_auth_publickey(self, username, key):
-        if key.get_base64() == self.allowed:
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
 
+def grown(p):
+    """grow: the file's content as it is 'now', one line longer on each look."""
+    with grow_lock:
+        grow_count[p] = grow_count.get(p, 0) + 1
+        n = grow_count[p]
+    with open(p, "rb") as f:
+        data = f.read()
+    return data + b"".join(b"late line %d\n" % i for i in range(n))
+
+
+def attrs_of(p, name=None):
+    a = SFTPAttributes.from_stat(os.stat(p), name)
+    if MODE == "grow" and os.path.isfile(p):
+        a.st_size = len(grown(p))
+    return a
+
+
+class Handle(SFTPHandle):
+    def __init__(self, p):
+        super().__init__(0)
+        self.p = p
+        with open(p, "rb") as f:
+            self.data = f.read()
+
+    def stat(self):
+        return attrs_of(self.p)
+
+    def read(self, offset, length):
+        data = self.data
+        if MODE == "grow":
+            data = grown(self.p)
+        if MODE == "overrun":
+            data = data + b"X" * EXTRA
+        if offset >= len(data):
+            return b""
+        if MODE in ("onebyte", "drip"):
+            if MODE == "drip":
+                time.sleep(0.2)
+            length = 1
+        elif MODE == "lines":
+            nl = data.find(b"\n", offset)
+            if nl >= 0:
+                length = min(length, nl + 1 - offset)
+        return data[offset:offset + length]
+
+
+class Endless(list):
+    """A listing that never ends: paramiko slices [:16] then [16:] of it on every READDIR."""
+    def __init__(self, start=0):
+        super().__init__()
+        self.start = start
+
+    def __getitem__(self, s):
+        if isinstance(s, slice) and s.start is None:
+            out = []
+            for i in range(self.start, self.start + (s.stop or 16)):
+                a = SFTPAttributes()
+                a.filename = "endless-%09d-%s.txt" % (i, "x" * 40)
+                a.st_size, a.st_mode, a.st_mtime = 10, 0o100644, 0
+                out.append(a)
+            return out
+        return Endless(self.start + (s.start or 0))
+
+    def __len__(self):
+        return 16
+
+
+class Server(SFTPServerInterface):
+    def list_folder(self, path):
+        try:
+            p = real(path)
+            if MODE == "endless":
+                return Endless()
+            out = [attrs_of(os.path.join(p, n), n) for n in sorted(os.listdir(p))]
+            if MODE == "emptyname":
+                empty = SFTPAttributes()
+                empty.filename, empty.st_size, empty.st_mode, empty.st_mtime = "", 0, 0o100644, 0
+                out.insert(0, empty)
+            return out
+        except OSError as e:
+            return SFTPServer.convert_errno(e.errno)
+        except PermissionError:
+            return SFTP_PERMISSION_DENIED
+
+    def stat(self, path):
+        try:
+            return attrs_of(real(path))
+        except OSError as e:
+            return SFTPServer.convert_errno(e.errno)
+
+    lstat = stat
+
+    def open(self, path, flags, attr):
+        try:
+            p = real(path)
+            if not os.path.isfile(p):
+                return SFTP_NO_SUCH_FILE
+            return Handle(p)
+        except OSError as e:
+            return SFTPServer.convert_errno(e.errno)
+
+
+class Auth(paramiko.ServerInterface):
     def get_allowed_auths(self, username):
         return "publickey"
+
+    def check_auth_publickey(self, username, key):
+        if username == "dabs" and key.get_base64() == CLIENT_KEY:
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
         return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
 
-def errno_status(e):
-    return SFTP_NO_SUCH_FILE if isinstance(e, FileNotFoundError) else SFTPServer.convert_errno(e.errno)
-
-
-class Handle(SFTPHandle):
-    def stat(self):
-        try:
-            return SFTPAttributes.from_stat(os.fstat(self.readfile.fileno()))
-        except OSError as e:
-            return errno_status(e)
-
-    def write(self, offset, data):
-        if ARGS.mode == "halfwrite":
-            data = data[: len(data) // 2]       # keep half, report it all written
-        return super().write(offset, data)
-
-
-class Sftp(SFTPServerInterface):
-    def _real(self, path):
-        path = os.path.normpath("/" + path)
-        return os.path.join(ARGS.root, path.lstrip("/"))
-
-    def list_folder(self, path):
-        out = []
-        try:
-            for name in sorted(os.listdir(self._real(path))):
-                a = SFTPAttributes.from_stat(os.lstat(os.path.join(self._real(path), name)))
-                a.filename = name
-                out.append(a)
-        except OSError as e:
-            return errno_status(e)
-        return out
-
-    def stat(self, path):
-        try:
-            return SFTPAttributes.from_stat(os.stat(self._real(path)))
-        except OSError as e:
-            return errno_status(e)
-
-    def lstat(self, path):
-        try:
-            return SFTPAttributes.from_stat(os.lstat(self._real(path)))
-        except OSError as e:
-            return errno_status(e)
-
-    def open(self, path, flags, attr):
-        real = self._real(path)
-        try:
-            fd = os.open(real, flags | getattr(os, "O_BINARY", 0), 0o640)
-        except OSError as e:
-            return errno_status(e)
-        mode = "r+b" if flags & os.O_RDWR else ("wb" if flags & os.O_WRONLY else "rb")
-        f = os.fdopen(fd, mode)
-        h = Handle(flags)
-        h.filename = real
-        h.readfile = f
-        h.writefile = f
-        return h
-
-    def remove(self, path):
-        try:
-            os.remove(self._real(path))
-        except OSError as e:
-            return errno_status(e)
-        return SFTP_OK
-
-    def rename(self, oldpath, newpath):
-        if ARGS.mode == "lierename":
-            return SFTP_OK                     # a lie: nothing renamed
-        src, dst = self._real(oldpath), self._real(newpath)
-        if os.path.exists(dst):
-            return SFTP_FAILURE
-        try:
-            os.rename(src, dst)
-        except OSError as e:
-            return errno_status(e)
-        if ARGS.mode == "changeafter":
-            with open(dst, "r+b") as f:
-                b = f.read(1)
-                f.seek(0)
-                f.write(bytes([(b[0] ^ 0x20) if b else 0x41]))
-                f.seek(0, 2)
-                f.write(b"<!-- changed by the server -->\n")
-        return SFTP_OK
-
-    def mkdir(self, path, attr):
-        return SFTP_PERMISSION_DENIED
-
-    def rmdir(self, path):
-        return SFTP_PERMISSION_DENIED
-
-
-def serve(conn, host_key, allowed):
+def serve(conn):
     t = paramiko.Transport(conn)
-    t.add_server_key(host_key)
-    t.set_subsystem_handler("sftp", paramiko.SFTPServer, Sftp)
+    t.add_server_key(HOST_KEY)
+    t.set_subsystem_handler("sftp", SFTPServer, Server)
     try:
-        t.start_server(server=Server(allowed))
+        t.start_server(server=Auth())
         while t.is_active():
             t.join(1)
     except Exception:
@@ -141,28 +170,16 @@ def serve(conn, host_key, allowed):
 
 
 def main():
-    global ARGS
-    p = argparse.ArgumentParser()
-    p.add_argument("--mode", required=True, choices=["halfwrite", "lierename", "changeafter"])
-    p.add_argument("--root", required=True)
-    p.add_argument("--host-key", required=True)
-    p.add_argument("--authorized", required=True)
-    p.add_argument("--port-file", required=True)
-    ARGS = p.parse_args()
-    host_key = paramiko.Ed25519Key(filename=ARGS.host_key)
-    allowed = open(ARGS.authorized).read().split()[1]
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
-    s.listen(8)
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
+    s.listen(16)
+    with open(PORTFILE + ".tmp", "w") as f:
         f.write("%d\n" % s.getsockname()[1])
-    os.rename(tmp, ARGS.port_file)
+    os.rename(PORTFILE + ".tmp", PORTFILE)
     while True:
-        conn, _ = s.accept()
-        threading.Thread(target=serve, args=(conn, host_key, allowed), daemon=True).start()
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-if __name__ == "__main__":
-    main()
+main()

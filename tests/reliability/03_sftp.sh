@@ -179,7 +179,7 @@ no_upload "bank down, trustee up"
 payments_port "$SFTP_PORT"
 then_rerun_elsewhere "bank down, trustee up"
 
-# --- I. hostile SFTP servers for the payments (tests/integration/hostile_sftp.py, paramiko): one
+# --- I. hostile SFTP servers for the payments (tests/integration/hostile_sftp_upload.py, paramiko): one
 # keeps half of each write, one reports a rename it did not do, one changes the file after upload.
 # Nothing recorded as uploaded, nothing under a final name, no issuance; the rerun on the real
 # server delivers both.
@@ -189,7 +189,7 @@ for mode in halfwrite lierename changeafter; do
 	hroot=$T/hostile-$mode
 	mkdir -p "$hroot/bank/payments-in"
 	rm -f "$T/hostile-$mode.port"
-	/usr/bin/python3 "$REPO/tests/integration/hostile_sftp.py" --mode $mode --root "$hroot" \
+	/usr/bin/python3 "$REPO/tests/integration/hostile_sftp_upload.py" --mode $mode --root "$hroot" \
 		--host-key "$FX_SSH/ssh_host_ed25519_key" --authorized "$FX_SSH/client_ed25519.pub" \
 		--port-file "$T/hostile-$mode.port" 2>"$T/hostile-$mode.log" &
 	hpid=$!
