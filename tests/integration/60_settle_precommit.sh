@@ -56,7 +56,9 @@ assert_journal_balanced
 world settle_precommit_control
 t_psql "UPDATE bank_account SET name = 'Harbour' || chr(1) || 'Trust' WHERE account_no = '8800123456'" >/dev/null
 assert_exit 1 t_pipeline settle --date 2026-11-23
-assert_contains "$T_ERR" "Cdtr/Nm \"Harbour"$'\001'"Trust\" contains a control character" "control character named"
+# (the error line shows the control character escaped, as \x01: src/utf8.c utf8_shown)
+assert_contains "$T_ERR" 'pipeline: S-FULL: refused before commit: pain.001: Cdtr/Nm "Harbour\x01Trust" contains a control character' \
+	"control character named"
 nothing_of S-PRO S-FULL
 nothing_delivered
 
