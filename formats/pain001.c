@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#include <libxml/xmlwriter.h>
 #include <libxml/xmlschemas.h>
 
 #include "money.h"
@@ -60,40 +61,64 @@ datetime_shape(const char *s, bool with_time)
 	return false;
 }
 
+/*
+ * The document is written by libxml2's xmlTextWriter (indentation two spaces, UTF-8): it escapes
+ * & < > " in text. An apostrophe is written as &apos;, as every payment file this pipeline has
+ * sent carries it (xmlTextWriter leaves ' as it is, which is valid XML too; the bytes of a file are
+ * its identity, so they stay). The first libxml2 failure sticks in rc.
+ */
+struct xw {
+	xmlTextWriterPtr w;
+	int rc;
+};
+
 static void
-put_escaped(FILE *f, const char *s)
+open_tag(struct xw *x, const char *tag)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default: fputc(*s, f); break;
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterStartElement(x->w, BAD_CAST tag);
+}
+
+static void
+close_tag(struct xw *x)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterEndElement(x->w);
+}
+
+static void
+attr(struct xw *x, const char *name, const char *value)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST value);
+}
+
+/* Text content, escaped by libxml2, with each ' as &apos; (see above). */
+static void
+text(struct xw *x, const char *s)
+{
+	while (*s != '\0' && x->rc >= 0) {
+		size_t n = strcspn(s, "'");
+		char *part = xstrndup(s, n);
+
+		if (n > 0)
+			x->rc = xmlTextWriterWriteString(x->w, BAD_CAST part);
+		free(part);
+		s += n;
+		if (*s == '\'' && x->rc >= 0) {
+			x->rc = xmlTextWriterWriteRaw(x->w, BAD_CAST "&apos;");
+			s++;
 		}
 	}
 }
 
-/* <tag>escaped text</tag> at an indentation depth. */
+/* <tag>text</tag> */
 static void
-elem(FILE *f, int depth, const char *tag, const char *text)
+elem(struct xw *x, const char *tag, const char *value)
 {
-	fprintf(f, "%*s<%s>", depth * 2, "", tag);
-	put_escaped(f, text);
-	fprintf(f, "</%s>\n", tag);
-}
-
-static void
-open_tag(FILE *f, int depth, const char *tag)
-{
-	fprintf(f, "%*s<%s>\n", depth * 2, "", tag);
-}
-
-static void
-close_tag(FILE *f, int depth, const char *tag)
-{
-	fprintf(f, "%*s</%s>\n", depth * 2, "", tag);
+	open_tag(x, tag);
+	text(x, value);
+	close_tag(x);
 }
 
 static int
@@ -221,9 +246,8 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 	const char **ccys = NULL;
 	size_t n_ccy = 0;
 	char sum[48], amount[MONEY_BUFSZ], count[24];
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f;
+	xmlBufferPtr xb;
+	struct xw x = { NULL, 0 };
 	enum perr rc;
 
 	*out = NULL;
@@ -250,24 +274,28 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 	}
 	qsort(ccys, n_ccy, sizeof *ccys, ccy_cmp);
 
-	if ((f = open_memstream(&buf, &size)) == NULL) {
+	if ((xb = xmlBufferCreate()) == NULL || (x.w = xmlNewTextWriterMemory(xb, 0)) == NULL) {
+		xmlBufferFree(xb);
 		free(ccys);
-		return perr_set(PERR_NOMEM, "pain.001: open_memstream failed");
+		return perr_set(PERR_NOMEM, "pain.001: cannot create the XML writer");
 	}
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fputs("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\" "
-	    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n", f);
-	open_tag(f, 1, "CstmrCdtTrfInitn");
-	open_tag(f, 2, "GrpHdr");
-	elem(f, 3, "MsgId", m->msg_id);
-	elem(f, 3, "CreDtTm", m->creation_time);
+	xmlTextWriterSetIndent(x.w, 1);
+	xmlTextWriterSetIndentString(x.w, BAD_CAST "  ");
+	x.rc = xmlTextWriterStartDocument(x.w, "1.0", "UTF-8", NULL);
+	open_tag(&x, "Document");
+	attr(&x, "xmlns", "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03");
+	attr(&x, "xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance");
+	open_tag(&x, "CstmrCdtTrfInitn");
+	open_tag(&x, "GrpHdr");
+	elem(&x, "MsgId", m->msg_id);
+	elem(&x, "CreDtTm", m->creation_time);
 	snprintf(count, sizeof count, "%zu", m->n_payments);
-	elem(f, 3, "NbOfTxs", count);
-	elem(f, 3, "CtrlSum", sum);
-	open_tag(f, 3, "InitgPty");
-	elem(f, 4, "Nm", m->initiating_party);
-	close_tag(f, 3, "InitgPty");
-	close_tag(f, 2, "GrpHdr");
+	elem(&x, "NbOfTxs", count);
+	elem(&x, "CtrlSum", sum);
+	open_tag(&x, "InitgPty");
+	elem(&x, "Nm", m->initiating_party);
+	close_tag(&x);
+	close_tag(&x);
 
 	for (size_t c = 0; c < n_ccy; c++) {
 		const char *ccy = ccys[c];
@@ -284,79 +312,83 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 		snprintf(pmtinf_id, sizeof pmtinf_id, "%s-%s", m->msg_id, ccy);
 		snprintf(count, sizeof count, "%zu", k);
 
-		open_tag(f, 2, "PmtInf");
-		elem(f, 3, "PmtInfId", pmtinf_id);
-		elem(f, 3, "PmtMtd", "TRF");
-		elem(f, 3, "BtchBookg", "false");
-		elem(f, 3, "NbOfTxs", count);
-		elem(f, 3, "CtrlSum", sum);
-		elem(f, 3, "ReqdExctnDt", m->execution_date);
-		open_tag(f, 3, "Dbtr");
-		elem(f, 4, "Nm", m->debtor_name);
-		close_tag(f, 3, "Dbtr");
-		open_tag(f, 3, "DbtrAcct");
-		open_tag(f, 4, "Id");
-		open_tag(f, 5, "Othr");
-		elem(f, 6, "Id", m->debtor_account);
-		close_tag(f, 5, "Othr");
-		close_tag(f, 4, "Id");
+		open_tag(&x, "PmtInf");
+		elem(&x, "PmtInfId", pmtinf_id);
+		elem(&x, "PmtMtd", "TRF");
+		elem(&x, "BtchBookg", "false");
+		elem(&x, "NbOfTxs", count);
+		elem(&x, "CtrlSum", sum);
+		elem(&x, "ReqdExctnDt", m->execution_date);
+		open_tag(&x, "Dbtr");
+		elem(&x, "Nm", m->debtor_name);
+		close_tag(&x);
+		open_tag(&x, "DbtrAcct");
+		open_tag(&x, "Id");
+		open_tag(&x, "Othr");
+		elem(&x, "Id", m->debtor_account);
+		close_tag(&x);
+		close_tag(&x);
 		if (m->debtor_currency)
-			elem(f, 4, "Ccy", m->debtor_currency);
-		close_tag(f, 3, "DbtrAcct");
-		open_tag(f, 3, "DbtrAgt");
+			elem(&x, "Ccy", m->debtor_currency);
+		close_tag(&x);
+		open_tag(&x, "DbtrAgt");
 		if (m->debtor_bic) {
-			open_tag(f, 4, "FinInstnId");
-			elem(f, 5, "BIC", m->debtor_bic);
-			close_tag(f, 4, "FinInstnId");
+			open_tag(&x, "FinInstnId");
+			elem(&x, "BIC", m->debtor_bic);
+			close_tag(&x);
 		} else {
-			fprintf(f, "%*s<FinInstnId/>\n", 8, "");
+			open_tag(&x, "FinInstnId");
+			close_tag(&x);
 		}
-		close_tag(f, 3, "DbtrAgt");
-		elem(f, 3, "ChrgBr", "SLEV");
+		close_tag(&x);
+		elem(&x, "ChrgBr", "SLEV");
 		for (size_t i = 0; i < k; i++) {
-			open_tag(f, 3, "CdtTrfTxInf");
-			open_tag(f, 4, "PmtId");
-			elem(f, 5, "InstrId", sub[i].end_to_end_id);
-			elem(f, 5, "EndToEndId", sub[i].end_to_end_id);
-			close_tag(f, 4, "PmtId");
-			open_tag(f, 4, "Amt");
-			fprintf(f, "%*s<InstdAmt Ccy=\"%s\">%s</InstdAmt>\n", 10, "", ccy,
-			    money_format(sub[i].amount_minor, exp, amount));
-			close_tag(f, 4, "Amt");
-			open_tag(f, 4, "Cdtr");
-			elem(f, 5, "Nm", sub[i].creditor_name);
-			close_tag(f, 4, "Cdtr");
-			open_tag(f, 4, "CdtrAcct");
-			open_tag(f, 5, "Id");
-			open_tag(f, 6, "Othr");
-			elem(f, 7, "Id", sub[i].creditor_account);
-			close_tag(f, 6, "Othr");
-			close_tag(f, 5, "Id");
-			close_tag(f, 4, "CdtrAcct");
+			open_tag(&x, "CdtTrfTxInf");
+			open_tag(&x, "PmtId");
+			elem(&x, "InstrId", sub[i].end_to_end_id);
+			elem(&x, "EndToEndId", sub[i].end_to_end_id);
+			close_tag(&x);
+			open_tag(&x, "Amt");
+			open_tag(&x, "InstdAmt");
+			attr(&x, "Ccy", ccy);
+			text(&x, money_format(sub[i].amount_minor, exp, amount));
+			close_tag(&x);
+			close_tag(&x);
+			open_tag(&x, "Cdtr");
+			elem(&x, "Nm", sub[i].creditor_name);
+			close_tag(&x);
+			open_tag(&x, "CdtrAcct");
+			open_tag(&x, "Id");
+			open_tag(&x, "Othr");
+			elem(&x, "Id", sub[i].creditor_account);
+			close_tag(&x);
+			close_tag(&x);
+			close_tag(&x);
 			if (sub[i].remittance) {
-				open_tag(f, 4, "RmtInf");
-				elem(f, 5, "Ustrd", sub[i].remittance);
-				close_tag(f, 4, "RmtInf");
+				open_tag(&x, "RmtInf");
+				elem(&x, "Ustrd", sub[i].remittance);
+				close_tag(&x);
 			}
-			close_tag(f, 3, "CdtTrfTxInf");
+			close_tag(&x);
 		}
-		close_tag(f, 2, "PmtInf");
+		close_tag(&x);
 		free(sub);
 	}
-	close_tag(f, 1, "CstmrCdtTrfInitn");
-	fputs("</Document>\n", f);
+	close_tag(&x);
+	close_tag(&x);      /* Document */
+	if (x.rc >= 0)
+		x.rc = xmlTextWriterEndDocument(x.w);
+	xmlFreeTextWriter(x.w);     /* flushes into xb */
 	free(ccys);
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return perr_set(PERR_NOMEM, "pain.001: writing to memory failed");
+	if (x.rc < 0) {
+		xmlBufferFree(xb);
+		return perr_set(PERR_NOMEM, "pain.001: the XML writer failed");
 	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return perr_set(PERR_NOMEM, "pain.001: writing to memory failed");
-	}
-	*out = buf;
-	*len = size;
+	*len = (size_t)xmlBufferLength(xb);
+	*out = xmalloc(*len + 1);
+	memcpy(*out, xmlBufferContent(xb), *len);
+	(*out)[*len] = '\0';
+	xmlBufferFree(xb);
 	return PERR_OK;
 }
 

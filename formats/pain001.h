@@ -16,10 +16,9 @@
  *
  * Text rules (formats/paytext.h): every text must be valid UTF-8 of the SWIFT/SEPA Latin set without
  * control characters and within the schema's length (Max35Text ids, Max34Text accounts, Max140Text
- * names, counted in characters); it is XML-escaped (& < > " ').
- * Written by hand, not with libxml2's xmlTextWriter: the writer escapes ' as &apos; (files already
- * sent and tests pin these bytes) and xmlTextWriter cannot write that escape; libxml2 validates
- * each file against the schema instead (pain001_schema_validate).
+ * names, counted in characters). Written with libxml2's xmlTextWriter, which escapes & < > "; an
+ * apostrophe is written as &apos; as the files sent before always had it (pain001.c). libxml2 also
+ * validates each file against the schema before it is sent (pain001_schema_validate).
  */
 #ifndef PIPELINE_PAIN001_H
 #define PIPELINE_PAIN001_H
