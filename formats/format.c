@@ -1,6 +1,7 @@
 /*
  * format.c - the format registry: a source's `format` name to its parser, and guessing the
- * format of a file from its content (for `pipeline inspect`).
+ * format of a file from its content (for `pipeline inspect`): MT940, camt.053/camt.054 (an XML
+ * document with a camt namespace), the trustee register, else the first layout that parses it.
  */
 #include "statement.h"
 
@@ -52,13 +53,15 @@ format_open(const char *formats_dir, const char *name, struct format **out)
 	f->name = xstrdup(name);
 	if (strcmp(name, "mt940") == 0) {
 		f->kind = FORMAT_MT940;
+	} else if (strcmp(name, "camt053") == 0 || strcmp(name, "camt054") == 0) {
+		f->kind = FORMAT_CAMT;    /* one parser: the document's namespace decides the message */
 	} else if (strcmp(name, "trustee_register") == 0) {
 		f->kind = FORMAT_TRUSTEE;
 	} else {
 		f->kind = FORMAT_BANKCSV;
 		path = xasprintf("%s/%s.layout", formats_dir, name);
 		if (access(path, F_OK) != 0) {
-			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, trustee_register or a layout in %s "
+			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, camt053, camt054, trustee_register or a layout in %s "
 			    "(there is no %s)", name, formats_dir, path);
 			free(path);
 			format_free(f);
@@ -84,6 +87,8 @@ format_parse_statements(const struct format *f, FILE *fp, const struct parse_opt
 		return mt940_parse(fp, o, sink);
 	case FORMAT_BANKCSV:
 		return bankcsv_parse(fp, f->layout, o, sink);
+	case FORMAT_CAMT:
+		return camt_parse(fp, o, sink);
 	case FORMAT_TRUSTEE:
 		break;
 	}
@@ -124,6 +129,10 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 	if (strncmp(p, "{1:", 3) == 0 || strncmp(p, ":20:", 4) == 0) {
 		fclose(fp);
 		return format_open(formats_dir, "mt940", out);
+	}
+	if (camt_sniff(p, n - (size_t)(p - head))) {
+		fclose(fp);
+		return format_open(formats_dir, strstr(p, "camt.054.") != NULL ? "camt054" : "camt053", out);
 	}
 	if (strncmp(p, reg_header, sizeof reg_header - 1) == 0
 	    && (p[sizeof reg_header - 1] == '\n' || p[sizeof reg_header - 1] == '\r')) {
@@ -168,6 +177,7 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 	if (*out != NULL)
 		return PERR_OK;
 	return perr_set(PERR_PARSE, "%s: cannot tell the format: it is not MT940 (no :20: or {1: at the start), "
+	    "not camt.053/camt.054 (no ISO 20022 camt namespace in the first bytes), "
 	    "not a trustee register (no header %s), and no layout in %s parses it%s%s", path, reg_header,
 	    formats_dir, tried[0] ? ": " : "", tried);
 }
