@@ -67,6 +67,7 @@ struct detail {
 	struct fbuf e2e, instr, txid, msgid, pmtinf, svcr, cref, ustrd, addtl;
 	struct fbuf dbtr_nm, dbtr_acct, cdtr_nm, cdtr_acct;
 	bool has_amt;
+	long amt_line;
 	char amt[48];
 	char ccy[4];
 	char cdi[5];             /* "CRDT", "DBIT" or "" */
@@ -74,7 +75,7 @@ struct detail {
 
 /* The Ntry being read. */
 struct entry {
-	long line;
+	long line, amt_line;
 	char ref[144], svcr[144], amt[48], ccy[4], cdi[5], sts[8], rvsl[8];
 	char bookg[32], val[32];
 	char domn[8], fmly[8], sub[8], prtry[144];
@@ -149,11 +150,15 @@ cerr(struct cx *c, long line, const char *fmt, ...)
 	return perr_set(PERR_PARSE, "%s:%ld: %s %s: %s", c->path, line, c->label, where[0] ? where : "document", msg);
 }
 
+/* The line of the node being read (its start tag for an element), else where the parser is. */
 static long
 cur_line(struct cx *c)
 {
-	int n = xmlTextReaderGetParserLineNumber(c->r);
+	xmlNodePtr node = xmlTextReaderCurrentNode(c->r);
+	long n = node != NULL ? xmlGetLineNo(node) : -1;
 
+	if (n <= 0)
+		n = xmlTextReaderGetParserLineNumber(c->r);
 	return n > 0 ? n : 1;
 }
 
@@ -408,8 +413,8 @@ stmt_end(struct cx *c)
 			c->h.closing = c->itbd;
 			c->h.closing.intermediate = true;   /* a page of a statement continued elsewhere */
 		} else {
-			return cerr(c, cur_line(c), "the statement that starts at line %ld has no closing balance, "
-			    "expected a Bal of type CLBD (or ITBD) (rule: a statement must be complete)", c->h.src_line);
+			return cerr(c, c->h.src_line, "the statement has no closing balance, expected a Bal of type CLBD "
+			    "(or ITBD) (rule: a statement must be complete)");
 		}
 	}
 	if (c->sink->end != NULL)
@@ -651,7 +656,7 @@ entry_end(struct cx *c)
 		booked = false;
 	else
 		return cerr(c, e->line, "entry status \"%s\" is not BOOK, PDNG, INFO or FUTR", e->sts);
-	if ((er = parse_amt(c, e->line, "Ntry/Amt", e->amt, e->ccy, &amount)) != PERR_OK
+	if ((er = parse_amt(c, e->amt_line, "Ntry/Amt", e->amt, e->ccy, &amount)) != PERR_OK
 	    || (er = cdi_sign(c, e->line, "Ntry/CdtDbtInd", e->cdi, &sign)) != PERR_OK)
 		return er;
 	if (amount == 0)
@@ -671,7 +676,7 @@ entry_end(struct cx *c)
 			int64_t a;
 			int s2 = sign;
 
-			if ((er = parse_amt(c, d->line, "TxDtls/Amt", d->amt, d->ccy, &a)) != PERR_OK
+			if ((er = parse_amt(c, d->amt_line, "TxDtls/Amt", d->amt, d->ccy, &a)) != PERR_OK
 			    || (d->cdi[0] && (er = cdi_sign(c, d->line, "TxDtls/CdtDbtInd", d->cdi, &s2)) != PERR_OK))
 				return er;
 			if (a * s2 != amount)
@@ -688,7 +693,7 @@ entry_end(struct cx *c)
 		const struct detail *d = &e->d[i];
 		int s2 = sign;
 
-		if ((er = parse_amt(c, d->line, "TxDtls/Amt", d->amt, d->ccy, &amts[i])) != PERR_OK
+		if ((er = parse_amt(c, d->amt_line, "TxDtls/Amt", d->amt, d->ccy, &amts[i])) != PERR_OK
 		    || (d->cdi[0] && (er = cdi_sign(c, d->line, "TxDtls/CdtDbtInd", d->cdi, &s2)) != PERR_OK))
 			goto out;
 		if (amts[i] == 0) {
@@ -798,6 +803,7 @@ detail_text(struct cx *c, struct detail *d, const char *p)
 		if (strcmp(p, "AmtDtls/TxAmt/Amt") == 0 && d->has_amt)
 			return PERR_OK;    /* .08: TxDtls/Amt comes first and wins */
 		d->has_amt = true;
+		d->amt_line = cur_line(c);
 		snprintf(d->ccy, sizeof d->ccy, "%.3s", c->amt_ccy_set ? c->amt_ccy : "");
 		return take(c, d->amt, sizeof d->amt, 30);
 	}
@@ -826,6 +832,7 @@ entry_text(struct cx *c, const char *p)
 	if (strcmp(p, "NtryRef") == 0)
 		return take(c, e->ref, sizeof e->ref, 35);
 	if (strcmp(p, "Amt") == 0) {
+		e->amt_line = cur_line(c);
 		snprintf(e->ccy, sizeof e->ccy, "%.3s", c->amt_ccy_set ? c->amt_ccy : "");
 		return take(c, e->amt, sizeof e->amt, 30);
 	}
@@ -1078,7 +1085,7 @@ camt_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink)
 	c->label = "camt";
 	xmlSetExternalEntityLoader(refuse_loader);
 	/* No NOENT (entities are not substituted), no DTDLOAD/DTDATTR/DTDVALID, no XINCLUDE, no HUGE. */
-	c->r = xmlReaderForIO(read_cb, NULL, fp, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	c->r = xmlReaderForIO(read_cb, NULL, fp, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES);
 	if (c->r == NULL) {
 		free(c);
 		return perr_set(PERR_NOMEM, "%s: camt: cannot create the XML reader", o->path);
