@@ -744,6 +744,17 @@ header_text(struct cx *c, const char *p)
 
 	if (strcmp(p, "Id") == 0)
 		return take(c, c->h.stmt_ref, sizeof c->h.stmt_ref, 35);
+	if (strcmp(p, "CreDtTm") == 0 && c->h.notification) {
+		char dt[32];
+		enum perr e;
+
+		/* a notification has no balances: its "opening" and "closing" dates are its creation date */
+		if ((e = take(c, dt, sizeof dt, 31)) != PERR_OK
+		    || (e = parse_date(c, cur_line(c), "CreDtTm", dt, &c->h.opening.date)) != PERR_OK)
+			return e;
+		c->h.closing.date = c->h.opening.date;
+		return PERR_OK;
+	}
 	if (strcmp(p, "ElctrncSeqNb") == 0) {
 		enum perr e = take(c, c->elseq, sizeof c->elseq, 18);
 		size_t i;

@@ -40,7 +40,8 @@ BEGIN
     -- a statement streamed in parts gets its header at its end; its gate (BALANCE_BREAK stops
     -- settle paying out of the account) is written once, by the INSERT
     EXECUTE format('GRANT UPDATE (statement_no, sequence_no, opening_date, opening_minor, opening_intermediate,'
-                   ' closing_date, closing_minor, closing_intermediate, line_count, content_sha256, currency)'
+                   ' closing_date, closing_minor, closing_intermediate, line_count, content_sha256, currency,'
+                   ' stmt_ref, pending_count, pending_minor)'
                    ' ON statement TO %I', nightly);
     EXECUTE format('GRANT DELETE ON statement TO %I', nightly);
     EXECUTE format('GRANT UPDATE, DELETE ON exception TO %I', nightly);

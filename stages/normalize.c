@@ -618,10 +618,19 @@ find_duplicates(struct load *L)
 /* The statement's row for COPY statement (...): the columns of STATEMENT_COPY. */
 #define STATEMENT_COPY "COPY statement (statement_id, file_id, business_date, source, format, account_no," \
 	" currency, statement_no, sequence_no, opening_date, opening_minor, opening_intermediate, closing_date," \
-	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id) FROM STDIN"
+	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id, stmt_ref, pending_count," \
+	" pending_minor) FROM STDIN"
 #define LINE_COPY "COPY statement_line (statement_id, line_no, account_no, entry_date, value_date," \
 	" amount_minor, currency, mark, funds_code, type_code, customer_ref, bank_ref, supplementary," \
-	" narrative, reference) FROM STDIN"
+	" narrative, reference, entry_no, entry_amount_minor, entry_ref, entry_svcr_ref, end_to_end_id, instr_id," \
+	" msg_id, pmtinf_id, creditor_ref, counterparty_name, counterparty_account, bank_tx_code) FROM STDIN"
+
+/* A statement's gate when it is written: a camt.054 notification is never gated. */
+static const char *
+written_gate(const struct stmt_header *h)
+{
+	return h->notification ? "NOTIFICATION" : "PASSED";
+}
 
 static void
 statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
@@ -670,8 +679,16 @@ statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
 		fbuf_putc(b, '\t');
 		fbuf_append(b, q->sha, 64);
 	}
-	fbuf_append(b, "\tPASSED\t", 8);
+	fbuf_putc(b, '\t');
+	fbuf_append(b, written_gate(h), strlen(written_gate(h)));
+	fbuf_putc(b, '\t');
 	copy_i64(b, L->ctx->run_id);
+	fbuf_putc(b, '\t');
+	copy_text(b, h->stmt_ref);
+	fbuf_putc(b, '\t');
+	copy_i64(b, h->pending_count);
+	fbuf_putc(b, '\t');
+	copy_i64(b, h->pending_minor);
 	fbuf_putc(b, '\n');
 }
 
@@ -742,7 +759,7 @@ flush_pending(struct load *L)
 			snprintf(id, sizeof id, "%lld", (long long)q->id);
 			fbuf_putc(&dups, dups.len > 0 ? ',' : '{');
 			fbuf_append(&dups, id, strlen(id));
-		} else {
+		} else if (!q->h.notification) {
 			q->problem = gap_problem(L, &L->accts[q->acct], &q->h);
 			acct_advance(&L->accts[q->acct], ctx->date, &q->h, q->id);
 		}
@@ -869,7 +886,7 @@ stream_start(struct load *L, const struct stmt_header *h)
 {
 	struct stage_ctx *ctx = L->ctx;
 	char run[24], pending[65];
-	const char *p[9];
+	const char *p[10];
 	const char *r, *end;
 	int64_t id;
 	enum perr e;
@@ -889,12 +906,13 @@ stream_start(struct load *L, const struct stmt_header *h)
 	p[6] = h->currency;
 	p[7] = pending;
 	p[8] = run;
+	p[9] = written_gate(h);
 	e = db_command(ctx->db,
 	    "INSERT INTO statement (statement_id, file_id, business_date, source, format, account_no,"
 	    " currency, statement_no, sequence_no, opening_date, opening_minor, closing_date, closing_minor,"
 	    " line_count, content_sha256, gate, run_id)"
 	    " VALUES ($1::bigint, $2::bigint, $3::date, $4, $5, $6, $7, '', '', $3::date, 0, $3::date, 0,"
-	    " 0, $8, 'PASSED', $9::bigint)", 9, p);
+	    " 0, $8, $10, $9::bigint)", 10, p);
 	if (e != PERR_OK) {
 		L->db_failed = true;
 		return e;
@@ -917,6 +935,33 @@ stream_start(struct load *L, const struct stmt_header *h)
 	}
 	fbuf_reset(&L->pend_rows);
 	return flush_copy(L, false);
+}
+
+/* The camt columns of a line's COPY row ('' and 0 for the other formats). */
+static void
+line_iso_columns(struct fbuf *r, const struct stmt_line_iso *x)
+{
+	const char *t[10];
+	size_t i;
+
+	fbuf_putc(r, '\t');
+	copy_i64(r, x != NULL ? x->entry_no : 0);
+	fbuf_putc(r, '\t');
+	copy_i64(r, x != NULL ? x->entry_amount_minor : 0);
+	t[0] = x ? x->entry_ref : "";
+	t[1] = x ? x->entry_svcr_ref : "";
+	t[2] = x ? x->end_to_end_id : "";
+	t[3] = x ? x->instr_id : "";
+	t[4] = x ? x->msg_id : "";
+	t[5] = x ? x->pmtinf_id : "";
+	t[6] = x ? x->creditor_ref : "";
+	t[7] = x ? x->counterparty_name : "";
+	t[8] = x ? x->counterparty_account : "";
+	t[9] = x ? x->bank_tx_code : "";
+	for (i = 0; i < 10; i++) {
+		fbuf_putc(r, '\t');
+		copy_text(r, t[i]);
+	}
 }
 
 static enum perr
@@ -959,6 +1004,7 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	copy_text(r, l->narrative);
 	fbuf_putc(r, '\t');
 	copy_text(r, l->reference);
+	line_iso_columns(r, l->iso);
 	fbuf_putc(r, '\n');
 	EVP_DigestUpdate(L->sha, r->p, r->len);
 	L->ctx->rows_in++;
@@ -1005,8 +1051,8 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		return e;
 	}
 	{
-		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24];
-		const char *p[12];
+		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24], pc[24], pm[24];
+		const char *p[15];
 
 		snprintf(om, sizeof om, "%lld", (long long)h->opening.amount_minor);
 		snprintf(cm, sizeof cm, "%lld", (long long)h->closing.amount_minor);
@@ -1023,11 +1069,17 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		p[9] = lc;
 		p[10] = sha;
 		p[11] = h->currency;
+		snprintf(pc, sizeof pc, "%lld", (long long)h->pending_count);
+		snprintf(pm, sizeof pm, "%lld", (long long)h->pending_minor);
+		p[12] = h->stmt_ref;
+		p[13] = pc;
+		p[14] = pm;
 		e = db_command(ctx->db,
 		    "UPDATE statement SET statement_no = $2, sequence_no = $3, opening_date = $4::date,"
 		    " opening_minor = $5::bigint, opening_intermediate = $6::boolean, closing_date = $7::date,"
 		    " closing_minor = $8::bigint, closing_intermediate = $9::boolean, line_count = $10::integer,"
-		    " content_sha256 = $11, currency = $12 WHERE statement_id = $1::bigint", 12, p);
+		    " content_sha256 = $11, currency = $12, stmt_ref = $13, pending_count = $14::integer,"
+		    " pending_minor = $15::bigint WHERE statement_id = $1::bigint", 15, p);
 		if (e != PERR_OK) {
 			L->db_failed = true;
 			return e;
@@ -1036,6 +1088,8 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 	L->statements++;
 	L->lines += h->line_count;
 	L->rows_out += 1 + h->line_count;
+	if (h->notification)
+		return stmt_loaded(L, L->account, h, NULL);
 	{
 		char *problem = gap_problem(L, A, h);
 
@@ -1093,8 +1147,8 @@ sink_end(void *arg, const struct stmt_header *h)
 		fbuf_free(&canon);
 	}
 	sha_hex(L->sha, sha);
-	/* The completeness gate: the statement's own arithmetic. */
-	if (!stmt_balanced(h, &expect)) {
+	/* The completeness gate: the statement's own arithmetic (a notification has none). */
+	if (!h->notification && !stmt_balanced(h, &expect)) {
 		/* The batch before it and its own lines are written (and rolled back with the file), as always. */
 		if (!streamed) {
 			pend_push(L, h, sha)->broken = true;
