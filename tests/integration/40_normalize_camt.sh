@@ -125,7 +125,7 @@ assert_eq "1|1500000|C|FT2632800012|E1|TAN AH KOW|PMNT/RCDT/ESCT
 4|10000|C|FT2632800015/1||A ONE|PMNT/RCDT/ESCT
 5|20000|C|FT2632800015/2||B TWO|PMNT/RCDT/ESCT
 6|30000|C|FT2632800015/3||C THREE|PMNT/RCDT/ESCT
-7|7500|C|FT2632800016||||PMNT/RCDT/ESCT" "$(q "SELECT line_no, amount_minor, mark, bank_ref, entry_ref, counterparty_name, bank_tx_code
+7|7500|C|FT2632800016|||PMNT/RCDT/ESCT" "$(q "SELECT line_no, amount_minor, mark, bank_ref, entry_ref, counterparty_name, bank_tx_code
 	FROM statement_line l JOIN statement s USING (statement_id) WHERE s.format = 'camt053' ORDER BY line_no")" \
 	"night 2: the canonical rows of the statement"
 assert_eq "FT2632800012|NOTIFIED|
@@ -144,8 +144,9 @@ assert_eq "FT2632800012|t
 FT2632800016|t
 FT2632800016|t" "$(q "SELECT l.bank_ref, rn.carries FROM recon_match_notification rn JOIN recon_match m USING (match_id)
 	JOIN statement_line l ON l.line_id = m.line_id ORDER BY 1")" "night 2: the notification lines carry the covered entries"
-assert_eq "" "$(q "SELECT type || ' ' || subject FROM exception WHERE status = 'OPEN' AND type IN ('LEDGER_BALANCE_BREAK', 'AMOUNT_MISMATCH', 'DUPLICATE_LINE', 'STATEMENT_MISSING')")" \
-	"night 2: the ledger balance agrees, no mismatch, no duplicate, no missing statement"
+assert_eq "STATEMENT_MISSING statement:0123456789:2026-11-24" "$(q "SELECT type || ' ' || subject FROM exception
+	WHERE status = 'OPEN' AND type IN ('LEDGER_BALANCE_BREAK', 'AMOUNT_MISMATCH', 'DUPLICATE_LINE', 'STATEMENT_MISSING')")" \
+	"night 2: the ledger balance agrees, no mismatch, no duplicate; a notification is not the statement of 2026-11-24"
 # the lines nothing explains are still breaks: the reversal and the creditor-referenced detail
 assert_eq "FT2632800014|-900
 FT2632800015/3|30000" "$(q "SELECT statement_ref, amount_minor FROM exception WHERE status = 'OPEN' AND type = 'UNMATCHED_STATEMENT' ORDER BY 1")" \
@@ -162,5 +163,7 @@ assert_exit 0 t_pipeline -q run --date 2026-11-26
 assert_eq "QUARANTINED|the statement failed the completeness gate: opening balance + lines != closing balance" \
 	"$(q "SELECT l.status, l.reason FROM file_load l JOIN fetched_file f USING (file_id) WHERE f.business_date = '2026-11-26'")" \
 	"unbalanced camt.053 quarantined"
-assert_contains "$(q "SELECT detail FROM exception WHERE type = 'BALANCE_BREAK'")" "$client_dir" "BALANCE_BREAK names the file"
+assert_contains "$(q "SELECT detail FROM exception WHERE type = 'BALANCE_BREAK'")" \
+	"Statement 45 of account 0123456789 in stmt_0123456789_20261126.xml does not add up: opening 1000.00 + lines 100.00 = 1100.00, but the closing balance is SGD 1200.00" \
+	"BALANCE_BREAK names the file and the sums"
 t_done
