@@ -9,6 +9,7 @@
 # settlement transfer's TRF- EndToEndId matches by reference, the ledger balance agrees; and a
 # 2 GB file (sparse, made here) is refused at once in little memory.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/40_camt_lib.inc"
 t_init normalize_camt
 
 F=$REPO/fixtures/formats
@@ -67,30 +68,7 @@ rss=$(tail -1 "$T/big.rss")
 rm -f "$big"
 
 # ---- the nightly with a camt053 bank source and a camt054 source for the same account
-# (only the client-money account's sources: the others are not part of this test)
-awk '
-	/^\[source\./ { keep = ($0 == "[source.bank_client]") }
-	/^\[outbound\./ { keep = 1 }
-	/^\[/ && !/^\[source\./ && !/^\[outbound\./ { keep = 1 }
-	keep && /^pattern *=/ && sec_client { print "pattern = ^stmt_0123456789_%Y%m%d\\.xml$"; next }
-	keep && /^format *=/ && sec_client { print "format = camt053"; next }
-	/^\[source.bank_client\]/ { sec_client = 1 } /^\[/ && !/^\[source.bank_client\]/ { sec_client = 0 }
-	keep { print }
-' "$T/pipeline.conf" > "$T/p.conf"
-client_dir=$(awk '/^\[source.bank_client\]/ { s = 1 } s && /^remote_dir/ { sub(/^remote_dir *= */, ""); print; exit }' "$T/p.conf")
-cat >> "$T/p.conf" <<CONF
-
-[source.bank_client_ntf]
-transport = dir
-remote_dir = $client_dir
-pattern = ^ntf_0123456789_%Y%m%d_[0-9]+\.xml$
-format = camt054
-account_no = 0123456789
-required = no
-reference_pattern = (TRF-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)
-reference_pattern = (VA[0-9]{8})
-CONF
-mv "$T/p.conf" "$T/pipeline.conf"
+camt_config
 assert_eq "camt053" "$(awk '/^\[source.bank_client\]/ { s = 1 } s && /^format/ { print $3; exit }' "$T/pipeline.conf")" "config: camt053 source"
 
 q "INSERT INTO bank_account VALUES ('0123456789', 'SGD', 'CLIENT_MONEY', 'Client money');
