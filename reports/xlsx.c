@@ -752,6 +752,9 @@ static const char sql_stmts[] =
     "     WHEN tr.register_id IS NOT NULL THEN 'unit register as of ' || tr.as_of_date "
     "     WHEN f.status = 'DUPLICATE' THEN 'same content as fetched file ' || f.duplicate_of "
     "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "
+    "     WHEN s.pending_count > 0 THEN s.pending_count || ' pending entries (PDNG) not booked: ' || s.currency "
+    "          || ' ' || (SELECT round(s.pending_minor / power(10::numeric, cu.exponent), cu.exponent) "
+    "                     FROM currency cu WHERE cu.code = s.currency) "
     "     ELSE '' END "
     STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "
     "s.statement_no, s.sequence_no, s.statement_id";
