@@ -1397,10 +1397,11 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 		money_add(h->opening.amount_minor, h->sum_minor, &expect);
 		money_sub(h->closing.amount_minor, expect, &d);
 		subject = stmt_label(L->broken_account, h);
-		detail = xasprintf("Statement %s%s%s of account %s in %s does not add up: opening %s + lines %s "
+		detail = xasprintf("Statement %s%s%s of account %s in %s:%ld does not add up (rule: opening + lines "
+		    "= closing): opening %s + lines %s "
 		    "= %s, but the closing balance is %s %s (difference %s). The whole file was quarantined and "
 		    "nothing of it was loaded; ask the bank for a corrected statement.", h->statement_no,
-		    h->sequence_no[0] ? "/" : "", h->sequence_no, L->broken_account, remote_name,
+		    h->sequence_no[0] ? "/" : "", h->sequence_no, L->broken_account, remote_name, h->src_line,
 		    money_format(h->opening.amount_minor, h->exponent, a), money_format(h->sum_minor, h->exponent, b),
 		    money_format(expect, h->exponent, c), h->currency,
 		    money_format(h->closing.amount_minor, h->exponent, diff),

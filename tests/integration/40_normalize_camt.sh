@@ -142,6 +142,6 @@ assert_eq "QUARANTINED|the statement failed the completeness gate: opening balan
 	"$(q "SELECT l.status, l.reason FROM file_load l JOIN fetched_file f USING (file_id) WHERE f.business_date = '2026-11-26'")" \
 	"unbalanced camt.053 quarantined"
 assert_contains "$(q "SELECT detail FROM exception WHERE type = 'BALANCE_BREAK'")" \
-	"Statement 45 of account 0123456789 in stmt_0123456789_20261126.xml does not add up: opening 1000.00 + lines 100.00 = 1100.00, but the closing balance is SGD 1200.00" \
+	"Statement 45 of account 0123456789 in stmt_0123456789_20261126.xml:5 does not add up (rule: opening + lines = closing): opening 1000.00 + lines 100.00 = 1100.00, but the closing balance is SGD 1200.00" \
 	"BALANCE_BREAK names the file and the sums"
 t_done
