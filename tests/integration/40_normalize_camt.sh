@@ -131,6 +131,19 @@ assert_eq "FT2632800014|-900
 FT2632800015/3|30000" "$(q "SELECT statement_ref, amount_minor FROM exception WHERE status = 'OPEN' AND type = 'UNMATCHED_STATEMENT' ORDER BY 1")" \
 	"night 2: unexplained lines are breaks"
 
+# the report's Statements sheet lists the pending entry (and the notification, as such)
+got=$(/usr/bin/python3 - "$T/reports/2026-11-25/recon-2026-11-25.xlsx" <<'PY'
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+for r in wb["Statements"].iter_rows(values_only=True):
+    texts = [v for v in r if isinstance(v, str)]
+    if any("pending entries" in v for v in texts) or "NOTIFICATION" in texts:
+        print([v for v in texts if "pending entries" in v or v == "NOTIFICATION"][0])
+PY
+)
+assert_eq "1 pending entries (PDNG) not booked: SGD 42.00
+NOTIFICATION" "$got" "report: the Statements sheet lists the pending entry and the notification"
+
 # rerun with --force: the same matches, nothing twice
 before=$(q "SELECT count(*) FROM recon_match; SELECT count(*) FROM recon_match_notification")
 assert_exit 0 t_pipeline -q reconcile --date 2026-11-25 --force
