@@ -744,6 +744,7 @@ static const char sql_issuance[] =
 #define STMT_FROM \
     "FROM fetched_file f LEFT JOIN file_load fl ON fl.file_id = f.file_id " \
     "LEFT JOIN statement s ON s.file_id = f.file_id " \
+    "LEFT JOIN statement_pending sp ON sp.statement_id = s.statement_id " \
     "LEFT JOIN trustee_register tr ON tr.file_id = f.file_id WHERE f.business_date = $1::date"
 static const char sql_stmt_count[] = "SELECT count(*) " STMT_FROM;
 static const char sql_stmts[] =
@@ -760,8 +761,8 @@ static const char sql_stmts[] =
     "     WHEN tr.register_id IS NOT NULL THEN 'unit register as of ' || tr.as_of_date "
     "     WHEN f.status = 'DUPLICATE' THEN 'same content as fetched file ' || f.duplicate_of "
     "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "
-    "     WHEN s.pending_count > 0 THEN s.pending_count || ' pending entries (PDNG) not booked: ' || s.currency "
-    "          || ' ' || (SELECT round(s.pending_minor / power(10::numeric, cu.exponent), cu.exponent) "
+    "     WHEN sp.pending_count > 0 THEN sp.pending_count || ' pending entries (PDNG) not booked: ' || s.currency "
+    "          || ' ' || (SELECT round(sp.pending_minor / power(10::numeric, cu.exponent), cu.exponent) "
     "                     FROM currency cu WHERE cu.code = s.currency) "
     "     ELSE '' END "
     STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "

@@ -7,10 +7,15 @@
 ALTER TABLE statement DROP CONSTRAINT statement_gate_check;
 ALTER TABLE statement ADD CONSTRAINT statement_gate_check
     CHECK (gate IN ('PASSED', 'BALANCE_BREAK', 'NOTIFICATION'));
-ALTER TABLE statement
-    ADD COLUMN stmt_ref      text NOT NULL DEFAULT '',        -- camt Stmt/Id, Ntfctn/Id
-    ADD COLUMN pending_count integer NOT NULL DEFAULT 0 CHECK (pending_count >= 0),  -- PDNG entries: listed, not loaded
-    ADD COLUMN pending_minor bigint NOT NULL DEFAULT 0;        -- their signed sum
+ALTER TABLE statement ADD COLUMN stmt_ref text NOT NULL DEFAULT '';   -- camt Stmt/Id, Ntfctn/Id
+
+-- A camt statement's entries that are not booked (Sts PDNG, INFO, FUTR): listed on the report,
+-- never loaded as lines. Inserted once, when the statement is complete (only if it has any).
+CREATE TABLE statement_pending (
+    statement_id   bigint PRIMARY KEY REFERENCES statement ON DELETE CASCADE,
+    pending_count  integer NOT NULL CHECK (pending_count > 0),
+    pending_minor  bigint NOT NULL          -- their signed sum
+);
 
 -- What a camt entry or transaction detail carries beyond the canonical columns ('' for MT940/CSV).
 -- entry_no groups the lines one entry was split into (a batch with amounts per detail).
@@ -42,6 +47,9 @@ CREATE TABLE recon_match_notification (
     carries        boolean NOT NULL,
     PRIMARY KEY (match_id, notif_line_id)
 );
+-- statement_pending and recon_match_notification are history (sql/privileges.sql): the nightly
+-- role only INSERTs them; they go with their statement or match (ON DELETE CASCADE, through
+-- sql/130's replace paths).
 CREATE INDEX statement_line_svcr ON statement_line (account_no, entry_svcr_ref) WHERE entry_svcr_ref <> '';
 CREATE INDEX statement_line_entryref ON statement_line (account_no, entry_ref) WHERE entry_ref <> '';
 CREATE INDEX statement_line_msgid ON statement_line (account_no, msg_id) WHERE msg_id <> '';

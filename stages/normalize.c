@@ -544,6 +544,29 @@ array_elem(struct fbuf *b, const char *s)
 	fbuf_putc(b, '"');
 }
 
+/*
+ * A camt statement's entries that are not booked (PDNG...): one statement_pending row, inserted
+ * once the statement is complete (never an UPDATE: sql/130's history rule), only if it has any.
+ */
+static enum perr
+pending_record(struct load *L, int64_t id, const struct stmt_header *h)
+{
+	char sid[24], cnt[24], sum[24];
+	const char *p[3] = { sid, cnt, sum };
+	enum perr e;
+
+	if (h->pending_count == 0)
+		return PERR_OK;
+	snprintf(sid, sizeof sid, "%lld", (long long)id);
+	snprintf(cnt, sizeof cnt, "%lld", (long long)h->pending_count);
+	snprintf(sum, sizeof sum, "%lld", (long long)h->pending_minor);
+	e = db_command(L->ctx->db, "INSERT INTO statement_pending (statement_id, pending_count, pending_minor)"
+	    " VALUES ($1::bigint, $2::integer, $3::bigint)", 3, p);
+	if (e != PERR_OK)
+		L->db_failed = true;
+	return e;
+}
+
 /* Gives n statement ids from the sequence, in ascending order (ids[i] for the i-th statement). */
 static enum perr
 take_ids(struct load *L, size_t n, int64_t *ids)
@@ -618,8 +641,7 @@ find_duplicates(struct load *L)
 /* The statement's row for COPY statement (...): the columns of STATEMENT_COPY. */
 #define STATEMENT_COPY "COPY statement (statement_id, file_id, business_date, source, format, account_no," \
 	" currency, statement_no, sequence_no, opening_date, opening_minor, opening_intermediate, closing_date," \
-	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id, stmt_ref, pending_count," \
-	" pending_minor) FROM STDIN"
+	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id, stmt_ref) FROM STDIN"
 #define LINE_COPY "COPY statement_line (statement_id, line_no, account_no, entry_date, value_date," \
 	" amount_minor, currency, mark, funds_code, type_code, customer_ref, bank_ref, supplementary," \
 	" narrative, reference, entry_no, entry_amount_minor, entry_ref, entry_svcr_ref, end_to_end_id, instr_id," \
@@ -685,10 +707,6 @@ statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
 	copy_i64(b, L->ctx->run_id);
 	fbuf_putc(b, '\t');
 	copy_text(b, h->stmt_ref);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->pending_count);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->pending_minor);
 	fbuf_putc(b, '\n');
 }
 
@@ -798,11 +816,14 @@ flush_pending(struct load *L)
 		goto out;
 	}
 	if (dups.len > 0) {
-		const char *p[1];
+		char run[24];
+		const char *p[2] = { run, NULL };
 
 		fbuf_putc(&dups, '}');
-		p[0] = dups.p;
-		if ((e = db_command(ctx->db, "DELETE FROM statement WHERE statement_id = ANY ($1::bigint[])", 1, p))
+		p[1] = dups.p;
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		/* this run's own rows, through the database's replace path (sql/130) */
+		if ((e = db_call(ctx->db, "SELECT normalize_drop_statements($1::bigint, $2::bigint[])", 2, p))
 		    != PERR_OK) {
 			L->db_failed = true;
 			goto out;
@@ -824,6 +845,8 @@ flush_pending(struct load *L)
 		L->rows_out += 1 + q->h.line_count;
 		e = stmt_loaded(L, account, &q->h, q->problem);
 		q->problem = NULL;
+		if (e == PERR_OK)
+			e = pending_record(L, q->id, &q->h);
 		if (e != PERR_OK)
 			goto out;
 	}
@@ -886,7 +909,7 @@ stream_start(struct load *L, const struct stmt_header *h)
 {
 	struct stage_ctx *ctx = L->ctx;
 	char run[24], pending[65];
-	const char *p[10];
+	const char *p[11];
 	const char *r, *end;
 	int64_t id;
 	enum perr e;
@@ -907,12 +930,13 @@ stream_start(struct load *L, const struct stmt_header *h)
 	p[7] = pending;
 	p[8] = run;
 	p[9] = written_gate(h);
+	p[10] = h->stmt_ref;     /* camt: known before the entries */
 	e = db_command(ctx->db,
 	    "INSERT INTO statement (statement_id, file_id, business_date, source, format, account_no,"
 	    " currency, statement_no, sequence_no, opening_date, opening_minor, closing_date, closing_minor,"
-	    " line_count, content_sha256, gate, run_id)"
+	    " line_count, content_sha256, gate, run_id, stmt_ref)"
 	    " VALUES ($1::bigint, $2::bigint, $3::date, $4, $5, $6, $7, '', '', $3::date, 0, $3::date, 0,"
-	    " 0, $8, $10, $9::bigint)", 10, p);
+	    " 0, $8, $10, $9::bigint, $11)", 11, p);
 	if (e != PERR_OK) {
 		L->db_failed = true;
 		return e;
@@ -1042,17 +1066,21 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		PQclear(res);
 	}
 	if (dup) {
-		const char *p[1] = { L->stmt_id };
+		char run[24], ids[32];
+		const char *p[2] = { run, ids };
 
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		snprintf(ids, sizeof ids, "{%s}", L->stmt_id);
 		L->duplicates++;
 		log_duplicate(L, L->account, h);
-		if ((e = db_command(ctx->db, "DELETE FROM statement WHERE statement_id = $1::bigint", 1, p)) != PERR_OK)
+		if ((e = db_call(ctx->db, "SELECT normalize_drop_statements($1::bigint, $2::bigint[])", 2, p))
+		    != PERR_OK)
 			L->db_failed = true;
 		return e;
 	}
 	{
-		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24], pc[24], pm[24];
-		const char *p[15];
+		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24], run[24];
+		const char *p[13];
 
 		snprintf(om, sizeof om, "%lld", (long long)h->opening.amount_minor);
 		snprintf(cm, sizeof cm, "%lld", (long long)h->closing.amount_minor);
@@ -1069,17 +1097,12 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		p[9] = lc;
 		p[10] = sha;
 		p[11] = h->currency;
-		snprintf(pc, sizeof pc, "%lld", (long long)h->pending_count);
-		snprintf(pm, sizeof pm, "%lld", (long long)h->pending_minor);
-		p[12] = h->stmt_ref;
-		p[13] = pc;
-		p[14] = pm;
-		e = db_command(ctx->db,
-		    "UPDATE statement SET statement_no = $2, sequence_no = $3, opening_date = $4::date,"
-		    " opening_minor = $5::bigint, opening_intermediate = $6::boolean, closing_date = $7::date,"
-		    " closing_minor = $8::bigint, closing_intermediate = $9::boolean, line_count = $10::integer,"
-		    " content_sha256 = $11, currency = $12, stmt_ref = $13, pending_count = $14::integer,"
-		    " pending_minor = $15::bigint WHERE statement_id = $1::bigint", 15, p);
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		p[12] = run;
+		/* the header of this run's own statement, through the database's path (sql/130) */
+		e = db_call(ctx->db,
+		    "SELECT normalize_statement_header($13::bigint, $1::bigint, $2, $3, $4::date, $5::bigint,"
+		    " $6::boolean, $7::date, $8::bigint, $9::boolean, $10::integer, $11, $12)", 13, p);
 		if (e != PERR_OK) {
 			L->db_failed = true;
 			return e;
@@ -1088,6 +1111,8 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 	L->statements++;
 	L->lines += h->line_count;
 	L->rows_out += 1 + h->line_count;
+	if ((e = pending_record(L, atoll(L->stmt_id), h)) != PERR_OK)
+		return e;
 	if (h->notification)
 		return stmt_loaded(L, L->account, h, NULL);
 	{
@@ -1297,19 +1322,16 @@ reg_end(void *arg, int64_t rows, bool have_as_of, date_t as_of)
 static enum perr
 delete_file_output(struct stage_ctx *ctx, const char *file_id)
 {
-	const char *p[1] = { file_id };
-	enum perr e;
+	char run[24];
+	const char *p[2] = { run, file_id };
 
-	/* Reconcile's matches of these lines go first (its stage is marked stale by the runner). */
-	if ((e = db_command(ctx->db,
-	    "DELETE FROM recon_match WHERE line_id IN (SELECT l.line_id FROM statement_line l"
-	    " JOIN statement s USING (statement_id) WHERE s.file_id = $1::bigint)", 1, p)) != PERR_OK)
-		return e;
-	if ((e = db_command(ctx->db, "DELETE FROM statement WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
-		return e;
-	if ((e = db_command(ctx->db, "DELETE FROM trustee_register WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
-		return e;
-	return db_command(ctx->db, "DELETE FROM file_load WHERE file_id = $1::bigint", 1, p);
+	/*
+	 * The database's replace path (sql/130): reconcile's matches of the file's lines (its stage is
+	 * marked stale by the runner), its statements, register and file_load row, recorded in
+	 * history_replace; only for a file of this run's date.
+	 */
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	return db_call(ctx->db, "SELECT normalize_replace_file($1::bigint, $2::bigint)", 2, p);
 }
 
 static enum perr

@@ -96,8 +96,8 @@ assert_eq "REFERENCE|1500000|M-DEP" "$(q "SELECT m.rule, l.amount_minor, mm.move
 cp "$F/camt053/good_v02.xml" "$client_dir/stmt_0123456789_20261125.xml"
 cp "$F/camt054/batch_details.xml" "$client_dir/ntf_0123456789_20261125_1.xml"
 assert_exit 0 t_pipeline -q run --date 2026-11-25
-assert_eq "PASSED|7|1|4200|STMT-20261124-0123456789" "$(q "SELECT gate, line_count, pending_count, pending_minor, stmt_ref
-	FROM statement WHERE business_date = '2026-11-25' AND format = 'camt053'")" "night 2: statement loaded, pending entry counted not booked"
+assert_eq "PASSED|7|1|4200|STMT-20261124-0123456789" "$(q "SELECT gate, line_count, p.pending_count, p.pending_minor, stmt_ref
+	FROM statement s JOIN statement_pending p USING (statement_id) WHERE business_date = '2026-11-25' AND format = 'camt053'")" "night 2: statement loaded, pending entry counted not booked"
 assert_eq "1|1500000|C|FT2632800012|E1|TAN AH KOW|PMNT/RCDT/ESCT
 2|-25050|D|FT2632800013||DABS TRUSTEE LTD|PMNT/ICDT/ESCT
 3|-900|RC|FT2632800014||LIM|
