@@ -29,9 +29,8 @@ ALTER TABLE statement_line
     ADD COLUMN msg_id               text NOT NULL DEFAULT '',   -- TxDtls/Refs/MsgId, else Btch/MsgId
     ADD COLUMN pmtinf_id            text NOT NULL DEFAULT '',   -- TxDtls/Refs/PmtInfId, else Btch/PmtInfId
     ADD COLUMN creditor_ref         text NOT NULL DEFAULT '',
-    ADD COLUMN counterparty_name    text NOT NULL DEFAULT '',
-    ADD COLUMN counterparty_account text NOT NULL DEFAULT '',
     ADD COLUMN bank_tx_code         text NOT NULL DEFAULT '';
+-- (a camt line's counterparty, name and account, goes in sql/101's counterparty columns)
 
 -- A statement line covered by camt.054 notification lines (docs/reconcile.md "camt.054"): the
 -- statement's entry is matched by rule NOTIFIED, its notification lines carry the matches to the

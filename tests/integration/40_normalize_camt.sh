@@ -104,7 +104,7 @@ assert_eq "1|1500000|C|FT2632800012|E1|TAN AH KOW|PMNT/RCDT/ESCT
 4|10000|C|FT2632800015/1||A ONE|PMNT/RCDT/ESCT
 5|20000|C|FT2632800015/2||B TWO|PMNT/RCDT/ESCT
 6|30000|C|FT2632800015/3||C THREE|PMNT/RCDT/ESCT
-7|7500|C|FT2632800016|||PMNT/RCDT/ESCT" "$(q "SELECT line_no, amount_minor, mark, bank_ref, entry_ref, counterparty_name, bank_tx_code
+7|7500|C|FT2632800016|||PMNT/RCDT/ESCT" "$(q "SELECT line_no, amount_minor, mark, bank_ref, entry_ref, counterparty, bank_tx_code
 	FROM statement_line l JOIN statement s USING (statement_id) WHERE s.format = 'camt053' ORDER BY line_no")" \
 	"night 2: the canonical rows of the statement"
 assert_eq "FT2632800012|NOTIFIED|
@@ -130,6 +130,14 @@ assert_eq "STATEMENT_MISSING statement:0123456789:2026-11-24" "$(q "SELECT type 
 assert_eq "FT2632800014|-900
 FT2632800015/3|30000" "$(q "SELECT statement_ref, amount_minor FROM exception WHERE status = 'OPEN' AND type = 'UNMATCHED_STATEMENT' ORDER BY 1")" \
 	"night 2: unexplained lines are breaks"
+
+# the bank reconciliation: the covered entries are explained by their notifications, the rest are items
+assert_eq "BANK_NOT_IN_BOOKS|-900|FT2632800014
+BANK_NOT_IN_BOOKS|30000|FT2632800015/3" "$(q "SELECT i.kind, i.amount_minor, l.bank_ref FROM bank_rec_item i
+	JOIN statement_line l ON 'line:' || l.line_id = i.item WHERE i.business_date = '2026-11-25' ORDER BY 3")" \
+	"night 2: bank reconciliation items: only what nothing explains"
+assert_eq "0" "$(q "SELECT count(*) FROM bank_rec_item WHERE business_date = '2026-11-25' AND kind <> 'BANK_NOT_IN_BOOKS'")" \
+	"night 2: no deposit in transit, no outstanding payment (the notified ones are on the statement)"
 
 # the report's Statements sheet lists the pending entry (and the notification, as such)
 got=$(/usr/bin/python3 - "$T/reports/2026-11-25/recon-2026-11-25.xlsx" <<'PY'
