@@ -1,6 +1,7 @@
 #!/bin/bash
-# bench/normalize.sh - parses and normalizes a generated N-line bank CSV (sgbank-corp) and an N-line
-# MT940 file (tools/genworld.py; N = BENCH_NORMALIZE_LINES, default 1,000,000) and prints lines/s,
+# bench/normalize.sh - parses and normalizes a generated N-line bank CSV (sgbank-corp), an N-line
+# MT940 file and a camt.053 file of N entries (tools/genworld.py; N = BENCH_NORMALIZE_LINES, default
+# 1,000,000; the 1M run: `bash bench/normalize.sh`, a small one: BENCH_NORMALIZE_LINES=100000) and prints lines/s,
 # MB/s and peak RSS of `pipeline inspect` and of the normalize stage, beside the floors measured in
 # the same run on the same data:
 #   csv floor  = a bare libcsv pass over the CSV (tools/parsebench.c --csv-floor, no validation)
@@ -31,14 +32,16 @@ line() {      # line LABEL LINES BYTES SECONDS RSS_KIB
 echo "bench/normalize: generating $N-line files with tools/genworld.py ..."
 /usr/bin/python3 tools/genworld.py --csv-lines "$N" "$B/acct.csv" >/dev/null || exit 0
 /usr/bin/python3 tools/genworld.py --mt940-lines "$N" "$B/stmt.sta" >/dev/null || exit 0
+/usr/bin/python3 tools/genworld.py --camt053-lines "$N" "$B/stmt.xml" >/dev/null || exit 0
 CSV_BYTES=$(stat -c %s "$B/acct.csv")
 STA_BYTES=$(stat -c %s "$B/stmt.sta")
+XML_BYTES=$(stat -c %s "$B/stmt.xml")
+# (formats/ uses src/; all of src/ is linked, so a new file there needs no change here)
 cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iengine -Iformats -o "$T/parsebench" tools/parsebench.c \
-	build/rel/formats/*.o build/rel/src/money.o build/rel/src/bizdate.o build/rel/src/errors.o build/rel/src/util.o \
-	build/rel/src/utf8.o build/rel/src/csvout.o \
-	$(pkg-config --libs libpcre2-8 libcrypto) -lcsv || exit 0
+	build/rel/formats/*.o build/rel/src/*.o build/rel/migrations.o \
+	$(pkg-config --libs libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl jansson libxml-2.0) -lcsv -lm || exit 0
 
-echo "files: CSV $(mbs "$CSV_BYTES" 1) MB, MT940 $(mbs "$STA_BYTES" 1) MB, $N statement lines each"
+echo "files: CSV $(mbs "$CSV_BYTES" 1) MB, MT940 $(mbs "$STA_BYTES" 1) MB, camt.053 $(mbs "$XML_BYTES" 1) MB, $N statement lines each"
 echo "parsing (no database):"
 measure "$T/parsebench" --csv-floor "$B/acct.csv" >/dev/null
 s_floor=$(awk '{print $1}' "$T/time")
@@ -48,10 +51,14 @@ line "sgbank-corp parser alone (counting sink)" "$N" "$CSV_BYTES" $(cat "$T/time
 s_csvparse=$(awk '{print $1}' "$T/time")
 measure "$T/parsebench" mt940 "$B/stmt.sta" >/dev/null
 line "MT940 parser alone (counting sink)" "$N" "$STA_BYTES" $(cat "$T/time")
+measure "$T/parsebench" camt053 "$B/stmt.xml" >/dev/null
+line "camt.053 parser alone (counting sink)" "$N" "$XML_BYTES" $(cat "$T/time")
 measure "$PIPELINE" inspect --format sgbank-corp "$B/acct.csv" >/dev/null
 line "pipeline inspect CSV (2 passes + JSON)" "$N" "$CSV_BYTES" $(cat "$T/time")
 measure "$PIPELINE" --config "$T/pipeline.conf" inspect --source bank_client "$B/stmt.sta" >/dev/null
 line "pipeline inspect MT940 (2 passes + JSON + refs)" "$N" "$STA_BYTES" $(cat "$T/time")
+measure "$PIPELINE" --config "$T/pipeline.conf" inspect --format camt053 "$B/stmt.xml" >/dev/null
+line "pipeline inspect camt.053 (2 passes + JSON)" "$N" "$XML_BYTES" $(cat "$T/time")
 
 # The normalize stage: day 1 has the big CSV (operating), day 2 the big MT940 (client money); the
 # other sources get the small fixture files so that fetch finds every required file.
@@ -68,6 +75,11 @@ put "$W/../20261125/trustee/cash/trustee_8800123456_20261125.sta" "$R/trustee/ca
 put "$W/../20261125/trustee/register/register_20261125.csv" "$R/trustee/register/register_20261125.csv"
 t_pipeline -q fetch --date 2026-11-24 >/dev/null 2>&1 || { echo "bench/normalize: fetch failed" >&2; exit 0; }
 t_pipeline -q fetch --date 2026-11-25 >/dev/null 2>&1 || { echo "bench/normalize: fetch failed" >&2; exit 0; }
+# day 3: the big camt.053 for the client-money account (its source switched to camt053)
+put "$B/stmt.xml" "$R/bank/client/stmt_0123456789_20261126.sta"
+put "$W/../20261125/bank/operating/acct_0123456790_20261125.csv" "$R/bank/operating/acct_0123456790_20261126.csv"
+put "$W/../20261126/trustee/cash/trustee_8800123456_20261126.sta" "$R/trustee/cash/trustee_8800123456_20261126.sta"
+put "$W/../20261126/trustee/register/register_20261126.csv" "$R/trustee/register/register_20261126.csv"
 echo "normalize stage (parse, validate, gate, COPY into PostgreSQL, one transaction per file):"
 measure "$PIPELINE" --config "$T/pipeline.conf" -q normalize --date 2026-11-24 >/dev/null
 s_norm_csv=$(awk '{print $1}' "$T/time")
@@ -75,8 +87,13 @@ line "normalize, day with the CSV" "$N" "$CSV_BYTES" $(cat "$T/time")
 measure "$PIPELINE" --config "$T/pipeline.conf" -q normalize --date 2026-11-25 >/dev/null
 s_norm_sta=$(awk '{print $1}' "$T/time")
 line "normalize, day with the MT940" "$N" "$STA_BYTES" $(cat "$T/time")
+awk '/^\[source.bank_client\]/ { s = 1 } /^\[/ && !/^\[source.bank_client\]/ { s = 0 }
+	s && /^format *=/ { print "format = camt053"; next } { print }' "$T/pipeline.conf" > "$T/p.conf" && mv "$T/p.conf" "$T/pipeline.conf"
+t_pipeline -q fetch --date 2026-11-26 >/dev/null 2>&1 || { echo "bench/normalize: fetch failed" >&2; exit 0; }
+measure "$PIPELINE" --config "$T/pipeline.conf" -q normalize --date 2026-11-26 >/dev/null
+line "normalize, day with the camt.053" "$N" "$XML_BYTES" $(cat "$T/time")
 loaded=$(t_psql "SELECT count(*) FROM statement_line")
-echo "  loaded statement lines: $loaded (expected $((2 * N)) + the small files')"
+echo "  loaded statement lines: $loaded (expected $((3 * N)) + the small files')"
 
 # copy floors: the same canonical rows of each day, \copy'd (a) into statement_line itself after
 # deleting them (its foreign key, unique key and indexes: what the stage pays too), and (b) into a

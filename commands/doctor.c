@@ -494,7 +494,8 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "                    'exception', 'recon_run_config', 'history_replace', 'bank_rec', 'bank_rec_item',"
 	    "                    'book_balance', 'recon_signoff', 'exception_assignment', 'exception_comment',"
 	    /* issue 16's action records: cancel/reissue audit, upload attempts, voided movements */
-	    "                    'settlement_action', 'outbound_attempt', 'cash_movement_void']) AS t(tbl),"
+	    "                    'settlement_action', 'outbound_attempt', 'cash_movement_void',"
+	    "                    'statement_pending', 'recon_match_notification']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];

@@ -68,6 +68,7 @@ struct printer {
 	size_t idx;            /* statement being printed */
 	const char *file;
 	const char *format;
+	bool camt;             /* camt.053/054: the statement record carries the ISO fields too */
 };
 
 static json_t *
@@ -169,16 +170,64 @@ print_begin(void *arg, const struct stmt_header *hb)
 	jsonout_set(o, "opening", balance_json(&h->opening));
 	jsonout_set(o, "closing", balance_json(&h->closing));
 	jsonout_set(o, "line_count", jsonout_int(h->line_count));
+	if (p->camt) {
+		jsonout_set(o, "stmt_ref", jsonout_str(h->stmt_ref));
+		jsonout_set(o, "notification", json_boolean(h->notification));
+		jsonout_set(o, "pending_count", jsonout_int(h->pending_count));
+		jsonout_set(o, "pending_minor", jsonout_int(h->pending_minor));
+	}
 	return put_record(p->out, o);
 }
+
+/* What a camt entry or detail carries beyond the canonical fields (statement.h, stmt_line_iso). */
+static json_t *
+iso_json(const struct stmt_line_iso *x)
+{
+	json_t *o = json_object();
+
+	jsonout_set(o, "status", jsonout_str(x->status));
+	jsonout_set(o, "entry_no", jsonout_int(x->entry_no));
+	jsonout_set(o, "entry_amount_minor", jsonout_int(x->entry_amount_minor));
+	jsonout_set(o, "details", jsonout_int(x->details));
+	jsonout_set(o, "reversal", json_boolean(x->reversal));
+	jsonout_set(o, "entry_ref", jsonout_str(x->entry_ref));
+	jsonout_set(o, "entry_svcr_ref", jsonout_str(x->entry_svcr_ref));
+	jsonout_set(o, "end_to_end_id", jsonout_str(x->end_to_end_id));
+	jsonout_set(o, "instr_id", jsonout_str(x->instr_id));
+	jsonout_set(o, "tx_id", jsonout_str(x->tx_id));
+	jsonout_set(o, "msg_id", jsonout_str(x->msg_id));
+	jsonout_set(o, "pmtinf_id", jsonout_str(x->pmtinf_id));
+	jsonout_set(o, "creditor_ref", jsonout_str(x->creditor_ref));
+	jsonout_set(o, "remittance", jsonout_str(x->remittance));
+	jsonout_set(o, "counterparty_name", jsonout_str(x->counterparty_name));
+	jsonout_set(o, "counterparty_account", jsonout_str(x->counterparty_account));
+	jsonout_set(o, "bank_tx_code", jsonout_str(x->bank_tx_code));
+	jsonout_set(o, "prtry_code", jsonout_str(x->prtry_code));
+	return o;
+}
+
+static enum perr print_entry(struct printer *p, const char *kind, const struct stmt_header *h,
+    const struct stmt_line *l);
 
 static enum perr
 print_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 {
-	struct printer *p = arg;
+	return print_entry(arg, "line", h, l);
+}
+
+/* A camt entry that is not booked (PDNG...): listed as {"kind":"pending",...}, never a line. */
+static enum perr
+print_pending(void *arg, const struct stmt_header *h, const struct stmt_line *l)
+{
+	return print_entry(arg, "pending", h, l);
+}
+
+static enum perr
+print_entry(struct printer *p, const char *kind, const struct stmt_header *h, const struct stmt_line *l)
+{
 	json_t *o = json_object();
 
-	jsonout_set(o, "kind", jsonout_str("line"));
+	jsonout_set(o, "kind", jsonout_str(kind));
 	jsonout_set(o, "line_no", jsonout_int(l->line_no));
 	jsonout_set(o, "value_date", date_json(l->value_date));
 	jsonout_set(o, "entry_date", l->has_entry_date ? date_json(l->entry_date) : json_null());
@@ -194,6 +243,8 @@ print_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	jsonout_set(o, "reference", jsonout_str(l->reference));
 	if (l->info != NULL && l->info->kind != INFO86_TEXT)
 		jsonout_set(o, "details", details_json(l->info));
+	if (l->iso != NULL)
+		jsonout_set(o, "iso", iso_json(l->iso));
 	return put_record(p->out, o);
 }
 
@@ -242,7 +293,8 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
     bool strict)
 {
 	struct collect c = { 0 };
-	struct printer pr = { .out = stdout, .c = &c, .file = path, .format = fmt->name };
+	struct printer pr = { .out = stdout, .c = &c, .file = path, .format = fmt->name,
+	    .camt = fmt->kind == FORMAT_CAMT };
 	struct deviations dv = { 0 };
 	struct parse_opts o = { .path = path, .encoding = enc, .refx = rx, .deviations = &dv, .strict = strict };
 	FILE *fp;
@@ -266,7 +318,8 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 			e = trustee_parse(fp, &o, &s2);
 	} else {
 		struct stmt_sink s1 = { .arg = &c, .end = collect_end };
-		struct stmt_sink s2 = { .arg = &pr, .begin = print_begin, .line = print_line, .end = print_end };
+		struct stmt_sink s2 = { .arg = &pr, .begin = print_begin, .line = print_line, .end = print_end,
+		    .pending = print_pending };
 
 		e = format_parse_statements(fmt, fp, &o, &s1);
 		if (e == PERR_OK) {
@@ -287,7 +340,8 @@ inspect_usage(FILE *fp)
 {
 	fprintf(fp, "usage: pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] [--strict] FILE...\n"
 	    "Parses statement files without the database and prints them as JSON Lines.\n"
-	    "  --format NAME    mt940, trustee_register or a layout under formats/ (default: guessed)\n"
+	    "  --format NAME    mt940, camt053, camt054, trustee_register or a layout under formats/\n"
+	    "                   (default: guessed from the content)\n"
 	    "  --source NAME    use that [source.NAME]'s format, encoding and reference patterns\n"
 	    "  --encoding ENC   UTF-8 (default) or ISO-8859-1 for MT940 and the trustee register\n"
 	    "  --strict         refuse MT940 that is not standard (as mt940_strict = yes does)\n"

@@ -1,6 +1,7 @@
 /*
  * format.c - the format registry: a source's `format` name to its parser, and guessing the
- * format of a file from its content (for `pipeline inspect`).
+ * format of a file from its content (for `pipeline inspect`): MT940, camt.053/camt.054 (an XML
+ * document with a camt namespace), the trustee register, else the first layout that parses it.
  */
 #include "statement.h"
 
@@ -25,6 +26,8 @@ static const struct {
 } builtin_formats[] = {
 	{ "mt940", FORMAT_MT940 },
 	{ "trustee_register", FORMAT_TRUSTEE },
+	{ "camt053", FORMAT_CAMT },     /* camt053 and camt054: one parser, the document's namespace decides */
+	{ "camt054", FORMAT_CAMT },
 	/* FORMATS: add rows here */
 };
 #define N_BUILTIN (sizeof builtin_formats / sizeof builtin_formats[0])
@@ -142,6 +145,8 @@ format_parse_statements(const struct format *f, FILE *fp, const struct parse_opt
 		return mt940_parse(fp, o, sink);
 	case FORMAT_BANKCSV:
 		return bankcsv_parse(fp, f->layout, o, sink);
+	case FORMAT_CAMT:
+		return camt_parse(fp, o, sink);
 	case FORMAT_TRUSTEE:
 		break;
 	}
@@ -183,6 +188,10 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 	if (strncmp(p, "{1:", 3) == 0 || strncmp(p, ":20:", 4) == 0 || strstr(p, "\n:20:") != NULL) {
 		fclose(fp);
 		return format_open(formats_dir, "mt940", out);
+	}
+	if (camt_sniff(p, n - (size_t)(p - head))) {
+		fclose(fp);
+		return format_open(formats_dir, strstr(p, "camt.054.") != NULL ? "camt054" : "camt053", out);
 	}
 	if (strncmp(p, reg_header, sizeof reg_header - 1) == 0
 	    && (p[sizeof reg_header - 1] == '\n' || p[sizeof reg_header - 1] == '\r')) {
@@ -227,6 +236,7 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 	if (*out != NULL)
 		return PERR_OK;
 	return perr_set(PERR_PARSE, "%s: cannot tell the format: it is not MT940 (no :20: or {1: at the start), "
+	    "not camt.053/camt.054 (no ISO 20022 camt namespace in the first bytes), "
 	    "not a trustee register (no header %s), and no layout in %s parses it%s%s", path, reg_header,
 	    formats_dir, tried[0] ? ": " : "", tried);
 }

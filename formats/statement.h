@@ -35,7 +35,8 @@ struct stmt_balance {
 
 /*
  * Invariant (checked by stmt_header_sane): currency is a known ISO 4217 code and exponent is its
- * exponent; at end opening and closing are present and line_count lines were sent. At begin the
+ * exponent; at end opening and closing are present (not for a camt.054 notification, which has
+ * no balances) and line_count lines were sent. At begin the
  * opening is present for MT940 and for layouts that take it from a preamble line or the running
  * balance; a layout that takes it from a trailer row only knows it at end.
  */
@@ -54,6 +55,11 @@ struct stmt_header {
 	struct stmt_balance closing_available; /* MT940 :64:, optional */
 	int64_t line_count;      /* lines so far (final at end) */
 	int64_t sum_minor;       /* sum of the lines' signed amounts so far (overflow-checked) */
+	/* ISO 20022 (camt.053/camt.054) only; zero/"" for the other formats */
+	bool notification;       /* camt.054: a notification, no balances: not gated, not a statement */
+	char stmt_ref[36];       /* Stmt/Id or Ntfctn/Id (Max35Text) */
+	int64_t pending_count;   /* entries not booked (Sts PDNG, INFO, FUTR): listed, never loaded */
+	int64_t pending_minor;   /* their signed sum */
 };
 
 /* One statement line. Text fields are valid UTF-8, never NULL ("" when absent). */
@@ -78,6 +84,34 @@ struct stmt_line {
 	 * (CSV), "" when the :86: had no such part.
 	 */
 	const struct info86 *info;
+	const struct stmt_line_iso *iso; /* camt.053/camt.054 only, else NULL */
+};
+
+/*
+ * What an ISO 20022 entry (Ntry) or transaction detail (TxDtls) carries beyond the canonical
+ * fields. Strings are never NULL ("" when absent). The canonical fields are filled too:
+ * customer_ref = EndToEndId (else InstrId), bank_ref = AcctSvcrRef (of the detail, else of the
+ * entry, with "/N" for the N-th detail line of a split batch), type_code = Domn/Fmly/SubFmlyCd
+ * ("PMNT/RCDT/ESCT", else the first 15 bytes of Prtry/Cd), supplementary = counterparty name,
+ * narrative = AddtlNtryInf, Ustrd and AddtlTxInf joined with spaces.
+ */
+struct stmt_line_iso {
+	const char *status;           /* "BOOK", "PDNG", "INFO" or "FUTR" */
+	const char *entry_ref;        /* Ntry/NtryRef */
+	const char *entry_svcr_ref;   /* Ntry/AcctSvcrRef */
+	const char *end_to_end_id, *instr_id, *tx_id;
+	const char *msg_id;           /* TxDtls/Refs/MsgId, else NtryDtls/Btch/MsgId */
+	const char *pmtinf_id;        /* TxDtls/Refs/PmtInfId, else NtryDtls/Btch/PmtInfId */
+	const char *creditor_ref;     /* RmtInf/Strd/CdtrRefInf/Ref */
+	const char *remittance;       /* RmtInf/Ustrd (several joined with a space) */
+	const char *counterparty_name;    /* the debtor of a credit, the creditor of a debit */
+	const char *counterparty_account; /* its IBAN or Othr/Id */
+	const char *bank_tx_code;     /* Domn/Fmly/SubFmlyCd, "" if only Prtry */
+	const char *prtry_code;       /* BkTxCd/Prtry/Cd */
+	bool reversal;                /* RvslInd true */
+	int64_t entry_no;             /* the entry's number in its statement: the lines of a batch share it */
+	int64_t entry_amount_minor;   /* the whole entry's signed amount */
+	int64_t details;              /* lines the entry was split into (1 when not split) */
 };
 
 /*
@@ -107,6 +141,8 @@ struct stmt_sink {
 	enum perr (*begin)(void *arg, const struct stmt_header *h);   /* may be NULL */
 	enum perr (*line)(void *arg, const struct stmt_header *h, const struct stmt_line *l); /* may be NULL */
 	enum perr (*end)(void *arg, const struct stmt_header *h);     /* may be NULL */
+	/* camt: an entry that is not booked (PDNG, ...), between begin and end; may be NULL */
+	enum perr (*pending)(void *arg, const struct stmt_header *h, const struct stmt_line *l);
 };
 
 /* A trustee unit-register row: as_of_date,offering_id,investor_id,units. */
@@ -147,18 +183,28 @@ enum perr bankcsv_parse(FILE *fp, const struct layout *lay, const struct parse_o
 /* The trustee unit register CSV (formats/trustee.c). */
 enum perr trustee_parse(FILE *fp, const struct parse_opts *o, const struct register_sink *sink);
 
+/*
+ * ISO 20022 camt.053.001.02/.08 statements and camt.054.001.02 notifications (formats/camt053.c),
+ * streamed with libxml2's xmlTextReader: memory is constant per entry. The document's namespace
+ * decides the message and version; another is refused.
+ */
+enum perr camt_parse(FILE *fp, const struct parse_opts *o, const struct stmt_sink *sink);
+/* True if the first bytes (head, n) look like an XML document whose namespace is a camt message. */
+bool camt_sniff(const char *head, size_t n);
+
 /* ---- the registry (formats/format.c) ---- */
 
-enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2 };
+enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2, FORMAT_CAMT = 3 };
 
 struct format {
 	enum format_kind kind;
-	char *name;                  /* "mt940", "trustee_register" or the layout name */
+	char *name;                  /* "mt940", "camt053", "camt054", "trustee_register" or the layout name */
 	struct layout *layout;       /* FORMAT_BANKCSV only; owned */
 };
 
 /*
- * Opens the format called `name`: "mt940", "trustee_register", or a layout read from
+ * Opens the format called `name`: "mt940", "camt053", "camt054" (the same parser: the namespace
+ * decides), "trustee_register", or a layout read from
  * "<formats_dir>/<name>.layout". On success *out is owned by the caller (format_free).
  * PERR_CONFIG if the name is unknown or the layout file is invalid ("file:line: ...").
  */
@@ -180,6 +226,7 @@ enum perr format_parse_statements(const struct format *f, FILE *fp, const struct
 /*
  * Guesses the format of the file at `path` from its content: MT940 (":20:" or "{1:" first, or a
  * line starting with ":20:" in the first 512 bytes, after bank header lines),
+ * camt053/camt054 (XML with an ISO 20022 camt namespace in the first 512 bytes),
  * the trustee register (its header), else the first layout in formats_dir that parses the whole
  * file. On success *out is owned by the caller. PERR_PARSE if nothing fits, naming what was tried.
  */

@@ -132,7 +132,7 @@ stmt_header_sane(const struct stmt_header *h, bool at_end)
 
 	if (c == NULL || c->exponent != h->exponent)
 		return false;
-	if (at_end && (!h->opening.present || !h->closing.present))
+	if (at_end && !h->notification && (!h->opening.present || !h->closing.present))
 		return false;
 	return h->line_count >= 0;
 }

@@ -760,10 +760,16 @@ static const char sql_accounts[] =
     "SELECT account_no, name, purpose, currency FROM bank_account "
     "ORDER BY CASE purpose WHEN 'CLIENT_MONEY' THEN 0 WHEN 'OPERATING' THEN 1 ELSE 2 END, account_no";
 
+/* A camt.054 notification line L carries a statement entry covered by the date (docs/reconcile.md). */
+#define NOTIF_COVERED(L) \
+    "EXISTS (SELECT 1 FROM recon_match_notification rn JOIN recon_match cm ON cm.match_id = rn.match_id " \
+    "WHERE rn.notif_line_id = " L ".line_id AND rn.carries AND cm.business_date <= $1::date)"
+
 /*
  * Statement continuity of each account as reconcile computes it (stages/reconcile.c, "Statement continuity"):
  * the opening balance of its first PASSED statement plus the signed movements matched by the date
- * to lines of statements up to the date; and the lines of those statements not matched by the date.
+ * to lines of statements up to the date; and the lines of those statements not matched by the date
+ * (a camt.054 notification line's only once it carries a covered statement entry).
  */
 static const char sql_ledger[] =
     "WITH anchor AS (SELECT DISTINCT ON (s.account_no) s.account_no, s.currency, s.opening_minor "
@@ -776,10 +782,12 @@ static const char sql_ledger[] =
     "    JOIN recon_match_movement mm ON mm.match_id = m.match_id "
     "    JOIN cash_movement c ON c.movement_id = mm.movement_id "
     "   WHERE l.account_no = a.account_no AND m.business_date <= $1::date "
-    "     AND s2.business_date <= $1::date), 0), "
+    "     AND s2.business_date <= $1::date "
+    "     AND (s2.gate <> 'NOTIFICATION' OR " NOTIF_COVERED("l") ")), 0), "
     "  coalesce((SELECT sum(l.amount_minor) FROM statement_line l "
     "    JOIN statement s3 ON s3.statement_id = l.statement_id "
-    "   WHERE l.account_no = a.account_no AND s3.gate = 'PASSED' AND s3.business_date <= $1::date "
+    "   WHERE l.account_no = a.account_no AND s3.business_date <= $1::date "
+    "     AND (s3.gate = 'PASSED' OR (s3.gate = 'NOTIFICATION' AND " NOTIF_COVERED("l") ")) "
     "     AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id "
     "                      AND m.business_date <= $1::date)), 0) "
     "FROM anchor a ORDER BY a.account_no";
@@ -867,6 +875,7 @@ static const char sql_issuance[] =
 #define STMT_FROM \
     "FROM fetched_file f LEFT JOIN file_load fl ON fl.file_id = f.file_id " \
     "LEFT JOIN statement s ON s.file_id = f.file_id " \
+    "LEFT JOIN statement_pending sp ON sp.statement_id = s.statement_id " \
     "LEFT JOIN trustee_register tr ON tr.file_id = f.file_id WHERE f.business_date = $1::date"
 static const char sql_stmt_count[] = "SELECT count(*) " STMT_FROM;
 static const char sql_stmts[] =
@@ -885,6 +894,9 @@ static const char sql_stmts[] =
     "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "
     "     WHEN cardinality(fl.deviations) > 0 THEN "
     "          'not standard MT940, tolerated: ' || array_to_string(fl.deviations, '; ') "
+    "     WHEN sp.pending_count > 0 THEN sp.pending_count || ' pending entries (PDNG) not booked: ' || s.currency "
+    "          || ' ' || (SELECT round(sp.pending_minor / power(10::numeric, cu.exponent), cu.exponent) "
+    "                     FROM currency cu WHERE cu.code = s.currency) "
     "     ELSE '' END "
     STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "
     "s.statement_no, s.sequence_no, s.statement_id";

@@ -547,6 +547,29 @@ array_elem(struct fbuf *b, const char *s)
 	fbuf_putc(b, '"');
 }
 
+/*
+ * A camt statement's entries that are not booked (PDNG...): one statement_pending row, inserted
+ * once the statement is complete (never an UPDATE: sql/130's history rule), only if it has any.
+ */
+static enum perr
+pending_record(struct load *L, int64_t id, const struct stmt_header *h)
+{
+	char sid[24], cnt[24], sum[24];
+	const char *p[3] = { sid, cnt, sum };
+	enum perr e;
+
+	if (h->pending_count == 0)
+		return PERR_OK;
+	snprintf(sid, sizeof sid, "%lld", (long long)id);
+	snprintf(cnt, sizeof cnt, "%lld", (long long)h->pending_count);
+	snprintf(sum, sizeof sum, "%lld", (long long)h->pending_minor);
+	e = db_command(L->ctx->db, "INSERT INTO statement_pending (statement_id, pending_count, pending_minor)"
+	    " VALUES ($1::bigint, $2::integer, $3::bigint)", 3, p);
+	if (e != PERR_OK)
+		L->db_failed = true;
+	return e;
+}
+
 /* Gives n statement ids from the sequence, in ascending order (ids[i] for the i-th statement). */
 static enum perr
 take_ids(struct load *L, size_t n, int64_t *ids)
@@ -621,10 +644,18 @@ find_duplicates(struct load *L)
 /* The statement's row for COPY statement (...): the columns of STATEMENT_COPY. */
 #define STATEMENT_COPY "COPY statement (statement_id, file_id, business_date, source, format, account_no," \
 	" currency, statement_no, sequence_no, opening_date, opening_minor, opening_intermediate, closing_date," \
-	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id) FROM STDIN"
+	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id, stmt_ref) FROM STDIN"
 #define LINE_COPY "COPY statement_line (statement_id, line_no, account_no, entry_date, value_date," \
 	" amount_minor, currency, mark, funds_code, type_code, customer_ref, bank_ref, supplementary," \
-	" narrative, reference, counterparty, counterparty_account) FROM STDIN"
+	" narrative, reference, counterparty, counterparty_account, entry_no, entry_amount_minor, entry_ref," \
+	" entry_svcr_ref, end_to_end_id, instr_id, msg_id, pmtinf_id, creditor_ref, bank_tx_code) FROM STDIN"
+
+/* A statement's gate when it is written: a camt.054 notification is never gated. */
+static const char *
+written_gate(const struct stmt_header *h)
+{
+	return h->notification ? "NOTIFICATION" : "PASSED";
+}
 
 static void
 statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
@@ -673,8 +704,12 @@ statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
 		fbuf_putc(b, '\t');
 		fbuf_append(b, q->sha, 64);
 	}
-	fbuf_append(b, "\tPASSED\t", 8);
+	fbuf_putc(b, '\t');
+	fbuf_append(b, written_gate(h), strlen(written_gate(h)));
+	fbuf_putc(b, '\t');
 	copy_i64(b, L->ctx->run_id);
+	fbuf_putc(b, '\t');
+	copy_text(b, h->stmt_ref);
 	fbuf_putc(b, '\n');
 }
 
@@ -745,7 +780,7 @@ flush_pending(struct load *L)
 			snprintf(id, sizeof id, "%lld", (long long)q->id);
 			fbuf_putc(&dups, dups.len > 0 ? ',' : '{');
 			fbuf_append(&dups, id, strlen(id));
-		} else {
+		} else if (!q->h.notification) {
 			q->problem = gap_problem(L, &L->accts[q->acct], &q->h);
 			acct_advance(&L->accts[q->acct], ctx->date, &q->h, q->id);
 		}
@@ -813,6 +848,8 @@ flush_pending(struct load *L)
 		L->rows_out += 1 + q->h.line_count;
 		e = stmt_loaded(L, account, &q->h, q->problem);
 		q->problem = NULL;
+		if (e == PERR_OK)
+			e = pending_record(L, q->id, &q->h);
 		if (e != PERR_OK)
 			goto out;
 	}
@@ -875,7 +912,7 @@ stream_start(struct load *L, const struct stmt_header *h)
 {
 	struct stage_ctx *ctx = L->ctx;
 	char run[24], pending[65];
-	const char *p[9];
+	const char *p[11];
 	const char *r, *end;
 	int64_t id;
 	enum perr e;
@@ -895,12 +932,14 @@ stream_start(struct load *L, const struct stmt_header *h)
 	p[6] = h->currency;
 	p[7] = pending;
 	p[8] = run;
+	p[9] = written_gate(h);
+	p[10] = h->stmt_ref;     /* camt: known before the entries */
 	e = db_command(ctx->db,
 	    "INSERT INTO statement (statement_id, file_id, business_date, source, format, account_no,"
 	    " currency, statement_no, sequence_no, opening_date, opening_minor, closing_date, closing_minor,"
-	    " line_count, content_sha256, gate, run_id)"
+	    " line_count, content_sha256, gate, run_id, stmt_ref)"
 	    " VALUES ($1::bigint, $2::bigint, $3::date, $4, $5, $6, $7, '', '', $3::date, 0, $3::date, 0,"
-	    " 0, $8, 'PASSED', $9::bigint)", 9, p);
+	    " 0, $8, $10, $9::bigint, $11)", 11, p);
 	if (e != PERR_OK) {
 		L->db_failed = true;
 		return e;
@@ -923,6 +962,32 @@ stream_start(struct load *L, const struct stmt_header *h)
 	}
 	fbuf_reset(&L->pend_rows);
 	return flush_copy(L, false);
+}
+
+/* The camt columns of a line's COPY row ('' and 0 for the other formats; its counterparty goes in
+ * sql/101's columns). Not part of the content hash, like sql/101's. */
+static void
+line_iso_columns(struct fbuf *r, const struct stmt_line_iso *x)
+{
+	const char *t[8];
+	size_t i;
+
+	fbuf_putc(r, '\t');
+	copy_i64(r, x != NULL ? x->entry_no : 0);
+	fbuf_putc(r, '\t');
+	copy_i64(r, x != NULL ? x->entry_amount_minor : 0);
+	t[0] = x ? x->entry_ref : "";
+	t[1] = x ? x->entry_svcr_ref : "";
+	t[2] = x ? x->end_to_end_id : "";
+	t[3] = x ? x->instr_id : "";
+	t[4] = x ? x->msg_id : "";
+	t[5] = x ? x->pmtinf_id : "";
+	t[6] = x ? x->creditor_ref : "";
+	t[7] = x ? x->bank_tx_code : "";
+	for (i = 0; i < 8; i++) {
+		fbuf_putc(r, '\t');
+		copy_text(r, t[i]);
+	}
 }
 
 static enum perr
@@ -970,9 +1035,10 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	EVP_DigestUpdate(L->sha, r->p, r->len);
 	r->len--;
 	fbuf_putc(r, '\t');
-	copy_text(r, l->info != NULL ? l->info->name.p : "");
+	copy_text(r, l->info != NULL ? l->info->name.p : l->iso != NULL ? l->iso->counterparty_name : "");
 	fbuf_putc(r, '\t');
-	copy_text(r, l->info != NULL ? l->info->account.p : "");
+	copy_text(r, l->info != NULL ? l->info->account.p : l->iso != NULL ? l->iso->counterparty_account : "");
+	line_iso_columns(r, l->iso);
 	fbuf_putc(r, '\n');
 	L->ctx->rows_in++;
 	if (!L->in_copy) {
@@ -1054,6 +1120,10 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 	L->statements++;
 	L->lines += h->line_count;
 	L->rows_out += 1 + h->line_count;
+	if ((e = pending_record(L, atoll(L->stmt_id), h)) != PERR_OK)
+		return e;
+	if (h->notification)
+		return stmt_loaded(L, L->account, h, NULL);
 	{
 		char *problem = gap_problem(L, A, h);
 
@@ -1111,8 +1181,8 @@ sink_end(void *arg, const struct stmt_header *h)
 		fbuf_free(&canon);
 	}
 	sha_hex(L->sha, sha);
-	/* The completeness gate: the statement's own arithmetic. */
-	if (!stmt_balanced(h, &expect)) {
+	/* The completeness gate: the statement's own arithmetic (a notification has none). */
+	if (!h->notification && !stmt_balanced(h, &expect)) {
 		/* The batch before it and its own lines are written (and rolled back with the file), as always. */
 		if (!streamed) {
 			pend_push(L, h, sha)->broken = true;
@@ -1376,10 +1446,11 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 		money_add(h->opening.amount_minor, h->sum_minor, &expect);
 		money_sub(h->closing.amount_minor, expect, &d);
 		subject = stmt_label(L->broken_account, h);
-		detail = xasprintf("Statement %s%s%s of account %s in %s does not add up: opening %s + lines %s "
+		detail = xasprintf("Statement %s%s%s of account %s in %s:%ld does not add up (rule: opening + lines "
+		    "= closing): opening %s + lines %s "
 		    "= %s, but the closing balance is %s %s (difference %s). The whole file was quarantined and "
 		    "nothing of it was loaded; ask the bank for a corrected statement.", h->statement_no,
-		    h->sequence_no[0] ? "/" : "", h->sequence_no, L->broken_account, remote_name,
+		    h->sequence_no[0] ? "/" : "", h->sequence_no, L->broken_account, remote_name, h->src_line,
 		    money_format(h->opening.amount_minor, h->exponent, a), money_format(h->sum_minor, h->exponent, b),
 		    money_format(expect, h->exponent, c), h->currency,
 		    money_format(h->closing.amount_minor, h->exponent, diff),

@@ -80,6 +80,11 @@
 
 static void step_time(const char *step, int64_t *t);
 
+/* A camt.054 notification line (its id: LINE_ID) carries a statement entry covered by D (docs/reconcile.md). */
+#define NOTIF_COVERED(LINE_ID) \
+	"EXISTS (SELECT 1 FROM recon_match_notification rn JOIN recon_match cm ON cm.match_id = rn.match_id" \
+	" WHERE rn.notif_line_id = " LINE_ID " AND rn.carries AND cm.business_date <= p.d)"
+
 /* Bits for the exception types this stage opens (for the open-exception index below). */
 enum {
 	T_UNMATCHED_STATEMENT = 1 << 0,
@@ -659,6 +664,163 @@ out:
 	return e;
 }
 
+/*
+ * camt.054 notifications (docs/reconcile.md "camt.054 notifications"), before the candidates are
+ * read. A notification line (of a NOTIFICATION statement, business date <= D, not linked yet) is
+ * linked to the camt.053 entry (the lines of one Ntry, PASSED statement, business date <= D) of
+ * the same account and currency that shares its AcctSvcrRef or NtryRef or - an entry booked as one
+ * line - its MsgId or PmtInfId; a notification line that links to several entries links to none.
+ * Per entry, with the notification lines linked to it:
+ *   - the entry is not matched and the lines sum to its amount: each of its lines is matched by
+ *     rule NOTIFIED (no movement) and the notification lines carry the matching (they are candidates
+ *     like any line, matched tonight or already matched on an earlier night: never twice);
+ *   - the entry is not matched and the sums differ: an AMOUNT_MISMATCH on its first line (both sums
+ *     in the detail); its lines are not candidates tonight;
+ *   - the entry was matched by another rule on an earlier night: the notification lines are linked
+ *     to that match without carrying, and are not candidates (what they detail is explained).
+ * Cost: one query over the new notification lines and the lines they link to (indexed keys).
+ */
+static enum perr
+notification_cover(struct recon *r)
+{
+	PGconn *db = r->ctx->db;
+	const char *params[2] = { r->ctx->date_iso, NULL };
+	char run[24];
+	PGresult *res;
+	enum perr e;
+	int i, n;
+
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	params[1] = run;
+	if ((e = db_command(db,
+	    "CREATE TEMP TABLE recon_cover ON COMMIT DROP AS"
+	    " WITH nl AS (SELECT n.line_id, n.account_no, n.currency, n.amount_minor, n.entry_svcr_ref, n.entry_ref,"
+	    "                    n.msg_id, n.pmtinf_id"
+	    "               FROM statement_line n JOIN statement s ON s.statement_id = n.statement_id"
+	    "              WHERE s.gate = 'NOTIFICATION' AND s.business_date <= $1::date"
+	    "                AND NOT EXISTS (SELECT 1 FROM recon_match_notification rn WHERE rn.notif_line_id = n.line_id)),"
+	    " link AS (SELECT DISTINCT nl.line_id AS notif, l.statement_id, l.entry_no"
+	    "            FROM nl JOIN statement_line l ON l.account_no = nl.account_no AND l.currency = nl.currency"
+	    "             AND l.entry_no > 0"
+	    "             AND ((nl.entry_svcr_ref <> '' AND l.entry_svcr_ref = nl.entry_svcr_ref)"
+	    "               OR (nl.entry_ref <> '' AND l.entry_ref = nl.entry_ref)"
+	    "               OR (l.amount_minor = l.entry_amount_minor AND nl.msg_id <> '' AND l.msg_id = nl.msg_id)"
+	    "               OR (l.amount_minor = l.entry_amount_minor AND nl.pmtinf_id <> '' AND l.pmtinf_id = nl.pmtinf_id))"
+	    "            JOIN statement s ON s.statement_id = l.statement_id"
+	    "           WHERE s.gate = 'PASSED' AND s.business_date <= $1::date),"
+	    " one AS (SELECT notif, min(statement_id) AS statement_id, min(entry_no) AS entry_no FROM link"
+	    "          GROUP BY notif HAVING count(*) = 1)"
+	    " SELECT one.statement_id, one.entry_no, one.notif, n.amount_minor AS notif_minor,"
+	    "        sum(n.amount_minor) OVER (PARTITION BY one.statement_id, one.entry_no) AS notif_sum,"
+	    "        count(*) OVER (PARTITION BY one.statement_id, one.entry_no) AS notif_count"
+	    "   FROM one JOIN statement_line n ON n.line_id = one.notif", 1, params)) != PERR_OK)
+		return e;
+	/* The entries and what to do with each: their lines, amount, first line and existing match. */
+	if ((e = db_exec(db,
+	    "CREATE TEMP TABLE recon_cover_entry ON COMMIT DROP AS"
+	    " SELECT c.statement_id, c.entry_no, max(c.notif_sum) AS notif_sum, max(c.notif_count) AS notif_count,"
+	    "        (SELECT max(l.entry_amount_minor) FROM statement_line l WHERE l.statement_id = c.statement_id"
+	    "          AND l.entry_no = c.entry_no) AS entry_minor,"
+	    "        (SELECT min(l.line_id) FROM statement_line l WHERE l.statement_id = c.statement_id"
+	    "          AND l.entry_no = c.entry_no) AS first_line,"
+	    "        (SELECT min(m.match_id) FROM statement_line l JOIN recon_match m ON m.line_id = l.line_id"
+	    "          WHERE l.statement_id = c.statement_id AND l.entry_no = c.entry_no) AS match_id"
+	    "   FROM recon_cover c GROUP BY c.statement_id, c.entry_no")) != PERR_OK)
+		return e;
+	/* covered: every line of the entry matched NOTIFIED, the notification lines carry */
+	if ((e = db_command(db,
+	    "WITH ins AS (INSERT INTO recon_match (business_date, rule, line_id, run_id)"
+	    "   SELECT $1::date, 'NOTIFIED', l.line_id, $2::bigint"
+	    "     FROM recon_cover_entry ce JOIN statement_line l ON l.statement_id = ce.statement_id"
+	    "      AND l.entry_no = ce.entry_no"
+	    "    WHERE ce.match_id IS NULL AND ce.notif_sum = ce.entry_minor"
+	    "   RETURNING match_id, line_id)"
+	    " INSERT INTO recon_match_notification (match_id, notif_line_id, carries)"
+	    "   SELECT ins.match_id, c.notif, true"
+	    "     FROM recon_cover_entry ce JOIN ins ON ins.line_id = ce.first_line"
+	    "     JOIN recon_cover c ON c.statement_id = ce.statement_id AND c.entry_no = ce.entry_no", 2, params))
+	    != PERR_OK)
+		return e;
+	/* explained by an earlier match of the entry: linked, not carrying */
+	if ((e = db_exec(db,
+	    "INSERT INTO recon_match_notification (match_id, notif_line_id, carries)"
+	    " SELECT ce.match_id, c.notif, false FROM recon_cover_entry ce"
+	    "   JOIN recon_cover c ON c.statement_id = ce.statement_id AND c.entry_no = ce.entry_no"
+	    "  WHERE ce.match_id IS NOT NULL")) != PERR_OK)
+		return e;
+	/* the sums differ: the entry's lines wait (not candidates), an AMOUNT_MISMATCH says why */
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT ce.first_line, l.account_no, l.currency, l.value_date, ce.entry_minor, ce.notif_sum, ce.notif_count,"
+	    "       l.entry_svcr_ref, (SELECT string_agg(c.notif::text, ',' ORDER BY c.notif) FROM recon_cover c"
+	    "                           WHERE c.statement_id = ce.statement_id AND c.entry_no = ce.entry_no)"
+	    "  FROM recon_cover_entry ce JOIN statement_line l ON l.line_id = ce.first_line"
+	    " WHERE ce.match_id IS NULL AND ce.notif_sum <> ce.entry_minor ORDER BY ce.first_line", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		struct exception_rec x;
+		char subject[48], detail[600], a[48], b[48];
+		int64_t entry = 0, sum = 0;
+		const char *cur = PQgetvalue(res, i, 2);
+
+		(void)parse_i64(PQgetvalue(res, i, 4), &entry);
+		(void)parse_i64(PQgetvalue(res, i, 5), &sum);
+		snprintf(subject, sizeof subject, "line:%s", PQgetvalue(res, i, 0));
+		snprintf(detail, sizeof detail, "The bank's statement entry %s of %s does not equal the sum %s of the %s"
+		    " camt.054 notification lines that detail it (lines %s): the entry is not matched until the bank"
+		    " explains the difference.", PQgetvalue(res, i, 7), fmt_money(cur, entry, false, a, sizeof a),
+		    fmt_money(cur, sum, false, b, sizeof b), PQgetvalue(res, i, 6), PQgetvalue(res, i, 8));
+		memset(&x, 0, sizeof x);
+		x.type = "AMOUNT_MISMATCH";
+		x.severity = "ERROR";
+		x.subject = subject;
+		x.account_no = PQgetvalue(res, i, 1);
+		x.item_date = PQgetvalue(res, i, 3);
+		x.has_amount = true;
+		x.amount_minor = entry;
+		x.currency = cur;
+		x.statement_ref = PQgetvalue(res, i, 7);
+		x.ledger_id = PQgetvalue(res, i, 8);
+		x.detail = detail;
+		if ((e = exception_open(r->ctx, STAGE, &x, NULL)) != PERR_OK) {
+			PQclear(res);
+			return e;
+		}
+	}
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* The earlier breaks of the lines matched NOTIFIED tonight close (after load_open_exceptions). */
+static enum perr
+notification_close(struct recon *r)
+{
+	const char *params[1] = { r->ctx->date_iso };
+	PGresult *res;
+	enum perr e = PERR_OK;
+	int i, n;
+
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "SELECT m.line_id FROM recon_match m WHERE m.business_date = $1::date AND m.rule = 'NOTIFIED'"
+	    " ORDER BY m.line_id", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && e == PERR_OK; i++) {
+		char subject[48], closed_by[160];
+
+		snprintf(subject, sizeof subject, "line:%s", PQgetvalue(res, i, 0));
+		if (!(open_mask(r, subject) & LINE_TYPES))
+			continue;
+		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: NOTIFIED, detailed by camt.054 notification lines",
+		    (long long)r->ctx->run_id);
+		e = close_types(r, subject, LINE_TYPES, closed_by);
+	}
+	PQclear(res);
+	return e;
+}
+
 static enum perr
 read_candidates(struct recon *r)
 {
@@ -681,12 +843,21 @@ read_candidates(struct recon *r)
 	    "        CASE WHEN d.bank_ref IS NULL THEN 0 ELSE 1 END"
 	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id"
 	    "   CROSS JOIN recon_param p"
-	    /* bank references already used by a matched line of the account: a repeat is a duplicate */
-	    "   LEFT JOIN (SELECT DISTINCT o.account_no, o.bank_ref FROM statement_line o"
+	    /* bank references already used by a matched line of the account: a repeat is a duplicate
+	     * (among statement lines, and among notification lines: a notification line shares its
+	     * entry's AcctSvcrRef with the statement line it details) */
+	    "   LEFT JOIN (SELECT DISTINCT o.account_no, o.bank_ref, os.gate = 'NOTIFICATION' AS notif"
+	    "                FROM statement_line o JOIN statement os ON os.statement_id = o.statement_id"
 	    "               JOIN recon_match om ON om.line_id = o.line_id WHERE o.bank_ref <> '') d"
 	    "          ON d.account_no = l.account_no AND d.bank_ref = l.bank_ref"
-	    "  WHERE s.gate = 'PASSED' AND s.business_date <= p.d"
-	    "    AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)) TO STDOUT",
+	    "         AND d.notif = (s.gate = 'NOTIFICATION')"
+	    "  WHERE s.gate IN ('PASSED', 'NOTIFICATION') AND s.business_date <= p.d"
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id)"
+	    /* notification_cover: an entry waiting for its notifications' sum, a notification explained */
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_cover_entry ce WHERE ce.statement_id = l.statement_id"
+	    "                     AND ce.entry_no = l.entry_no AND ce.match_id IS NULL AND ce.notif_sum <> ce.entry_minor)"
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match_notification rn WHERE rn.notif_line_id = l.line_id"
+	    "                     AND NOT rn.carries)) TO STDOUT",
 	    8, row_line, &n);
 	if (e != PERR_OK)
 		return e;
@@ -1012,19 +1183,35 @@ continuity_checks(struct recon *r)
 	    " matched AS (SELECT c.account_no,"
 	    "                    sum(CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END) AS s"
 	    "               FROM recon_match m JOIN recon_match_movement mm ON mm.match_id = m.match_id"
-	    "               JOIN cash_movement c ON c.movement_id = mm.movement_id, p"
-	    "              WHERE m.business_date <= p.d GROUP BY c.account_no),"
+	    "               JOIN cash_movement c ON c.movement_id = mm.movement_id"
+	    "               JOIN statement_line ml ON ml.line_id = m.line_id"
+	    "               JOIN statement ms ON ms.statement_id = ml.statement_id, p"
+	    "              WHERE m.business_date <= p.d"
+	    /* a notification line's match counts once a statement entry of business date <= D is covered by it */
+	    "                AND (ms.gate <> 'NOTIFICATION' OR EXISTS (SELECT 1 FROM recon_match_notification rn"
+	    "                      JOIN recon_match cm ON cm.match_id = rn.match_id"
+	    "                     WHERE rn.notif_line_id = m.line_id AND rn.carries AND cm.business_date <= p.d))"
+	    "              GROUP BY c.account_no),"
 	    " open AS (SELECT l.account_no, sum(l.amount_minor) AS s"
 	    "            FROM statement_line l JOIN statement s3 ON s3.statement_id = l.statement_id, p"
 	    "           WHERE s3.gate = 'PASSED' AND s3.business_date <= p.d"
 	    "             AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = l.line_id"
 	    "                              AND m.business_date <= p.d)"
-	    "           GROUP BY l.account_no)"
+	    "           GROUP BY l.account_no"
+	    /* and the notification lines that carry a covered entry but are not matched themselves */
+	    "          UNION ALL SELECT n.account_no, sum(n.amount_minor)"
+	    "            FROM recon_match_notification rn JOIN recon_match cm ON cm.match_id = rn.match_id"
+	    "            JOIN statement_line n ON n.line_id = rn.notif_line_id, p"
+	    "           WHERE rn.carries AND cm.business_date <= p.d"
+	    "             AND NOT EXISTS (SELECT 1 FROM recon_match m WHERE m.line_id = n.line_id"
+	    "                              AND m.business_date <= p.d)"
+	    "           GROUP BY n.account_no)"
 	    " SELECT acc.account_no, acc.currency, acc.closing_minor, anchor.opening_minor,"
 	    "        anchor.opening_date, anchor.statement_no, coalesce(matched.s, 0), coalesce(open.s, 0)"
 	    "   FROM acc JOIN anchor ON anchor.account_no = acc.account_no"
 	    "   LEFT JOIN matched ON matched.account_no = acc.account_no"
-	    "   LEFT JOIN open ON open.account_no = acc.account_no"
+	    "   LEFT JOIN (SELECT account_no, sum(s) AS s FROM open GROUP BY account_no) open"
+	    "          ON open.account_no = acc.account_no"
 	    "  ORDER BY acc.account_no", 0, NULL);
 	if (res == NULL)
 		return PERR_DB;
@@ -1083,8 +1270,12 @@ bank_rec_items(struct recon *r)
 	return db_exec(r->ctx->db,
 	    "CREATE TEMP TABLE rec_item ON COMMIT DROP AS"
 	    " WITH p AS (SELECT d FROM recon_param),"
+	    /* a camt.054 notification line's match counts once the statement entry it details is covered */
 	    " mm AS (SELECT x.movement_id, m.line_id FROM recon_match m"
-	    "          JOIN recon_match_movement x ON x.match_id = m.match_id, p WHERE m.business_date <= p.d)"
+	    "          JOIN recon_match_movement x ON x.match_id = m.match_id"
+	    "          JOIN statement_line ml ON ml.line_id = m.line_id"
+	    "          JOIN statement ms ON ms.statement_id = ml.statement_id, p WHERE m.business_date <= p.d"
+	    "           AND (ms.gate <> 'NOTIFICATION' OR " NOTIF_COVERED("m.line_id") "))"
 	    " SELECT c.account_no,"
 	    "        CASE c.direction WHEN 'CREDIT' THEN 'DEPOSIT_IN_TRANSIT' ELSE 'OUTSTANDING_PAYMENT' END AS kind,"
 	    "        'movement:' || c.movement_id AS item, c.expected_date AS item_date,"
@@ -1099,8 +1290,12 @@ bank_rec_items(struct recon *r)
 	    " SELECT l.account_no, 'BANK_NOT_IN_BOOKS', 'line:' || l.line_id, l.value_date,"
 	    "        business_days_between(l.value_date, p.d), l.amount_minor, l.reference"
 	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id, p"
-	    "  WHERE s.gate = 'PASSED' AND s.business_date <= p.d"
+	    "  WHERE (s.gate = 'PASSED' OR (s.gate = 'NOTIFICATION' AND " NOTIF_COVERED("l.line_id") "))"
+	    "    AND s.business_date <= p.d"
 	    "    AND NOT EXISTS (SELECT 1 FROM mm WHERE mm.line_id = l.line_id)"
+	    /* an entry covered by its notification lines is explained by them (they are counted instead) */
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match nm WHERE nm.line_id = l.line_id AND nm.rule = 'NOTIFIED'"
+	    "                     AND nm.business_date <= p.d)"
 	    /* on the bank and matched, but the books expect it only after D: not in D's book balance */
 	    " UNION ALL"
 	    " SELECT c.account_no, 'BANK_NOT_IN_BOOKS', 'movement:' || c.movement_id, l.value_date,"
@@ -1260,7 +1455,8 @@ statement_checks(struct recon *r)
 		params[0] = s->account_no;
 		params[1] = r->ctx->date_iso;
 		res = db_query(r->ctx->db, PGRES_TUPLES_OK,
-		    "SELECT count(*) FROM statement WHERE account_no = $1 AND business_date = $2::date", 2, params);
+		    "SELECT count(*) FROM statement WHERE account_no = $1 AND business_date = $2::date"
+		    "   AND gate <> 'NOTIFICATION'", 2, params);
 		if (res == NULL)
 			return PERR_DB;
 		found = db_get_i64(res, 0, 0) > 0;
@@ -1288,7 +1484,7 @@ statement_checks(struct recon *r)
 		    " WHERE x.type = 'STATEMENT_MISSING' AND x.status = 'OPEN' AND x.account_no = $1"
 		    "   AND x.item_date < $2::date"
 		    "   AND EXISTS (SELECT 1 FROM statement s WHERE s.account_no = x.account_no"
-		    "                AND s.business_date = x.item_date)", 2, params);
+		    "                AND s.business_date = x.item_date AND s.gate <> 'NOTIFICATION')", 2, params);
 		if (res == NULL)
 			return PERR_DB;
 		n = PQntuples(res);
@@ -1473,6 +1669,8 @@ stage_reconcile(struct stage_ctx *ctx)
 	if ((e = undo_date(&r)) != PERR_OK)
 		goto fail;
 	step_time("undo this date", &ts);
+	if ((e = notification_cover(&r)) != PERR_OK)
+		goto fail;
 	if ((e = read_candidates(&r)) != PERR_OK)
 		goto fail;
 	step_time("read candidates", &ts);
@@ -1499,7 +1697,8 @@ stage_reconcile(struct stage_ctx *ctx)
 	ctx->rows_out = (int64_t)r.res.n_matches;
 	if ((e = load_open_exceptions(&r)) != PERR_OK)
 		goto fail;
-	if ((e = line_exceptions(&r)) != PERR_OK || (e = movement_exceptions(&r)) != PERR_OK)
+	if ((e = line_exceptions(&r)) != PERR_OK || (e = movement_exceptions(&r)) != PERR_OK
+	    || (e = notification_close(&r)) != PERR_OK)
 		goto fail;
 	step_time("close and queue exceptions", &ts);
 	if ((e = flush_exceptions(&r)) != PERR_OK)

@@ -15,6 +15,7 @@ One generator for two jobs:
 
   python3 tools/genworld.py --mt940-lines N FILE [--seed S]
   python3 tools/genworld.py --csv-lines N FILE [--seed S]
+  python3 tools/genworld.py --camt053-lines N FILE [--seed S]
       One big single-account statement (MT940, or the "sgbank-corp" CSV layout) for parser benchmarks.
 
   python3 tools/genworld.py --check DIR
@@ -1177,6 +1178,7 @@ class Demo:
         p("python3 tools/genworld.py --lines N --out DIR [--seed S] [--days D]   # or: make fixtures-large N=...")
         p("python3 tools/genworld.py --mt940-lines N FILE [--seed S]            # one big client-money MT940")
         p("python3 tools/genworld.py --csv-lines N FILE [--seed S]              # one big sgbank-corp CSV")
+        p("python3 tools/genworld.py --camt053-lines N FILE [--seed S]          # one big client-money camt.053")
         p("python3 tools/genworld.py --check DIR                                # balances, numbering, endings")
         p("```")
         p("")
@@ -1418,6 +1420,62 @@ def write_mt940_lines(path, n, seed):
     o.close()
 
 
+def write_camt053_lines(path, n, seed):
+    """One camt.053.001.02 statement of n booked entries (one TxDtls each) for the client-money
+    account. The closing balance comes before the entries in camt, so the amounts are drawn twice
+    from the same seed: once for the balance, once to write (memory stays flat)."""
+    day = DEMO_DAYS[0]
+    opening = 100000000000
+
+    def entries():
+        rng = random.Random(seed)
+        rand = rng.randrange
+        bal = opening
+        for i in range(n):
+            amt = rand(1, 5000000)
+            va = va_of(rand(1000000))
+            debit = i % 4 == 3 and bal > 10000000
+            bal += -amt if debit else amt
+            yield i, amt, va, debit
+
+    close = opening
+    for _, amt, _, debit in entries():
+        close += -amt if debit else amt
+    d = day.isoformat()
+    o = Out(path)
+    o.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">\n<BkToCstmrStmt>\n'
+            '<GrpHdr><MsgId>CAMT-%s-BENCH</MsgId><CreDtTm>%sT23:00:00</CreDtTm></GrpHdr>\n'
+            '<Stmt><Id>STMT-%s-%s</Id><ElctrncSeqNb>1</ElctrncSeqNb><CreDtTm>%sT23:00:00</CreDtTm>\n'
+            '<Acct><Id><Othr><Id>%s</Id></Othr></Id><Ccy>SGD</Ccy></Acct>\n' % (d, d, d, CLIENT, d, CLIENT))
+    for tp, amt, dt in (("OPBD", opening, prev_business_day(day).isoformat()), ("CLBD", close, d)):
+        o.write('<Bal><Tp><CdOrPrtry><Cd>%s</Cd></CdOrPrtry></Tp><Amt Ccy="SGD">%s</Amt>'
+                '<CdtDbtInd>%s</CdtDbtInd><Dt><Dt>%s</Dt></Dt></Bal>\n'
+                % (tp, major(abs(amt)), "CRDT" if amt >= 0 else "DBIT", dt))
+    yd = "%02d%03d" % (day.year % 100, day.timetuple().tm_yday)
+    buf = []
+    for i, amt, va, debit in entries():
+        if debit:
+            tx = ('<Refs><EndToEndId>WD-%08d</EndToEndId></Refs><RltdPties><Cdtr><Nm>INVESTOR %d</Nm></Cdtr></RltdPties>'
+                  '<RmtInf><Ustrd>WD-%08d WALLET WITHDRAWAL</Ustrd></RmtInf>' % (i, i, i))
+            fam = "ICDT"
+        else:
+            tx = ('<Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><RltdPties><Dbtr><Nm>PAYER %d</Nm></Dbtr></RltdPties>'
+                  '<RmtInf><Ustrd>%s %s REF %d</Ustrd></RmtInf>' % (i, WORDS_DEP[i & 3], va, i))
+            fam = "RCDT"
+        buf.append('<Ntry><Amt Ccy="SGD">%d.%02d</Amt><CdtDbtInd>%s</CdtDbtInd><Sts>BOOK</Sts>'
+                   '<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt><AcctSvcrRef>FT%s%08d</AcctSvcrRef>'
+                   '<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>%s</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>'
+                   '<NtryDtls><TxDtls>%s</TxDtls></NtryDtls></Ntry>\n'
+                   % (amt // 100, amt % 100, "DBIT" if debit else "CRDT", d, d, yd, i + 1, fam, tx))
+        if len(buf) >= 5000:
+            o.write("".join(buf))
+            buf = []
+    o.write("".join(buf))
+    o.write("</Stmt>\n</BkToCstmrStmt>\n</Document>\n")
+    o.close()
+
+
 def write_csv_lines(path, n, seed):
     rng = random.Random(seed)
     rand = rng.randrange
@@ -1614,6 +1672,7 @@ def main(argv):
     g.add_argument("--lines", type=int, metavar="N", help="a large world of about N statement lines")
     g.add_argument("--mt940-lines", type=int, metavar="N", help="one MT940 statement of N lines into FILE")
     g.add_argument("--csv-lines", type=int, metavar="N", help="one sgbank-corp CSV statement of N rows into FILE")
+    g.add_argument("--camt053-lines", type=int, metavar="N", help="one camt.053 statement of N entries into FILE")
     g.add_argument("--check", metavar="DIR", help="parse-check every statement under DIR/statements")
     ap.add_argument("--out", metavar="DIR", help="output directory (--demo, --lines)")
     ap.add_argument("--seed", type=int, default=1, help="random seed (--lines, --*-lines; default 1)")
@@ -1642,12 +1701,14 @@ def main(argv):
             print("%s: %s" % (a.out, ", ".join("%s %d" % kv for kv in counts.items())))
             return 0
         if not a.file:
-            ap.error("--mt940-lines/--csv-lines N need FILE")
-        n = a.mt940_lines if a.mt940_lines is not None else a.csv_lines
+            ap.error("--mt940-lines/--csv-lines/--camt053-lines N need FILE")
+        n = next(x for x in (a.mt940_lines, a.csv_lines, a.camt053_lines) if x is not None)
         if n < 0:
             ap.error("N must be >= 0")
         if a.mt940_lines is not None:
             write_mt940_lines(a.file, n, a.seed)
+        elif a.camt053_lines is not None:
+            write_camt053_lines(a.file, n, a.seed)
         else:
             write_csv_lines(a.file, n, a.seed)
         return 0
