@@ -95,7 +95,7 @@ explain_lines(PGconn *db, const char *ref, int *found)
 	    "       m.rule, coalesce(to_char(m.business_date, 'YYYY-MM-DD'), ''), coalesce(m.run_id, 0),"
 	    "       coalesce((SELECT string_agg(mm.movement_id, ', ' ORDER BY mm.movement_id)"
 	    "                   FROM recon_match_movement mm WHERE mm.match_id = m.match_id), ''),"
-	    "       l.narrative, count(*) OVER ()"
+	    "       l.narrative, count(*) OVER (), l.counterparty, l.counterparty_account"
 	    "  FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id"
 	    "  LEFT JOIN recon_match m ON m.line_id = l.line_id"
 	    " WHERE l.reference = $1 OR l.bank_ref = $1"
@@ -115,6 +115,9 @@ explain_lines(PGconn *db, const char *ref, int *found)
 		    *PQgetvalue(res, i, 5) ? outside(res, i, 5) : "(none)",
 		    *PQgetvalue(res, i, 6) ? outside(res, i, 6) : "(none extracted)", outside(res, i, 7),
 		    PQgetvalue(res, i, 8), outside(res, i, 14));
+		if (*PQgetvalue(res, i, 16) || *PQgetvalue(res, i, 17))
+			printf("  counterparty: %s%s%s\n", outside(res, i, 16),
+			    *PQgetvalue(res, i, 16) && *PQgetvalue(res, i, 17) ? ", " : "", outside(res, i, 17));
 		if (!PQgetisnull(res, i, 10))
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with movement %s\n", PQgetvalue(res, i, 11),
 			    PQgetvalue(res, i, 10), PQgetvalue(res, i, 12), PQgetvalue(res, i, 13));

@@ -37,7 +37,7 @@ static const struct command commands[] = {
 	{ "db", cmd_db, "db init|start|stop|status", "create or migrate the schema; start, stop, show the embedded PostgreSQL" },
 	{ "ledger", cmd_ledger, "ledger import DIR", "load a ledger extract (idempotent, all or nothing)" },
 	{ "approve", cmd_approve, "approve TRANSFER_ID --by NAME", "four eyes: approve a held transfer (not its creator)" },
-	{ "inspect", cmd_inspect, "inspect [--format NAME] [--source NAME] FILE...", "parse statement files (no database) and print them as JSON Lines" },
+	{ "inspect", cmd_inspect, "inspect [--format NAME] [--source NAME] [--strict] FILE...", "parse statement files (no database) and print them as JSON Lines" },
 	{ "explain", cmd_explain, "explain REF", "what a line or movement matched and by which rule, or why not" },
 	{ "export", cmd_export, "export exceptions [--date D] [--format csv|json]", "write the exceptions open as of a date to stdout" },
 	{ "resolve", cmd_resolve, "resolve EXCEPTION_ID --note TEXT [--by NAME]", "close one exception by hand (recorded, never deleted)" },

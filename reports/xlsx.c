@@ -681,7 +681,9 @@ static const char sql_closed[] =
 static const char sql_matched_count[] = "SELECT count(*) FROM recon_match WHERE business_date = $1::date";
 static const char sql_matched[] =
     "SELECT m.rule, l.account_no, l.value_date, l.amount_minor, l.currency, l.reference, l.bank_ref, "
-    "l.customer_ref, l.narrative, "
+    "l.customer_ref, l.narrative || CASE WHEN l.counterparty <> '' OR l.counterparty_account <> '' "
+    "     THEN ' [counterparty: ' || concat_ws(', ', nullif(l.counterparty, ''), "
+    "     nullif(l.counterparty_account, '')) || ']' ELSE '' END, "
     "(SELECT string_agg(mm.movement_id, ' ' ORDER BY mm.movement_id) FROM recon_match_movement mm "
     "WHERE mm.match_id = m.match_id), s.business_date, m.match_id "
     "FROM recon_match m JOIN statement_line l ON l.line_id = m.line_id "
@@ -752,6 +754,8 @@ static const char sql_stmts[] =
     "     WHEN tr.register_id IS NOT NULL THEN 'unit register as of ' || tr.as_of_date "
     "     WHEN f.status = 'DUPLICATE' THEN 'same content as fetched file ' || f.duplicate_of "
     "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "
+    "     WHEN cardinality(fl.deviations) > 0 THEN "
+    "          'not standard MT940, tolerated: ' || array_to_string(fl.deviations, '; ') "
     "     ELSE '' END "
     STMT_FROM " ORDER BY f.source, f.remote_name, f.file_id, s.opening_date, s.closing_date, "
     "s.statement_no, s.sequence_no, s.statement_id";

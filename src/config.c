@@ -344,6 +344,7 @@ source_key(struct parse_state *ps, struct source_cfg *src, const char *k, const 
 		return 1;
 	}
 	if (!strcmp(k, "required")) return parse_bool(ps, k, v, &src->required);
+	if (!strcmp(k, "mt940_strict")) return parse_bool(ps, k, v, &src->mt940_strict);
 	if (!strcmp(k, "expected_count")) return int_key(ps, k, v, 0, 1000, &src->expected_count);
 	if (!strcmp(k, "max_size")) {
 		if (!parse_int(ps, k, v, 1, LONG_MAX, &n))

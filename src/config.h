@@ -57,6 +57,7 @@ struct source_cfg {
 	char *reference_patterns[CONFIG_MAX_PATTERNS]; /* PCRE2, tried in order; first capture group or whole match */
 	size_t n_reference_patterns;
 	bool required;            /* default true: missing means exit 3 */
+	bool mt940_strict;        /* default false: MT940 dialects are tolerated and recorded; true refuses them */
 	int expected_count;       /* default 1 */
 	int64_t max_size;         /* bytes, default 256 MiB */
 	char *archive_dir;        /* remote directory to move fetched files to, or NULL */

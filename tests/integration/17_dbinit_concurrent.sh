@@ -35,6 +35,7 @@ stop_embedded() {
 }
 trap stop_embedded EXIT
 two_inits "$T/emb.conf" "embedded cluster"
+# its socket is in a short directory of its own (src/db.c), which `db status` names
 ESOCK=$("$PIPELINE" --config "$T/emb.conf" db status | awk '$1 == "socket" { print $2 }')
 assert_eq "$(ls "$REPO"/sql/[0-9]*.sql | wc -l)" "$(psql -X -q -A -t -h "$ESOCK" -U postgres -d pipeline -c "SELECT count(*) FROM schema_migrations")" \
 	"embedded: every migration applied once"
