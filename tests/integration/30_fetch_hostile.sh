@@ -100,7 +100,7 @@ assert_eq "failed|44" "$(t_psql "SELECT state, error_code FROM stage_run ORDER B
 use endless list_max_bytes=20000
 assert_exit 1 timeout 120 "$PIPELINE" --config "$T/pipeline.conf" fetch --date $D
 assert_contains "$T_ERR" "listing /bank/client: more than 20000 bytes of names (list_max_bytes)" "endless: bytes"
-use endless list_timeout=2
+use endless list_timeout=2 list_max_entries=100000000 list_max_bytes=4294967296
 assert_exit 1 timeout 120 "$PIPELINE" --config "$T/pipeline.conf" fetch --date $D
 assert_contains "$T_ERR" "listing /bank/client: not finished within 2 s (list_timeout)" "endless: time"
 took=$(( $(date +%s) - start ))
