@@ -210,7 +210,7 @@ test_layout_language(void **state)
 	    "so that it is told apart from a transaction row");
 	expect_layout_error(MINIMAL "preamble = \"Konto\", {amount}\n", "10: role {amount} cannot be in a preamble "
 	    "or trailer row, expected one of account currency statement_no statement_date opening closing "
-	    "opening_date closing_date ignore");
+	    "opening_date closing_date count total_debits total_credits ignore");
 	expect_layout_error(MINIMAL "header = \"Date\", \"Text\"\n", "10: header has 2 cells but columns has 4 roles");
 	expect_layout_error(MINIMAL "reference = (unclosed\n", " reference pattern 1 \"(unclosed\": missing closing "
 	    "parenthesis at offset 9");
