@@ -137,7 +137,7 @@ is_code(const char *s)
 /*
  * amount_currency = prefix/suffix: takes the code off "SGD 5,000.00" / "5,000.00 SGD" (one space
  * or none between) and checks it against the statement's currency (or sets it). *s and *n are
- * moved past the code.
+ * moved past the code. An amount without a code is in the statement's currency.
  */
 static enum perr
 strip_currency(struct bc *b, const char *what, const char **s, size_t *n)
@@ -160,8 +160,7 @@ strip_currency(struct bc *b, const char *what, const char **s, size_t *n)
 		if (len > 0 && p[len - 1] == ' ')
 			len--;
 	} else {
-		return rerr(b, "%s: amount \"%s\" carries no currency code, expected %s", what, *s,
-		    b->lay->amount_currency == ACCY_PREFIX ? "e.g. \"SGD 5,000.00\"" : "e.g. \"5,000.00 SGD\"");
+		return PERR_OK;      /* no code: the statement's currency */
 	}
 	memcpy(c, code, 3);
 	c[3] = '\0';
@@ -1011,8 +1010,7 @@ parse_pass(FILE *fp, const struct layout *lay, const struct parse_opts *o, const
 			crlf = true;
 		}
 		ending = bad_ending(lay, crlf);
-		if (ending != NULL && !(lay->multiline_cells && in_quoted_field(&p))) {
-			/* a line break inside a quoted cell (multiline_cells) may be of either kind */
+		if (ending != NULL && !lay->multiline_cells) {
 			e = perr_set(PERR_PARSE, "%s:%ld: %s: %s", b->path, b->lineno, lay->name, ending);
 			goto out;
 		}
@@ -1043,6 +1041,11 @@ parse_pass(FILE *fp, const struct layout *lay, const struct parse_opts *o, const
 		}
 		if (b->failed) {
 			e = b->err;
+			goto out;
+		}
+		if (ending != NULL && !in_quoted_field(&p)) {
+			/* multiline_cells: a line break inside a quoted cell may be of either kind */
+			e = perr_set(PERR_PARSE, "%s:%ld: %s: %s", b->path, b->lineno, lay->name, ending);
 			goto out;
 		}
 	}

@@ -549,8 +549,10 @@ validate(struct layout *lay)
 	    || count_role(lay, ROLE_TOTAL_DEBITS, 3) > 1 || count_role(lay, ROLE_TOTAL_CREDITS, 3) > 1)
 		return lerr(p, 0, "{account}, {currency}, {statement_date}, {count}, {total_debits} and "
 		    "{total_credits} may each appear once");
-	if (lay->currency[0] == '\0' && count_role(lay, ROLE_CURRENCY, 3) == 0 && lay->col_of[ROLE_CURRENCY] < 0)
-		return lerr(p, 0, "no currency: give currency = XXX, a {currency} cell or a currency column");
+	if (lay->currency[0] == '\0' && count_role(lay, ROLE_CURRENCY, 3) == 0 && lay->col_of[ROLE_CURRENCY] < 0
+	    && lay->amount_currency == ACCY_NONE)
+		return lerr(p, 0, "no currency: give currency = XXX, a {currency} cell, a currency column or "
+		    "amount_currency = prefix|suffix");
 	return PERR_OK;
 }
 
