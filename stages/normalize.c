@@ -39,6 +39,7 @@
 #include "config.h"
 #include "db.h"
 #include "exceptions.h"
+#include "gate.h"
 #include "layout.h"
 #include "log.h"
 #include "money.h"
@@ -141,73 +142,6 @@ struct load {
 	char broken_account[64];
 	bool db_failed;           /* a database error: the stage fails */
 };
-
-/* Appends s to b escaped for COPY text format. */
-static void
-copy_text(struct fbuf *b, const char *s)
-{
-	const char *p, *run = s;
-
-	for (p = s; *p; p++) {
-		const char *esc = NULL;
-
-		switch (*p) {
-		case '\\': esc = "\\\\"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		default: continue;
-		}
-		fbuf_append(b, run, (size_t)(p - run));
-		fbuf_append(b, esc, 2);
-		run = p + 1;
-	}
-	fbuf_append(b, run, (size_t)(p - run));
-}
-
-static void
-copy_date(struct fbuf *b, date_t d)
-{
-	char buf[DATE_BUFSZ];
-
-	fbuf_append(b, date_format_iso(d, buf), 10);
-}
-
-static void
-copy_i64(struct fbuf *b, int64_t v)
-{
-	char buf[24];
-	int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-
-	fbuf_append(b, buf, (size_t)n);
-}
-
-/* The canonical text of a header: what "same content" means, together with the lines. */
-static void
-header_canon(struct fbuf *b, const struct stmt_header *h, const char *account)
-{
-	fbuf_reset(b);
-	copy_text(b, account);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->currency);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->statement_no);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->sequence_no);
-	fbuf_putc(b, '\t');
-	copy_date(b, h->opening.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->opening.amount_minor);
-	fbuf_putc(b, h->opening.intermediate ? 'M' : 'F');
-	fbuf_putc(b, '\t');
-	copy_date(b, h->closing.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->closing.amount_minor);
-	fbuf_putc(b, h->closing.intermediate ? 'M' : 'F');
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->line_count);
-	fbuf_putc(b, '\n');
-}
 
 static void
 sha_hex(EVP_MD_CTX *sha, char hex[65])
@@ -404,17 +338,6 @@ bb_load(struct load *L)
 	return PERR_OK;
 }
 
-static bool
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 static char *
 stmt_label(const char *account, const struct stmt_header *h)
 {
@@ -422,61 +345,14 @@ stmt_label(const char *account, const struct stmt_header *h)
 	    h->sequence_no);
 }
 
-static int
-date_year(date_t d)
-{
-	int y, m, dd;
-
-	date_to_ymd(d, &y, &m, &dd);
-	return y;
-}
-
-/*
- * The continuity check against the account's previous statement. Returns what is wrong (a
- * STATEMENT_GAP; caller frees) or NULL. The balance must carry over; the number must be n+1, or
- * the same number with the next sequence, or - banks restart the count each year - 1 (with no
- * sequence or sequence 1) when the statement closes in a later year than the previous one closed.
- */
+/* The continuity check against the account's previous statement (formats/gate.c): NULL or what is wrong. */
 static char *
 gap_problem(const struct load *L, const struct acct_state *A, const struct stmt_header *h)
 {
-	const char *pno = A->prev_no, *pseq = A->prev_seq;
-	char pdate[DATE_BUFSZ];
-	bool numbers;
-
 	if (!A->have_prev)
 		return NULL;        /* the account's first statement */
-	/* Layouts numbering statements by date have no sequence to check. */
-	numbers = !(L->fmt->kind == FORMAT_BANKCSV && L->fmt->layout->statement_no_src == SNO_DATE);
-	if (A->prev_closing != h->opening.amount_minor) {
-		char a[MONEY_BUFSZ], b[MONEY_BUFSZ];
-
-		return xasprintf("the opening balance %s %s of statement %s%s%s differs from the closing "
-		    "balance %s %s of the previous statement %s%s%s (%s): money appeared or vanished between them",
-		    h->currency, money_format(h->opening.amount_minor, h->exponent, a), h->statement_no,
-		    h->sequence_no[0] ? "/" : "", h->sequence_no, h->currency,
-		    money_format(A->prev_closing, h->exponent, b), pno, pseq[0] ? "/" : "", pseq,
-		    date_format_iso(A->prev_closing_date, pdate));
-	}
-	if (numbers && all_digits(pno) && all_digits(h->statement_no)) {
-		long long prev = atoll(pno), cur = atoll(h->statement_no);
-		bool ok;
-
-		if (cur == 1 && (h->sequence_no[0] == '\0' || (all_digits(h->sequence_no) && atoll(h->sequence_no) == 1))
-		    && date_year(h->closing.date) > date_year(A->prev_closing_date))
-			ok = true;      /* the bank's count restarts with the year (:60F: still carries the
-			                   previous closing date, 31 December: the closing date is what moves) */
-		else if (cur == prev)
-			ok = all_digits(pseq) && all_digits(h->sequence_no) && atoll(h->sequence_no) == atoll(pseq) + 1;
-		else
-			ok = cur == prev + 1;
-		if (!ok)
-			return xasprintf("statement %s%s%s does not follow the previous statement %s%s%s: "
-			    "%s", h->statement_no, h->sequence_no[0] ? "/" : "", h->sequence_no, pno,
-			    pseq[0] ? "/" : "", pseq, cur > prev + 1 ? "statements are missing in between"
-			    : "it repeats or goes back");
-	}
-	return NULL;
+	return gate_continuity(A->prev_no, A->prev_seq, A->prev_closing, A->prev_closing_date, h,
+	    gate_numbers_checked(L->fmt));
 }
 
 /*
@@ -928,38 +804,7 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	if (L->pb != NULL && (l->line_no & 4095) == 0)
 		progress_bar_update(L->pb, (int64_t)ftello(L->fp));
 	/* The row without its statement_id: also what the content hash covers. */
-	fbuf_reset(r);
-	copy_i64(r, l->line_no);
-	fbuf_putc(r, '\t');
-	copy_text(r, L->account);
-	fbuf_putc(r, '\t');
-	if (l->has_entry_date)
-		copy_date(r, l->entry_date);
-	else
-		fbuf_append(r, "\\N", 2);
-	fbuf_putc(r, '\t');
-	copy_date(r, l->value_date);
-	fbuf_putc(r, '\t');
-	copy_i64(r, l->amount_minor);
-	fbuf_putc(r, '\t');
-	copy_text(r, h->currency);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->mark);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->funds_code);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->type_code);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->customer_ref);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->bank_ref);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->supplementary);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->narrative);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->reference);
-	fbuf_putc(r, '\n');
+	stmt_line_row(r, L->account, h, l);
 	EVP_DigestUpdate(L->sha, r->p, r->len);
 	L->ctx->rows_in++;
 	if (!L->in_copy) {
@@ -1088,7 +933,7 @@ sink_end(void *arg, const struct stmt_header *h)
 	{
 		struct fbuf canon = { 0 };
 
-		header_canon(&canon, h, L->account);
+		stmt_header_canon(&canon, h, L->account);
 		EVP_DigestUpdate(L->sha, canon.p, canon.len);
 		fbuf_free(&canon);
 	}
