@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "explain REF", "what a line or movement matched and by which rule, or why not" },
 	{ "export", cmd_export, "export exceptions [--date D] [--format csv|json]", "write the exceptions open as of a date to stdout" },
 	{ "resolve", cmd_resolve, "resolve EXCEPTION_ID --note TEXT [--by NAME]", "close one exception by hand (recorded, never deleted)" },
+	{ "accept", cmd_accept, "accept FILE_ID --by NAME --note TEXT", "make a re-sent (FILE_CONFLICT) copy the file of record for its date" },
 	{ "notify", cmd_notify, "notify --test | --cut-off [--date D]", "send the end-of-run summary now / print the exit-3 cut-off" },
 	{ "housekeep", cmd_housekeep, "housekeep [--dry-run] [--keep-days N]", "archive or remove inbox files, reports and logs past retention" },
 	{ "doctor", cmd_doctor, "doctor [--offline]", "check configuration, keys, known_hosts, database, servers; say how to fix" },

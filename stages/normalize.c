@@ -24,6 +24,10 @@
  * FILE_QUARANTINED exception; the other files still load and the stage succeeds. Only a database
  * failure fails the stage.
  *
+ * Which files: those of record for the date (sql/105 file_choice): the first copy of each name, or
+ * the copy a person accepted with `pipeline accept`, whose load first removes what the copy it
+ * superseded had loaded (delete_superseded, in the same transaction).
+ *
  * Rerun: without --force, files that already have a file_load row are skipped. With --force the
  * whole redo is one transaction: the stage resets its exceptions for the date and redoes every NEW
  * file of the date, each in a savepoint that first deletes that file's earlier output (reconcile's
@@ -1103,6 +1107,35 @@ delete_file_output(struct stage_ctx *ctx, const char *file_id)
 	return db_command(ctx->db, "DELETE FROM file_load WHERE file_id = $1::bigint", 1, p);
 }
 
+/*
+ * A copy accepted as the file of record (`pipeline accept`, sql/105) replaces what the copy it
+ * superseded had loaded: that output goes in the transaction the accepted copy loads (or is
+ * quarantined) in. The superseded copy itself stays in fetched_file and in the inbox.
+ */
+static enum perr
+delete_superseded(struct stage_ctx *ctx, const char *file_id)
+{
+	const char *p[1] = { file_id };
+	PGresult *res;
+	enum perr e = PERR_OK;
+	int i;
+
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "SELECT o.file_id FROM fetched_file f JOIN fetched_file o ON o.source = f.source"
+	    "   AND o.business_date = f.business_date AND o.remote_name = f.remote_name AND o.file_id <> f.file_id"
+	    " WHERE f.file_id = $1::bigint AND EXISTS (SELECT 1 FROM file_load l WHERE l.file_id = o.file_id)"
+	    " ORDER BY o.file_id", 1, p);
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res) && e == PERR_OK; i++) {
+		log_event(LOG_INFO, "normalize", "superseded copy unloaded", "file_id", PQgetvalue(res, i, 0),
+		    "accepted_file_id", file_id, (const char *)NULL);
+		e = delete_file_output(ctx, PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	return e;
+}
+
 static enum perr
 record_file_load(struct stage_ctx *ctx, const char *file_id, const char *format, const char *status,
     const char *reason, int64_t statements, int64_t lines)
@@ -1142,6 +1175,8 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	if ((e = file_begin(ctx)) != PERR_OK)
 		return e;
 	if (ctx->force && (e = delete_file_output(ctx, L->file_id)) != PERR_OK)
+		goto fail;
+	if ((e = delete_superseded(ctx, L->file_id)) != PERR_OK)
 		goto fail;
 	if ((e = record_file_load(ctx, L->file_id, L->fmt ? L->fmt->name : L->src->format, "QUARANTINED",
 	    reason, 0, 0)) != PERR_OK)
@@ -1283,6 +1318,8 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out;
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
+	if ((e = delete_superseded(ctx, file_id)) != PERR_OK)
+		goto out_rollback;
 	{
 		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx };
 
@@ -1401,7 +1438,8 @@ stage_normalize(struct stage_ctx *ctx)
 	}
 	files = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT f.file_id, f.source, f.local_path, f.sha256, f.remote_name FROM fetched_file f"
-	    " WHERE f.business_date = $1::date AND f.status = 'NEW'"
+	    " JOIN file_choice c USING (file_id)"
+	    " WHERE f.business_date = $1::date AND c.of_record"
 	    "   AND ($2::boolean OR NOT EXISTS (SELECT 1 FROM file_load l WHERE l.file_id = f.file_id))"
 	    " ORDER BY f.file_id", 2, p);
 	if (files == NULL) {
