@@ -524,8 +524,6 @@ validate(struct layout *lay)
 			return lerr(p, lay->extract[i].src_line, "extract = %s ...: no {%s} cell or %s column to take it from",
 			    layout_role_name(r), layout_role_name(r), layout_role_name(r));
 	}
-	if (lay->order != ORDER_FILE && lay->col_of[ROLE_ENTRY_DATE] < 0 && lay->col_of[ROLE_VALUE_DATE] < 0)
-		return lerr(p, 0, "order needs an entry_date or value_date column to check the order by");
 	if (lay->opening_src == BAL_PREAMBLE && count_role(lay, ROLE_OPENING, 1) != 1)
 		return lerr(p, 0, "opening = preamble needs exactly one {opening} cell in the preamble");
 	if (lay->opening_src == BAL_TRAILER && count_role(lay, ROLE_OPENING, 2) != 1)

@@ -6,6 +6,8 @@
  */
 #include "formats_test.h"
 
+#include <unistd.h>
+
 #include "bizdate.h"
 #include "layout.h"
 
@@ -300,6 +302,37 @@ test_order_detected_by_balance(void **state)
 	    "running balance 111.00 does not follow from the previous row's balance and this amount, expected 110.00");
 }
 
+/* A newest-first file is read twice: from a pipe (not seekable) that is an error, never half a statement. */
+static void
+test_newest_first_needs_a_file(void **state)
+{
+	static const char lay[] = BASE "date_format = YYYY-MM-DD\ncurrency = SGD\n"
+	    "columns = value_date, narrative, amount, balance\norder = newest_first\nopening = running_balance\n"
+	    "closing = running_balance\n";
+	static const char csv[] = "2026-11-25,B,-10.00,110.00\n2026-11-24,A,20.00,120.00\n";
+	struct layout *l = NULL;
+	struct parse_opts o = { .path = "pipe.csv", .encoding = ENC_UTF8 };
+	struct rec r;
+	struct stmt_sink sink = { .arg = &r, .begin = rec_begin, .line = rec_line_cb, .end = rec_end };
+	int fds[2];
+	FILE *fp;
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(layout_parse("mem.layout", lay, strlen(lay), &l), PERR_OK);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], csv, strlen(csv)), (ssize_t)strlen(csv));
+	close(fds[1]);
+	fp = fdopen(fds[0], "rb");
+	assert_non_null(fp);
+	assert_int_equal(bankcsv_parse(fp, l, &o, &sink), PERR_IO);
+	assert_string_equal(perr_detail(), "pipe.csv: mem: cannot read the file a second time (order = newest_first "
+	    "needs a seekable file)");
+	assert_int_equal(r.begins + r.nlines + r.ends, 0);
+	fclose(fp);
+	layout_free(l);
+}
+
 static void
 expect_layout(const char *text, const char *msg)
 {
@@ -342,6 +375,9 @@ test_layout_rejections(void **state)
 	snprintf(t, sizeof t, "%strailer = \"Totals\", {count}\ntrailer = \"More\", {count}\n", ok);
 	expect_layout(t, "x.layout: {account}, {currency}, {statement_date}, {count}, {total_debits} and {total_credits} "
 	    "may each appear once");
+	snprintf(t, sizeof t, "%sskip = narrative a\nskip = narrative b\nskip = narrative c\nskip = narrative d\n"
+	    "skip = narrative e\nskip = narrative f\nskip = narrative g\nskip = narrative h\nskip = narrative i\n", ok);
+	expect_layout(t, "x.layout:20: more than 8 skip lines");
 	snprintf(t, sizeof t, "%sdate_format = DD MOM YYYY\n", ok);
 	expect_layout(t, "x.layout:12: date_format \"DD MOM YYYY\" needs day, month and year (DD or D, MM or M, YYYY or "
 	    "YY), at most 4 formats");
@@ -360,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_controls_and_skips),
 		cmocka_unit_test(test_blank_lines_and_multiline),
 		cmocka_unit_test(test_order_detected_by_balance),
+		cmocka_unit_test(test_newest_first_needs_a_file),
 		cmocka_unit_test(test_layout_rejections),
 	};
 
