@@ -138,34 +138,50 @@ test_uob(void **state)
 	    "currency \"XYZ\" is not a known ISO 4217 code");
 }
 
-/* Parses csv with the layout text; returns the result, *r what the sink saw. */
+#define LF "fixtures/formats/layout-features/"
+
+/* Parses fixtures/formats/layout-features/<csv> with the layout <lay>.layout there; *r what the sink saw. */
 static enum perr
-parse_mem(const char *layout, const char *csv, struct rec *r)
+parse_fx(const char *lay, const char *csv, struct rec *r)
 {
-	struct layout *lay = NULL;
-	struct parse_opts o = { .path = "mem.csv", .encoding = ENC_UTF8 };
+	char lpath[256], cpath[256];
+	struct layout *l = NULL;
+	struct parse_opts o = { .encoding = ENC_UTF8 };
 	struct stmt_sink sink = { .arg = r, .begin = rec_begin, .line = rec_line_cb, .end = rec_end };
 	FILE *fp;
 	enum perr e;
 
 	memset(r, 0, sizeof *r);
-	if ((e = layout_parse("mem.layout", layout, strlen(layout), &lay)) != PERR_OK)
+	snprintf(lpath, sizeof lpath, LF "%s.layout", lay);
+	snprintf(cpath, sizeof cpath, LF "%s", csv);
+	if ((e = layout_load(lpath, &l)) != PERR_OK)
 		fail_msg("layout: %s", perr_detail());
-	fp = fmemopen((void *)csv, strlen(csv), "rb");
+	fp = fopen(cpath, "rb");
 	assert_non_null(fp);
-	e = bankcsv_parse(fp, lay, &o, &sink);
+	o.path = cpath;
+	e = bankcsv_parse(fp, l, &o, &sink);
 	fclose(fp);
-	layout_free(lay);
+	layout_free(l);
 	return e;
 }
 
 static void
-expect_mem_error(const char *layout, const char *csv, const char *msg)
+parse_fx_ok(const char *lay, const char *csv, struct rec *r)
+{
+	if (parse_fx(lay, csv, r) != PERR_OK)
+		fail_msg("%s: %s", csv, perr_detail());
+}
+
+/* The file fails with exactly "fixtures/formats/layout-features/<csv>:<msg>" and nothing ended. */
+static void
+expect_fx_error(const char *lay, const char *csv, const char *msg)
 {
 	struct rec r;
+	char want[1024];
 
-	assert_int_equal(parse_mem(layout, csv, &r), PERR_PARSE);
-	assert_string_equal(perr_detail(), msg);
+	assert_int_equal(parse_fx(lay, csv, &r), PERR_PARSE);
+	snprintf(want, sizeof want, LF "%s:%s", csv, msg);
+	assert_string_equal(perr_detail(), want);
 	assert_int_equal(r.ends, 0);
 }
 
@@ -174,132 +190,97 @@ expect_mem_error(const char *layout, const char *csv, const char *msg)
 static void
 test_month_names(void **state)
 {
-	static const char lay[] = BASE "date_format = DD MON YYYY\ndate_format = DD-MON-YY\ndate_format = MON D, YYYY\n"
-	    "currency = SGD\npreamble = \"Opening\", {opening}\ncolumns = value_date, narrative, amount\n"
-	    "trailer = \"Closing\", *, {closing}\nopening = preamble\nclosing = trailer\n";
 	struct rec r;
 
 	(void)state;
-	assert_int_equal(parse_mem(lay, "Opening,100.00\n31 Jan 2026,A,1.00\n31-JAN-26,B,2.00\n\"Jan 31, 2026\",C,3.00\n"
-	    "01-feb-26,D,4.00\nClosing,,110.00\n", &r), PERR_OK);
+	parse_fx_ok("months", "months-good.csv", &r);
 	assert_int_equal(r.nlines, 4);
 	assert_int_equal(r.lines[0].l.value_date, iso("2026-01-31"));
 	assert_int_equal(r.lines[1].l.value_date, iso("2026-01-31"));
 	assert_int_equal(r.lines[2].l.value_date, iso("2026-01-31"));
 	assert_int_equal(r.lines[3].l.value_date, iso("2026-02-01"));
 	assert_int_equal(r.h[0].opening.amount_minor, 10000);      /* a fixed currency holds for the preamble */
-	expect_mem_error(lay, "Opening,100.00\n30 Feb 2026,A,1.00\nClosing,,101.00\n", "mem.csv:2: mem: value_date: "
-	    "date \"30 Feb 2026\" is not a valid date, expected DD MON YYYY or DD-MON-YY or MON D, YYYY");
+	expect_fx_error("months", "months-bad-feb30.csv", "2: months: value_date: date \"30 Feb 2026\" is not a valid "
+	    "date, expected DD MON YYYY or DD-MON-YY or MON D, YYYY");
 }
 
 static void
 test_amount_currency(void **state)
 {
-	static const char lay[] = BASE "date_format = YYYY-MM-DD\namount_currency = suffix\n"
-	    "preamble = \"Opening\", {opening}\ncolumns = value_date, narrative, amount\n"
-	    "trailer = \"Closing\", *, {closing}\nopening = preamble\nclosing = trailer\n";
 	struct rec r;
 
 	(void)state;
 	/* the first code seen sets the statement's currency: JPY has no decimals */
-	assert_int_equal(parse_mem(lay, "Opening,5000 JPY\n2026-11-24,A,-1500 JPY\n2026-11-24,B,\"2,000JPY\"\n"
-	    "Closing,,\"5,500 JPY\"\n", &r), PERR_OK);
+	parse_fx_ok("amount-ccy", "amount-ccy-good.csv", &r);
 	assert_string_equal(r.h[0].currency, "JPY");
 	assert_int_equal(r.h[0].opening.amount_minor, 5000);
 	assert_int_equal(r.lines[0].l.amount_minor, -1500);
+	assert_int_equal(r.lines[1].l.amount_minor, 2000);
 	assert_int_equal(r.h[0].closing.amount_minor, 5500);
-	expect_mem_error(lay, "Opening,5000 JPY\n2026-11-24,A,-1500 SGD\nClosing,,3500 JPY\n", "mem.csv:2: mem: amount: "
-	    "currency \"SGD\" differs from the statement's currency JPY");
-	expect_mem_error(lay, "Opening,5000\n2026-11-24,A,-1500 JPY\nClosing,,3500 JPY\n", "mem.csv:1: mem: preamble "
-	    "row 1 field 2 (opening): amount before the currency is known, expected the currency first");
+	expect_fx_error("amount-ccy", "amount-ccy-bad-other.csv", "2: amount-ccy: amount: currency \"SGD\" differs from "
+	    "the statement's currency JPY");
+	expect_fx_error("amount-ccy", "amount-ccy-bad-before.csv", "1: amount-ccy: preamble row 1 field 2 (opening): "
+	    "amount before the currency is known, expected the currency first");
 }
 
 static void
 test_controls_and_skips(void **state)
 {
-	static const char lay[] = BASE "date_format = YYYY-MM-DD\ncurrency = SGD\npreamble = \"Opening\", {opening}\n"
-	    "columns = value_date, type_code, narrative, amount\nskip = type_code ^SUBTOTAL$\n"
-	    "trailer = \"Closing\", *, *, {closing}\ntrailer = \"Totals\", {count}, {total_debits}, {total_credits}\n"
-	    "opening = preamble\nclosing = trailer\n";
-	static const char good[] = "Opening,100.00\n2026-11-24,TRF,A,-10.00\n2026-11-24,TRF,B,25.00\n"
-	    "2026-11-24,SUBTOTAL,,15.00\n2026-11-24,FEE,C,-1.00\nClosing,,,114.00\nTotals,3,11.00,25.00\n";
-	char bad[256];
 	struct rec r;
 
 	(void)state;
-	assert_int_equal(parse_mem(lay, good, &r), PERR_OK);
+	parse_fx_ok("controls", "controls-good.csv", &r);
 	assert_int_equal(r.nlines, 3);                 /* the subtotal row is not a transaction */
 	assert_int_equal(r.h[0].line_count, 3);
 	assert_string_equal(r.lines[2].l.type_code, "FEE");
-	snprintf(bad, sizeof bad, "%s", good);
-	memcpy(strstr(bad, "Totals,3"), "Totals,4", 8);
-	expect_mem_error(lay, bad, "mem.csv:7: mem: trailer row 2 field 2 (count): control total of 4 rows, but the "
-	    "file has 3 transaction rows");
-	expect_mem_error(lay, "Opening,100.00\n2026-11-24,TRF,A,-10.00\n2026-11-24,TRF,B,25.00\nClosing,,,115.00\n"
-	    "Totals,2,11.00,25.00\n", "mem.csv:5: mem: trailer row 2 field 3 (total_debits): control total of debits "
-	    "11.00, but the debit rows add up to 10.00");
-	expect_mem_error(lay, "Opening,100.00\n2026-11-24,TRF,A,-10.00\n2026-11-24,TRF,B,-25.00\nClosing,,,65.00\n"
-	    "Totals,2,35.00,25.00\n", "mem.csv:5: mem: trailer row 2 field 4 (total_credits): control total of credits "
-	    "25.00, but the credit rows add up to 0.00");
-	expect_mem_error(lay, "Opening,100.00\n2026-11-24,TRF,A,-10.00\nClosing,,,90.00\nTotals,one,10.00,0\n",
-	    "mem.csv:4: mem: trailer row 2 field 2 (count): row count \"one\" is not a whole number");
-	expect_mem_error(lay, "Opening,100.00\n2026-11-24,TRF,A,-10.00\nClosing,,,90.00\nTotals,1,-10.00,0\n",
-	    "mem.csv:4: mem: trailer row 2 field 3 (total_debits): control total \"-10.00\" is negative, expected the "
-	    "sum as a positive amount");
+	expect_fx_error("controls", "controls-bad-count.csv", "7: controls: trailer row 2 field 2 (count): control total "
+	    "of 4 rows, but the file has 3 transaction rows");
+	expect_fx_error("controls", "controls-bad-debits.csv", "5: controls: trailer row 2 field 3 (total_debits): control "
+	    "total of debits 11.00, but the debit rows add up to 10.00");
+	expect_fx_error("controls", "controls-bad-credits.csv", "5: controls: trailer row 2 field 4 (total_credits): "
+	    "control total of credits 25.00, but the credit rows add up to 0.00");
+	expect_fx_error("controls", "controls-bad-count-text.csv", "4: controls: trailer row 2 field 2 (count): row count "
+	    "\"one\" is not a whole number");
+	expect_fx_error("controls", "controls-bad-negative.csv", "4: controls: trailer row 2 field 3 (total_debits): "
+	    "control total \"-10.00\" is negative, expected the sum as a positive amount");
 }
 
 static void
 test_blank_lines_and_multiline(void **state)
 {
-	static const char strict[] = BASE "date_format = YYYY-MM-DD\ncurrency = SGD\npreamble = \"Opening\", {opening}\n"
-	    "header = \"Date\", \"Text\", \"Amount\"\ncolumns = value_date, narrative, amount\n"
-	    "trailer = \"Closing\", *, {closing}\nopening = preamble\nclosing = trailer\n";
-	static const char loose[] = BASE "date_format = YYYY-MM-DD\ncurrency = SGD\npreamble = \"Opening\", {opening}\n"
-	    "header = \"Date\", \"Text\", \"Amount\"\ncolumns = value_date, narrative, amount\n"
-	    "trailer = \"Closing\", *, {closing}\nopening = preamble\nclosing = trailer\npreamble_blank_lines = yes\n"
-	    "multiline_cells = yes\nline_ending = CRLF\n";
-	static const char csv[] = "Opening,1.00\r\n\r\n\r\nDate,Text,Amount\r\n2026-11-24,\"two\nlines\r\nthree\",2.00\r\n"
-	    "Closing,,3.00\r\n";
 	struct rec r;
 
 	(void)state;
-	if (parse_mem(loose, csv, &r) != PERR_OK)
-		fail_msg("%s", perr_detail());
+	parse_fx_ok("loose", "multiline-good.csv", &r);
 	assert_string_equal(r.lines[0].narrative, "two lines three");
 	assert_int_equal(r.lines[0].l.src_line, 5);
 	assert_int_equal(r.h[0].closing.amount_minor, 300);
-	expect_mem_error(strict, csv, "mem.csv:2: mem: empty line, expected a row");
-	expect_mem_error(strict, "Opening,1.00\nDate,Text,Amount\n2026-11-24,\"two\nlines\",2.00\nClosing,,3.00\n",
-	    "mem.csv:3: mem: field 2 contains a line break, expected one line per row (or multiline_cells = yes)");
-	/* a blank line after the header is still an error */
-	expect_mem_error(loose, "Opening,1.00\r\nDate,Text,Amount\r\n\r\nClosing,,1.00\r\n",
-	    "mem.csv:3: mem: empty line, expected a row");
-	/* outside a quoted cell the line ending is still checked */
-	expect_mem_error(loose, "Opening,1.00\r\nDate,Text,Amount\n", "mem.csv:2: mem: line ends with LF, expected CRLF");
+	expect_fx_error("strict", "multiline-good.csv", "2: strict: empty line, expected a row");
+	expect_fx_error("strict", "strict-bad-multiline.csv", "3: strict: field 2 contains a line break, expected one "
+	    "line per row (or multiline_cells = yes)");
+	/* a blank line after the header is still an error; outside a quoted cell the line ending is checked */
+	expect_fx_error("loose", "loose-bad-blank-after-header.csv", "3: loose: empty line, expected a row");
+	expect_fx_error("loose", "loose-bad-lf.csv", "2: loose: line ends with LF, expected CRLF");
 }
 
 static void
 test_order_detected_by_balance(void **state)
 {
-	static const char lay[] = BASE "date_format = YYYY-MM-DD\ncurrency = SGD\n"
-	    "columns = value_date, narrative, amount, balance\norder = detect\nopening = running_balance\n"
-	    "closing = running_balance\n";
 	struct rec r;
 
 	(void)state;
 	/* one day: the running balance says which way the rows go */
-	assert_int_equal(parse_mem(lay, "2026-11-24,C,5.00,115.00\n2026-11-24,B,-10.00,110.00\n"
-	    "2026-11-24,A,20.00,120.00\n", &r), PERR_OK);
+	parse_fx_ok("detect", "detect-newest.csv", &r);
 	assert_int_equal(r.h[0].opening.amount_minor, 10000);
 	assert_int_equal(r.h[0].closing.amount_minor, 11500);
 	assert_int_equal(line_no(&r, 1)->l.amount_minor, 2000);
 	assert_int_equal(line_no(&r, 3)->l.amount_minor, 500);
-	assert_int_equal(parse_mem(lay, "2026-11-24,A,20.00,120.00\n2026-11-24,B,-10.00,110.00\n", &r), PERR_OK);
+	parse_fx_ok("detect", "detect-oldest.csv", &r);
 	assert_int_equal(r.h[0].opening.amount_minor, 10000);
 	assert_int_equal(r.h[0].closing.amount_minor, 11000);
 	assert_int_equal(line_no(&r, 1)->l.amount_minor, 2000);
-	expect_mem_error(lay, "2026-11-24,A,20.00,120.00\n2026-11-24,B,-10.00,111.00\n", "mem.csv:2: mem: balance: "
-	    "running balance 111.00 does not follow from the previous row's balance and this amount, expected 110.00");
+	expect_fx_error("detect", "detect-bad-balance.csv", "2: detect: balance: running balance 111.00 does not follow "
+	    "from the previous row's balance and this amount, expected 110.00");
 }
 
 /* A newest-first file is read twice: from a pipe (not seekable) that is an error, never half a statement. */
