@@ -2,13 +2,14 @@
  * accept.c - `pipeline accept FILE_ID --by NAME --note TEXT`: makes a copy of a re-sent statement
  * file (a FILE_CONFLICT copy, kept beside the first by fetch) the file of record for its date.
  *
- * One transaction, under the pipeline lock: a file_acceptance row (who, why, which copy it
- * supersedes; sql/105, never changed or removed), the FILE_CONFLICT exception of the accepted copy
- * and a FILE_QUARANTINED one of the superseded copy resolved with the note, and the date's
- * normalize and later stages marked stale. Nothing is loaded or deleted here: the next
- * `pipeline run` (or `pipeline normalize`) of the date removes what the superseded copy had loaded
- * and loads the accepted one in the same transaction (stages/normalize.c); the first copy stays in
- * fetched_file and in the inbox.
+ * One transaction, under the pipeline lock, through the database's door for it (sql/106
+ * file_accept): a file_acceptance row (who, why, which copy it supersedes; sql/105, never changed
+ * or removed), the FILE_CONFLICT exception of the accepted copy and a FILE_QUARANTINED one of the
+ * superseded copy resolved with the note, and the date's normalize marked stale. Nothing is loaded
+ * or deleted here: the next `pipeline run` (or `pipeline normalize`) of the date removes what the
+ * superseded copy had loaded and loads the accepted one in the same transaction
+ * (stages/normalize.c), and, normalize being redone, the later stages are marked stale and redone;
+ * the first copy stays in fetched_file and in the inbox.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +19,6 @@
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
-#include "exceptions.h"
 #include "log.h"
 #include "util.h"
 
@@ -73,66 +73,22 @@ find_choice(PGconn *db, const char *id, struct choice *c)
 	return PERR_OK;
 }
 
-/* Resolves, with the note, the open exception of `type` about fetched file `id` (if any). */
-static enum perr
-resolve_file_exception(PGconn *db, const char *type, const char *id, const char *by, const char *note)
-{
-	char subject[40];
-	const char *p[2] = { type, subject };
-	PGresult *res;
-	enum perr e = PERR_OK;
-	int i;
-
-	snprintf(subject, sizeof subject, "file:%s", id);
-	res = db_query(db, PGRES_TUPLES_OK, "SELECT exception_id FROM exception WHERE type = $1 AND subject = $2"
-	    " AND status = 'OPEN' ORDER BY exception_id", 2, p);
-	if (res == NULL)
-		return PERR_DB;
-	for (i = 0; i < PQntuples(res) && e == PERR_OK; i++)
-		e = exception_resolve(db, db_get_i64(res, i, 0), by, note);
-	PQclear(res);
-	return e;
-}
-
-/* The acceptance, its exceptions resolved and the date's later stages stale: one transaction. */
+/*
+ * The acceptance, its exceptions resolved and the date's normalize stale: one call of the database's
+ * door for it (sql/106 file_accept, recorded in history_replace), so one transaction.
+ */
 static enum perr
 record_acceptance(PGconn *db, const struct choice *c, const char *by, const char *note, char *acc_id, size_t cap)
 {
-	const char *p[7] = { c->file_id, c->current, c->date, c->source, c->name, by, note };
-	char why[600];
+	const char *p[3] = { c->file_id, by, note };
 	PGresult *res;
-	enum perr e;
 
-	if ((e = db_begin(db)) != PERR_OK)
-		return e;
-	res = db_query(db, PGRES_TUPLES_OK,
-	    "INSERT INTO file_acceptance (file_id, superseded_file_id, business_date, source, remote_name,"
-	    " accepted_by, note) VALUES ($1::bigint, $2::bigint, $3::date, $4, $5, $6, $7) RETURNING acceptance_id",
-	    7, p);
-	if (res == NULL) {
-		e = PERR_DB;
-		goto fail;
-	}
+	res = db_query(db, PGRES_TUPLES_OK, "SELECT file_accept($1::bigint, $2, $3)", 3, p);
+	if (res == NULL)
+		return PERR_DB;
 	snprintf(acc_id, cap, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	snprintf(why, sizeof why, "accepted as the file of record (acceptance %s): %s", acc_id, note);
-	if ((e = resolve_file_exception(db, "FILE_CONFLICT", c->file_id, by, why)) != PERR_OK
-	    || (e = resolve_file_exception(db, "FILE_QUARANTINED", c->current, by, why)) != PERR_OK)
-		goto fail;
-	{
-		const char *q[1] = { c->date };
-
-		/* the date's normalize and everything after it run again (as after a forced stage) */
-		if ((e = db_command(db,
-		    "UPDATE stage_run r SET state = 'stale' WHERE r.state = 'done' AND r.run_id IN ("
-		    "  SELECT max(run_id) FROM stage_run WHERE business_date = $1::date"
-		    "   AND stage IN ('normalize', 'reconcile', 'settle', 'report') GROUP BY stage)", 1, q)) != PERR_OK)
-			goto fail;
-	}
-	return db_commit(db);
-fail:
-	db_rollback(db);
-	return e;
+	return PERR_OK;
 }
 
 int
@@ -163,8 +119,8 @@ cmd_accept(int argc, char **argv, const char *config_path)
 			printf("%s"
 			    "Makes a copy of a re-sent statement file (the FILE_CONFLICT copy fetch kept beside the first)\n"
 			    "the file of record for its date. The first copy stays, superseded; the acceptance (who, why)\n"
-			    "is recorded and never changed. The date's normalize and later stages are marked stale: the\n"
-			    "next `pipeline run --date D` loads the accepted copy in place of the first and redoes them.\n",
+			    "is recorded and never changed. The date's normalize is marked stale: the next\n"
+			    "`pipeline run --date D` loads the accepted copy in place of the first and redoes the later stages.\n",
 			    accept_usage);
 			return 0;
 		default:

@@ -47,9 +47,15 @@ assert_eq "$COPY|$FIRST|alice|bank's corrected statement, ticket SR-1182" \
 	"$(t_psql "SELECT file_id, superseded_file_id, accepted_by, note FROM file_acceptance")" "the acceptance is recorded"
 assert_eq "RESOLVED|alice" "$(t_psql "SELECT status, closed_by FROM exception WHERE type = 'FILE_CONFLICT' AND subject = 'file:$COPY'")" \
 	"the FILE_CONFLICT is resolved by the acceptance"
-assert_eq "normalize:stale reconcile:stale report:stale settle:stale" \
+assert_eq "normalize:stale reconcile:done report:done settle:done" \
 	"$(t_psql "SELECT string_agg(stage || ':' || state, ' ' ORDER BY stage) FROM (SELECT DISTINCT ON (stage) stage, state FROM stage_run WHERE business_date = '2026-11-24' AND stage <> 'fetch' ORDER BY stage, run_id DESC) s")" \
-	"normalize and the later stages are stale"
+	"normalize is stale (redoing it makes the later stages stale)"
+assert_eq "alice|accept: normalize marked stale|stage_run|UPDATE|1" \
+	"$(t_psql "SELECT operator, action, table_name, change, rows FROM history_replace WHERE action LIKE 'accept:%'")" \
+	"the stale mark is recorded in history_replace"
+assert_eq "exception $(t_psql "SELECT exception_id FROM exception WHERE type = 'FILE_CONFLICT' AND subject = 'file:$COPY'")" \
+	"$(t_psql "SELECT detail FROM history_replace WHERE action LIKE 'resolve:%' AND operator = 'alice'")" \
+	"the resolution of the FILE_CONFLICT is recorded"
 assert_exit 0 t_pipeline status --date 2026-11-24
 assert_contains "$T_OUT" "bank_client $NAME: file $COPY is used (NOT LOADED YET), superseding file $FIRST; accepted by alice at" "status before the rerun"
 
@@ -70,6 +76,8 @@ for st in normalize reconcile report; do
 	[ "$after" -gt "$before" ] || t_fail "$st was redone after the acceptance (run $before, then $after)"
 	assert_eq "done" "$(t_psql "SELECT state FROM stage_run WHERE run_id = $after")" "$st done"
 done
+assert_contains "$(t_psql "SELECT action FROM history_replace WHERE table_name = 'statement' AND change = 'DELETE'")" \
+	"normalize: superseded copy $FIRST unloaded (an accepted copy replaces it)" "the unload is recorded in history_replace"
 assert_eq "0" "$(t_psql "SELECT count(*) FROM recon_match m JOIN statement_line l USING (line_id) JOIN statement s USING (statement_id) WHERE s.file_id = $FIRST")" \
 	"no match points at the first copy"
 assert_eq "1" "$(t_psql "SELECT count(*) FROM recon_match m JOIN statement_line l USING (line_id) WHERE l.narrative LIKE '%CORRECTED%'")" \
@@ -99,6 +107,10 @@ assert_contains "$(cat "$T/sheet.txt")" "SUPERSEDED | superseded by file $COPY, 
 	"the Statements sheet: the first copy, superseded"
 
 # audited: the nightly role may add, never change or remove; the triggers refuse it to everyone
+assert_exit 1 t_psql "SELECT file_accept($FIRST, 'mallory', 'no lock')"
+assert_contains "$T_ERR" "file_accept: only the holder of the pipeline lock may choose a file of record" "file_accept needs the lock"
+assert_exit 1 t_psql "SET ROLE pipeline_nightly; SELECT normalize_unload_superseded(1, $FIRST)"
+assert_contains "$T_ERR" "not a running normalize stage" "unloading needs a running normalize"
 assert_exit 1 t_psql "SET ROLE pipeline_nightly; UPDATE file_acceptance SET note = 'nothing happened'"
 assert_contains "$T_ERR" "permission denied for table file_acceptance" "the nightly role cannot UPDATE"
 assert_exit 1 t_psql "SET ROLE pipeline_nightly; DELETE FROM file_acceptance"
