@@ -19,6 +19,8 @@ for s in "dbs dbs-posb 123-45678-9" "ocbc ocbc 601-234567-001" "uob uob 31234567
 	[ "$2" = eubank-semicolon ] && echo "encoding = ISO-8859-1" >> "$T/pipeline.conf"
 	mkdir -p "$T/remote/$1"
 done
+# a source's account_no must be one of [accounts] (checked at load)
+sed -i '/^\[accounts\]/a other = 123-45678-9, 601-234567-001, 3123456789, DE44500105175407324931, 0123400000' "$T/pipeline.conf"
 q "INSERT INTO stage_run (business_date, stage, state, finished_at, pid, host, operator, config_digest)
    VALUES ('$D', 'fetch', 'done', now(), 1, 'test', 'test', 'test')" >/dev/null
 register() {  # register SOURCE FILE: as if fetch had brought FILE for source SOURCE
