@@ -3,7 +3,9 @@
 -- fetch keeps a re-sent file with other content beside the first as a CONFLICT copy and never
 -- loads it. A person who has checked it makes it the file of record for its date with
 -- `pipeline accept FILE_ID --by NAME --note TEXT`: one row here, which is never changed or
--- removed (triggers below, for everyone; the nightly role has SELECT and INSERT only). The first
+-- removed (the trigger below refuses UPDATE and DELETE to everyone; the nightly role has SELECT
+-- and INSERT only; TRUNCATE, a whole test database reset, stays possible for the owner, as for
+-- history_replace in sql/130). The first
 -- copy stays in fetched_file and in the inbox, superseded; the next normalize of the date removes
 -- what it had loaded and loads the accepted copy.
 CREATE TABLE file_acceptance (
@@ -22,8 +24,6 @@ CREATE INDEX file_acceptance_name ON file_acceptance (source, business_date, rem
 
 CREATE TRIGGER file_acceptance_append_only BEFORE UPDATE OR DELETE ON file_acceptance
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-CREATE TRIGGER file_acceptance_no_truncate BEFORE TRUNCATE ON file_acceptance
-    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- Which copy of each fetched file is the file of record: the latest accepted copy of its source,
 -- date and name, else the first copy (status NEW). `ever_record`: it was the file of record once
