@@ -22,7 +22,9 @@
 --   History is every record of something that happened: stage_run, fetched_file, file_load,
 --   statement, statement_line, trustee_register, trustee_holding, recon_match,
 --   recon_match_movement, exception (its resolution and note), recon_run_config, history_replace,
---   and every table of actions by people or stages (approve, accept, cancel, resolve, ...).
+--   bank_rec and bank_rec_item (sql/140: replaced only by bank_rec_replace_date), and every table
+--   of actions by people or stages (approve, accept, cancel, resolve, ...; recon_signoff of sql/141,
+--   exception_assignment and exception_comment of sql/142: INSERT only, their triggers refuse the rest).
 --   1. The nightly role gets NO table-level UPDATE or DELETE on a history table, and no column
 --      UPDATE either: it INSERTs, and it reads. Do not add a GRANT UPDATE/DELETE here for one.
 --   2. A change a stage really must make (a --force rerun replacing its own date's output, a state
