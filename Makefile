@@ -14,12 +14,12 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl jansson
+PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl jansson libxml-2.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
            -Isrc -Iengine -Iformats -Istages -Ireports -Icommands -Ibuild \
-           -DPIPELINE_VERSION='"$(VERSION)"' \
+           -DPIPELINE_VERSION='"$(VERSION)"' -DPIPELINE_SHAREDIR='"$(PREFIX)/share/pipeline"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
 
@@ -123,6 +123,8 @@ install: pipeline
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/pipeline
 	install -m 0755 pipeline $(DESTDIR)$(PREFIX)/bin/pipeline
 	install -m 0644 formats/*.layout $(DESTDIR)$(PREFIX)/share/pipeline/formats/
+	install -d $(DESTDIR)$(PREFIX)/share/pipeline/formats/schemas
+	install -m 0644 formats/schemas/pain.001.001.03.xsd $(DESTDIR)$(PREFIX)/share/pipeline/formats/schemas/
 	sed 's#/usr/local/share/pipeline/formats#$(PREFIX)/share/pipeline/formats#' deploy/pipeline.conf.sample > $(DESTDIR)$(PREFIX)/share/doc/pipeline/pipeline.conf.sample
 	install -m 0644 docs/pipeline.1 $(DESTDIR)$(PREFIX)/share/man/man1/pipeline.1
 	install -d $(DESTDIR)$(PREFIX)/share/pipeline/systemd

@@ -3,6 +3,7 @@
  * as the right role with the session in the business time zone and the schema checked, settle the
  * business date and the operator's name, and turn a failure into one message and an exit code.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +154,45 @@ cli_date(const struct config *cfg, const char *arg, date_t *out)
 		return e;
 	*out = calendar_prev_business_day(&cfg->calendar, today);
 	return PERR_OK;
+}
+
+int
+cli_fix_args(int argc, char **argv, const char *usage, struct cli_fix *out)
+{
+	static const struct option opts[] = {
+		{ "by", required_argument, NULL, 'b' },
+		{ "note", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(out, 0, sizeof *out);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': out->by = optarg; break;
+		case 'n': out->note = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc - 2 || (strcmp(argv[optind], "show") && strcmp(argv[optind], "cancel") &&
+	    strcmp(argv[optind], "reissue"))) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	out->verb = argv[optind];
+	out->id = argv[optind + 1];
+	if (strcmp(out->verb, "show") != 0) {
+		const char *b = out->by ? out->by + strspn(out->by, " ") : "";
+		const char *n = out->note ? out->note + strspn(out->note, " ") : "";
+
+		if (*b == '\0' || *n == '\0') {
+			fprintf(stderr, "pipeline: %s needs --by NAME and --note TEXT (the audit trail records both)\n",
+			    out->verb);
+			return 2;
+		}
+	}
+	return -1;
 }

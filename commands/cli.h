@@ -39,4 +39,17 @@ enum perr cli_person(const char *what, const char **by);
 /* Prints "pipeline: <message>: <detail>" for e on stderr (and the log) and returns its exit code. */
 int cli_fail(enum perr e);
 
+/* `pipeline transfer|issuance show|cancel|reissue ID --by NAME --note TEXT`, parsed. */
+struct cli_fix {
+	const char *verb;     /* "show", "cancel" or "reissue" */
+	const char *id;
+	const char *by, *note; /* required (non-blank) unless show */
+};
+
+/*
+ * Parses the arguments of a correction command into *out (pointing into argv). Returns -1 to go
+ * on, else the exit code (0 after --help, 2 for a usage error, with the usage printed).
+ */
+int cli_fix_args(int argc, char **argv, const char *usage, struct cli_fix *out);
+
 #endif

@@ -36,6 +36,7 @@
 #include "commands.h"
 #include "config.h"
 #include "db.h"
+#include "pain001.h"
 #include "transport.h"
 #include "trust.h"
 #include "util.h"
@@ -492,6 +493,8 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "                    'trustee_register', 'trustee_holding', 'recon_match', 'recon_match_movement',"
 	    "                    'exception', 'recon_run_config', 'history_replace', 'bank_rec', 'bank_rec_item',"
 	    "                    'book_balance', 'recon_signoff', 'exception_assignment', 'exception_comment',"
+	    /* issue 16's action records: cancel/reissue audit, upload attempts, voided movements */
+	    "                    'settlement_action', 'outbound_attempt', 'cash_movement_void',"
 	    "                    'file_acceptance']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
@@ -728,8 +731,17 @@ cmd_doctor(int argc, char **argv, const char *config_path)
 		snprintf(what, sizeof what, "source.%s", cfg->sources[i].name);
 		check_endpoint_files(&dr, what, &cfg->sources[i].ep);
 	}
-	if (cfg->have_payments_out)
+	if (cfg->have_payments_out) {
+		char *xsd = pain001_schema_path(cfg->formats_dir);
+
 		check_endpoint_files(&dr, "payments", &cfg->payments_out);
+		if (access(xsd, R_OK) == 0)
+			report(&dr, 'o', "schema", NULL, "%s", xsd);
+		else
+			report(&dr, 'f', "schema", "ship formats/schemas/pain.001.001.03.xsd under formats_dir (make install "
+			    "does): every payment file is validated against it before upload", "%s not readable", xsd);
+		free(xsd);
+	}
 	if (cfg->have_issuance_out)
 		check_endpoint_files(&dr, "issuance", &cfg->issuance_out);
 	check_database(&dr, cfg);

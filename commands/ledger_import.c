@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "money.h"
+#include "paytext.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -35,6 +36,8 @@ enum col_kind {
 	C_UNITS,     /* whole number >= min */
 	C_DATE,      /* YYYY-MM-DD */
 	C_TIMESTAMP, /* ISO 8601 with offset: YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM) */
+	C_PAYNAME,   /* a name a payment file carries: formats/paytext.h rules, at most 140 characters */
+	C_JID,       /* an id that names a journal account (WALLET:<id>): [A-Za-z0-9_-], at most 64 */
 	C_BALANCE,   /* signed decimal in major units of the account in column `ref` (its currency is in
 	                the database, not the row: the decimals are checked and the value scaled in SQL) */
 };
@@ -65,6 +68,8 @@ struct extract_file {
 	const char *key;        /* key columns, comma separated (db names) */
 	struct ref_check checks[6];
 	const char *index;      /* extra staging index for a check (columns), or NULL */
+	int n_opt;              /* the last n_opt columns may be absent from the file (header and rows);
+	                         * an absent C_ENUM column takes its first choice */
 };
 
 /* In load order: a file may refer to rows of files above it in the same extract. */
@@ -73,10 +78,10 @@ static const struct extract_file extract_files[] = {
 		{ "account_no", "account_no", "text", C_ID, NULL, 0, 0 },
 		{ "currency", "currency", "char(3)", C_CURRENCY, NULL, 0, 0 },
 		{ "purpose", "purpose", "text", C_ENUM, "CLIENT_MONEY|OPERATING|TRUSTEE", 0, 0 },
-		{ "name", "name", "text", C_ID, NULL, 0, 0 },
-	  }, "account_no", { { NULL, NULL, NULL } }, NULL },
+		{ "name", "name", "text", C_PAYNAME, NULL, 0, 0 },
+	  }, "account_no", { { NULL, NULL, NULL } }, NULL, 0 },
 	{ "investors.csv", "investor", 4, {
-		{ "investor_id", "investor_id", "text", C_ID, NULL, 0, 0 },
+		{ "investor_id", "investor_id", "text", C_JID, NULL, 0, 0 },
 		{ "name", "name", "text", C_ID, NULL, 0, 0 },
 		{ "virtual_account", "virtual_account", "text", C_ID, NULL, 0, 0 },
 		{ "status", "status", "text", C_ENUM, "ACTIVE|SUSPENDED|CLOSED", 0, 0 },
@@ -86,8 +91,8 @@ static const struct extract_file extract_files[] = {
 		  " OR EXISTS (SELECT 1 FROM stg_investor o WHERE o.virtual_account = s.virtual_account"
 		  " AND o.investor_id <> s.investor_id)",
 		  "virtual account %s belongs to another investor", "virtual_account" },
-		{ NULL, NULL, NULL } }, "virtual_account" },
-	{ "offerings.csv", "offering", 11, {
+		{ NULL, NULL, NULL } }, "virtual_account", 0 },
+	{ "offerings.csv", "offering", 12, {
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
 		{ "name", "name", "text", C_ID, NULL, 0, 0 },
 		{ "currency", "currency", "char(3)", C_CURRENCY, NULL, 0, 0 },
@@ -99,6 +104,8 @@ static const struct extract_file extract_files[] = {
 		{ "settlement_date", "settlement_date", "date", C_DATE, NULL, 0, 0 },
 		{ "fee_bps", "fee_bps", "integer", C_UNITS, NULL, 0, 10000 },
 		{ "trustee_account_no", "trustee_account_no", "text", C_ID, NULL, 0, 0 },
+		/* optional: SETTLED = settled before the pipeline existed; settle never touches it */
+		{ "status", "status", "text", C_ENUM, "OPEN|SETTLED", 0, 0 },
 	  }, "offering_id", {
 		{ "NOT EXISTS (SELECT 1 FROM bank_account a WHERE a.account_no = s.trustee_account_no"
 		  " AND a.purpose = 'TRUSTEE')", "trustee_account_no %s is not a TRUSTEE account in accounts.csv",
@@ -108,7 +115,7 @@ static const struct extract_file extract_files[] = {
 		{ "NOT (s.subscription_open::date <= s.subscription_close::date"
 		  " AND s.subscription_close::date <= s.settlement_date::date)",
 		  "dates out of order for %s (need open <= close <= settlement)", "offering_id" },
-		{ NULL, NULL, NULL } }, NULL },
+		{ NULL, NULL, NULL } }, NULL, 1 },
 	{ "subscriptions.csv", "subscription", 6, {
 		{ "subscription_id", "subscription_id", "text", C_ID, NULL, 0, 0 },
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
@@ -121,7 +128,7 @@ static const struct extract_file extract_files[] = {
 		  "unknown offering %s", "offering_id" },
 		{ "NOT EXISTS (SELECT 1 FROM investor i WHERE i.investor_id = s.investor_id)",
 		  "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } }, NULL },
+		{ NULL, NULL, NULL } }, NULL, 0 },
 	{ "cash_movements.csv", "cash_movement", 10, {
 		{ "movement_id", "movement_id", "text", C_ID, NULL, 0, 0 },
 		{ "account_no", "account_no", "text", C_ID, NULL, 0, 0 },
@@ -140,7 +147,7 @@ static const struct extract_file extract_files[] = {
 		  " AND a.currency <> s.currency)", "currency %s differs from the account's currency", "currency" },
 		{ "s.investor_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM investor i"
 		  " WHERE i.investor_id = s.investor_id)", "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } }, NULL },
+		{ NULL, NULL, NULL } }, NULL, 0 },
 	{ "holdings.csv", "holding", 4, {
 		{ "as_of_date", "as_of_date", "date", C_DATE, NULL, 0, 0 },
 		{ "offering_id", "offering_id", "text", C_ID, NULL, 0, 0 },
@@ -151,7 +158,7 @@ static const struct extract_file extract_files[] = {
 		  "unknown offering %s", "offering_id" },
 		{ "NOT EXISTS (SELECT 1 FROM investor i WHERE i.investor_id = s.investor_id)",
 		  "unknown investor %s", "investor_id" },
-		{ NULL, NULL, NULL } }, NULL },
+		{ NULL, NULL, NULL } }, NULL, 0 },
 	{ "balances.csv", "book_balance", 3, {
 		{ "account_no", "account_no", "text", C_ID, NULL, 0, 0 },
 		{ "as_of_date", "as_of_date", "date", C_DATE, NULL, 0, 0 },
@@ -163,7 +170,7 @@ static const struct extract_file extract_files[] = {
 		  " JOIN currency c ON c.code = a.currency WHERE a.account_no = s.account_no)",
 		  "book_balance %s has more decimals than the account's currency allows", "balance_minor" },
 		{ "abs(s.balance_minor::numeric) >= 1e15", "book_balance %s is out of range", "balance_minor" },
-		{ NULL, NULL, NULL } }, NULL },
+		{ NULL, NULL, NULL } }, NULL, 0 },
 };
 #define N_EXTRACT_FILES ((int)(sizeof extract_files / sizeof extract_files[0]))
 
@@ -178,6 +185,7 @@ struct reader {
 	char *fields[MAX_COLS];
 	bool too_many;
 	bool header_done;
+	int n_have;             /* columns the header has (n_cols - n_opt .. n_cols) */
 	enum perr err;
 	char *copy;             /* COPY text being built: line<TAB>col1<TAB>... */
 	size_t copy_len, copy_cap;
@@ -428,6 +436,29 @@ take_record(struct reader *r)
 				return row_error(r, c, "\"%.40s\" is not an ISO 8601 timestamp with offset", v);
 			copy_field(r, v, false);
 			break;
+		case C_PAYNAME: {
+			char b[128];
+			const char *bad = paytext_why(v, PAYTEXT_NAME_MAX, b, sizeof b);
+
+			if (bad != NULL) {
+				char m[200];
+
+				snprintf(m, sizeof m, "%s (a payment file carries it: pain.001 Nm)", bad);
+				return row_error(r, c, "%s", m);
+			}
+			copy_field(r, v, false);
+			break;
+		}
+		case C_JID:
+			if (!paytext_journal_id_valid(v)) {
+				char m[200];
+
+				snprintf(m, sizeof m, "\"%.40s\" cannot name a journal account (WALLET:<id> takes "
+				    "letters, digits, _ and -, at most %d)", v, PAYTEXT_JOURNAL_ID_MAX);
+				return row_error(r, c, "%s", m);
+			}
+			copy_field(r, v, false);
+			break;
 		}
 	}
 	copy_append(r, "\n", 1);
@@ -444,7 +475,7 @@ on_field(void *s, size_t len, void *data)
 		return;
 	if (r->field == 0)
 		r->record_line = r->line;
-	if (r->field < r->ef->n_cols) {
+	if (r->field < (r->header_done ? r->n_have : r->ef->n_cols)) {
 		if (memchr(s, '\0', len) != NULL) {
 			r->err = perr_set(PERR_IMPORT, "%s:%ld: contains a NUL byte", r->path, r->line);
 			return;
@@ -464,11 +495,15 @@ on_record(int c, void *data)
 
 	(void)c;
 	if (r->err == PERR_OK) {
-		if (r->field != ef->n_cols)
+		int want = r->header_done ? r->n_have : ef->n_cols;
+
+		if (!r->header_done && r->field >= ef->n_cols - ef->n_opt && r->field <= ef->n_cols)
+			want = r->n_have = r->field;     /* the optional trailing columns may be absent */
+		if (r->field != want)
 			r->err = perr_set(PERR_IMPORT, "%s:%ld: expected %d columns, found %d", r->path,
-			    r->record_line, ef->n_cols, r->field);
+			    r->record_line, want, r->field);
 		else if (!r->header_done) {
-			for (i = 0; i < ef->n_cols; i++)
+			for (i = 0; i < r->n_have; i++)
 				if (strcmp(r->fields[i], ef->cols[i].csv_name) != 0) {
 					r->err = perr_set(PERR_IMPORT, "%s:%ld: header column %d is \"%.40s\", "
 					    "expected \"%s\"", r->path, r->record_line, i + 1, r->fields[i],
@@ -476,8 +511,13 @@ on_record(int c, void *data)
 					break;
 				}
 			r->header_done = true;
-		} else
+		} else {
+			for (i = r->n_have; i < ef->n_cols; i++)    /* an absent optional column */
+				r->fields[i] = xstrndup(ef->cols[i].choices ? ef->cols[i].choices : "",
+				    ef->cols[i].choices ? strcspn(ef->cols[i].choices, "|") : 0);
 			r->err = take_record(r);
+			r->field = ef->n_cols;
+		}
 	}
 	for (i = 0; i < ef->n_cols && i < r->field; i++) {
 		free(r->fields[i]);

@@ -8,76 +8,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
 
 #include "money.h"
-#include "utf8.h"
+#include "paytext.h"
 #include "util.h"
 
-/*
- * Counts the characters of a UTF-8 string and checks it is well formed (src/utf8.c, the one
- * validator) and holds no character XML 1.0 forbids or that a bank would choke on (C0 controls
- * including TAB, DEL, C1 controls, the non-characters U+FFFE and U+FFFF). Returns the count, or -1
- * with *why set.
- */
-static long
-utf8_chars(const char *s, const char **why)
-{
-	size_t n = strlen(s);
-	const char *bad;
-
-	if (memchr(s, '\t', n) != NULL) {
-		*why = "contains a control character";
-		return -1;
-	}
-	if (text_check(s, n, &bad) != (size_t)-1) {
-		*why = strstr(bad, "control") ? "contains a control character" : "is not valid UTF-8";
-		return -1;
-	}
-	if (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL) {
-		*why = "is not valid UTF-8";
-		return -1;
-	}
-	return (long)utf8_count(s, n);
-}
-
-/* A text field: 1..max characters of clean UTF-8 that is not only blanks. */
+/* A text field by the rules of paytext.h. */
 static enum perr
 check_text(const char *field, const char *s, long max)
 {
-	const char *why = NULL;
-	long n;
-
-	if (s == NULL || s[0] == '\0')
-		return perr_set(PERR_INTERNAL, "pain.001: %s is empty", field);
-	if ((n = utf8_chars(s, &why)) < 0)
-		return perr_set(PERR_INTERNAL, "pain.001: %s \"%.40s\" %s", field, s, why);
-	if (n > max)
-		return perr_set(PERR_INTERNAL, "pain.001: %s \"%.40s...\" has %ld characters, at most %ld allowed",
-		    field, s, n, max);
-	if (strspn(s, " ") == strlen(s))
-		return perr_set(PERR_INTERNAL, "pain.001: %s is blank", field);
-	return PERR_OK;
+	return paytext_check("pain.001", field, s, max);
 }
 
-/* BIC: 4 letters bank, 2 letters country, 2 location ([A-Z2-9][A-NP-Z0-9]), optional 3 branch. */
-static bool
-bic_valid(const char *s)
+/* An account field: a text, and an account number the bank can take. */
+static enum perr
+check_account(const char *field, const char *s)
 {
-	size_t n = strlen(s);
+	enum perr rc = check_text(field, s, PAYTEXT_ACCOUNT_MAX);
 
-	if (n != 8 && n != 11)
-		return false;
-	for (size_t i = 0; i < 6; i++)
-		if (s[i] < 'A' || s[i] > 'Z')
-			return false;
-	if (!((s[6] >= 'A' && s[6] <= 'Z') || (s[6] >= '2' && s[6] <= '9')))
-		return false;
-	if (!((s[7] >= 'A' && s[7] <= 'Z' && s[7] != 'O') || (s[7] >= '0' && s[7] <= '9')))
-		return false;
-	for (size_t i = 8; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return true;
+	if (rc == PERR_OK && !paytext_account_valid(s))
+		rc = perr_set(PERR_PAYMENT_DATA, "pain.001: %s \"%.40s\" is not an account number "
+		    "([A-Za-z0-9/-], at most 34)", field, s);
+	return rc;
 }
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" followed by "Z" or "+HH:MM"/"-HH:MM" (or nothing). */
@@ -209,50 +165,54 @@ ccy_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static enum perr
-validate(const struct pain001_msg *m)
+enum perr
+pain001_check(const struct pain001_msg *m)
 {
 	enum perr rc;
 
 	if ((rc = check_text("MsgId", m->msg_id, 31)) != PERR_OK ||
-	    (rc = check_text("InitgPty/Nm", m->initiating_party, 140)) != PERR_OK ||
-	    (rc = check_text("Dbtr/Nm", m->debtor_name, 140)) != PERR_OK ||
-	    (rc = check_text("DbtrAcct/Id", m->debtor_account, 34)) != PERR_OK)
+	    (rc = check_text("InitgPty/Nm", m->initiating_party, PAYTEXT_NAME_MAX)) != PERR_OK ||
+	    (rc = check_text("Dbtr/Nm", m->debtor_name, PAYTEXT_NAME_MAX)) != PERR_OK ||
+	    (rc = check_account("DbtrAcct/Id", m->debtor_account)) != PERR_OK)
 		return rc;
 	if (m->creation_time == NULL || !datetime_shape(m->creation_time, true))
-		return perr_set(PERR_INTERNAL, "pain.001: CreDtTm \"%s\" is not YYYY-MM-DDTHH:MM:SS[zone]",
+		return perr_set(PERR_PAYMENT_DATA, "pain.001: CreDtTm \"%s\" is not YYYY-MM-DDTHH:MM:SS[zone]",
 		    m->creation_time ? m->creation_time : "");
 	if (m->execution_date == NULL || !datetime_shape(m->execution_date, false))
-		return perr_set(PERR_INTERNAL, "pain.001: ReqdExctnDt \"%s\" is not YYYY-MM-DD",
+		return perr_set(PERR_PAYMENT_DATA, "pain.001: ReqdExctnDt \"%s\" is not YYYY-MM-DD",
 		    m->execution_date ? m->execution_date : "");
-	if (m->debtor_bic != NULL && !bic_valid(m->debtor_bic))
-		return perr_set(PERR_INTERNAL, "pain.001: debtor BIC \"%s\" is not a valid BIC", m->debtor_bic);
+	if (m->debtor_bic != NULL && !paytext_bic_valid(m->debtor_bic))
+		return perr_set(PERR_PAYMENT_DATA, "pain.001: debtor BIC \"%s\" is not a valid BIC", m->debtor_bic);
 	if (m->debtor_currency != NULL && currency_exponent(m->debtor_currency) < 0)
 		return perr_set(PERR_CURRENCY, "pain.001: debtor account currency %s unknown", m->debtor_currency);
 	if (m->n_payments == 0)
-		return perr_set(PERR_INTERNAL, "pain.001: a payment file needs at least one payment");
+		return perr_set(PERR_PAYMENT_DATA, "pain.001: a payment file needs at least one payment");
 	if (m->n_payments > 999999999)
-		return perr_set(PERR_INTERNAL, "pain.001: too many payments");
+		return perr_set(PERR_PAYMENT_DATA, "pain.001: too many payments");
 	for (size_t i = 0; i < m->n_payments; i++) {
 		const struct pain001_payment *p = &m->payments[i];
 
-		if ((rc = check_text("EndToEndId", p->end_to_end_id, 35)) != PERR_OK ||
-		    (rc = check_text("Cdtr/Nm", p->creditor_name, 140)) != PERR_OK ||
-		    (rc = check_text("CdtrAcct/Id", p->creditor_account, 34)) != PERR_OK ||
-		    (p->remittance && (rc = check_text("RmtInf/Ustrd", p->remittance, 140)) != PERR_OK))
+		if ((rc = check_text("EndToEndId", p->end_to_end_id, PAYTEXT_ID_MAX)) != PERR_OK ||
+		    (rc = check_text("Cdtr/Nm", p->creditor_name, PAYTEXT_NAME_MAX)) != PERR_OK ||
+		    (rc = check_account("CdtrAcct/Id", p->creditor_account)) != PERR_OK ||
+		    (p->remittance && (rc = check_text("RmtInf/Ustrd", p->remittance, PAYTEXT_NAME_MAX)) != PERR_OK))
 			return rc;
 		if (p->amount_minor <= 0)
-			return perr_set(PERR_INTERNAL, "pain.001: payment %s amount %lld, expected > 0",
+			return perr_set(PERR_PAYMENT_DATA, "pain.001: payment %s amount %lld, expected > 0",
 			    p->end_to_end_id, (long long)p->amount_minor);
 		if (p->currency == NULL || currency_exponent(p->currency) < 0)
 			return perr_set(PERR_CURRENCY, "pain.001: payment %s has unknown currency %s",
 			    p->end_to_end_id, p->currency ? p->currency : "(none)");
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->payments[j].end_to_end_id, p->end_to_end_id) == 0)
-				return perr_set(PERR_INTERNAL, "pain.001: EndToEndId %s appears twice",
+				return perr_set(PERR_PAYMENT_DATA, "pain.001: EndToEndId %s appears twice",
 				    p->end_to_end_id);
 	}
-	return PERR_OK;
+	{
+		char sum[48];     /* the totals: GrpHdr/CtrlSum within the schema's 18 digits */
+
+		return pain001_control_sum(m->payments, m->n_payments, sum, sizeof sum);
+	}
 }
 
 enum perr
@@ -268,8 +228,13 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if ((rc = validate(m)) != PERR_OK)
+	/* The writer applies the checker's rules; data that fails here should have been refused
+	 * before commit (stages/settle.c), so for the writer it is an internal error. */
+	if ((rc = pain001_check(m)) != PERR_OK) {
+		if (rc == PERR_PAYMENT_DATA)
+			rc = perr_set(PERR_INTERNAL, "%s", strdupa(perr_detail()));
 		return rc;
+	}
 	if ((rc = pain001_control_sum(m->payments, m->n_payments, sum, sizeof sum)) != PERR_OK)
 		return rc;
 
@@ -393,4 +358,90 @@ pain001_build(const struct pain001_msg *m, char **out, size_t *len)
 	*out = buf;
 	*len = size;
 	return PERR_OK;
+}
+
+/* ---- schema validation (libxml2) ---- */
+
+char *
+pain001_schema_path(const char *formats_dir)
+{
+	char *p = xasprintf("%s/%s", formats_dir ? formats_dir : "formats", PAIN001_XSD_NAME);
+
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return xasprintf("%s/formats/%s", PIPELINE_SHAREDIR, PAIN001_XSD_NAME);
+}
+
+/* libxml2's messages for one validation, the first kept for the error detail. */
+struct xml_errors {
+	char first[512];
+	int n;
+};
+
+static void
+collect_error(void *ctx, const xmlError *e)
+{
+	struct xml_errors *x = ctx;
+
+	if (x->n++ == 0) {
+		size_t l;
+
+		snprintf(x->first, sizeof x->first, "line %d: %s", e->line, e->message ? e->message : "");
+		l = strlen(x->first);
+		while (l > 0 && x->first[l - 1] == '\n')
+			x->first[--l] = '\0';
+	}
+}
+
+enum perr
+pain001_schema_validate(const char *xsd_path, const char *doc, size_t len, const char *name)
+{
+	struct xml_errors x = { "", 0 };
+	xmlSchemaParserCtxtPtr pc = NULL;
+	xmlSchemaPtr schema = NULL;
+	xmlSchemaValidCtxtPtr vc = NULL;
+	xmlDocPtr d = NULL;
+	enum perr rc = PERR_OK;
+	int v;
+
+	/* libxml2's messages go to the detail, never to stderr (restored below) */
+	xmlSetStructuredErrorFunc(&x, (xmlStructuredErrorFunc)collect_error);
+	if ((pc = xmlSchemaNewParserCtxt(xsd_path)) == NULL) {
+		xmlSetStructuredErrorFunc(NULL, NULL);
+		return perr_set(PERR_NOMEM, "pain.001 schema: out of memory");
+	}
+	xmlSchemaSetParserStructuredErrors(pc, (xmlStructuredErrorFunc)collect_error, &x);
+	if ((schema = xmlSchemaParse(pc)) == NULL) {
+		rc = perr_set(PERR_CONFIG, "%s: the pain.001.001.03 schema cannot be read: %s", xsd_path,
+		    x.first[0] ? x.first : "no schema");
+		goto out;
+	}
+	x.n = 0;
+	x.first[0] = '\0';
+	d = xmlReadMemory(doc, (int)len, name, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (d == NULL) {
+		rc = perr_set(PERR_SCHEMA, "%s: not well-formed XML (%s); not sent", name, x.first[0] ? x.first : "?");
+		goto out;
+	}
+	if ((vc = xmlSchemaNewValidCtxt(schema)) == NULL) {
+		rc = perr_set(PERR_NOMEM, "pain.001 schema: out of memory");
+		goto out;
+	}
+	xmlSchemaSetValidStructuredErrors(vc, (xmlStructuredErrorFunc)collect_error, &x);
+	v = xmlSchemaValidateDoc(vc, d);
+	if (v != 0)
+		rc = perr_set(PERR_SCHEMA, "%s: fails the pain.001.001.03 schema (%s): %s; not sent", name,
+		    xsd_path, x.first[0] ? x.first : "invalid");
+out:
+	if (vc)
+		xmlSchemaFreeValidCtxt(vc);
+	if (d)
+		xmlFreeDoc(d);
+	if (schema)
+		xmlSchemaFree(schema);
+	if (pc)
+		xmlSchemaFreeParserCtxt(pc);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	return rc;
 }

@@ -14,9 +14,12 @@
  * The same input gives the same bytes (no clock, no randomness inside): a rerun re-creates a
  * byte-identical file from the stored message id and creation time.
  *
- * Text rules: every text must be valid UTF-8 without control characters and within the schema's
- * length (Max35Text ids, Max34Text accounts, Max140Text names, counted in characters); it is
- * XML-escaped (& < > " '). A violation is PERR_INTERNAL naming the field: the file is not written.
+ * Text rules (formats/paytext.h): every text must be valid UTF-8 of the SWIFT/SEPA Latin set without
+ * control characters and within the schema's length (Max35Text ids, Max34Text accounts, Max140Text
+ * names, counted in characters); it is XML-escaped (& < > " ').
+ * Written by hand, not with libxml2's xmlTextWriter: the writer escapes ' as &apos; (files already
+ * sent and tests pin these bytes) and xmlTextWriter cannot write that escape; libxml2 validates
+ * each file against the schema instead (pain001_schema_validate).
  */
 #ifndef PIPELINE_PAIN001_H
 #define PIPELINE_PAIN001_H
@@ -49,7 +52,32 @@ struct pain001_msg {
 };
 
 /*
- * Builds the XML document. On success *out is a NUL-terminated buffer owned by the caller (free)
+ * Checks everything the writer checks (texts by formats/paytext.h, ids, accounts, BIC, dates,
+ * amounts, currencies, the control sum's 18 digits) without writing: PERR_OK, or
+ * PERR_PAYMENT_DATA / PERR_CURRENCY / PERR_MONEY_OVERFLOW with the field named. The settle stage
+ * calls it before committing an offering's transfers; pain001_build calls it first.
+ */
+enum perr pain001_check(const struct pain001_msg *m);
+
+/*
+ * Validates a built document against the pain.001.001.03 XML schema at xsd_path with libxml2
+ * (xmlSchemaValidateDoc): PERR_OK, PERR_SCHEMA naming the first violation (file `name`, line), or
+ * PERR_CONFIG if the schema cannot be read. Network access is never attempted.
+ */
+enum perr pain001_schema_validate(const char *xsd_path, const char *doc, size_t len, const char *name);
+
+/* Where the schema is shipped, relative to [paths] formats_dir, and installed. */
+#define PAIN001_XSD_NAME "schemas/pain.001.001.03.xsd"
+
+/*
+ * The schema's path: <formats_dir>/schemas/pain.001.001.03.xsd if readable, else the installed copy
+ * under PIPELINE_SHAREDIR (make install). Caller frees.
+ */
+char *pain001_schema_path(const char *formats_dir);
+
+/*
+ * Builds the XML document (pain001_check's rules; a violation is PERR_INTERNAL here, since it
+ * should have been refused before commit). On success *out is a NUL-terminated buffer owned by the caller (free)
  * and *len its length without the NUL. On failure nothing is allocated.
  */
 enum perr pain001_build(const struct pain001_msg *m, char **out, size_t *len);

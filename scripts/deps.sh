@@ -23,6 +23,7 @@ openssh-server
 openssh-client
 python3
 python3-openpyxl
+libxml2-dev
 python3-paramiko
 libxml2-utils
 tzdata

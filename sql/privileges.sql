@@ -81,6 +81,10 @@ BEGIN
 
     -- money records: only the columns that record progress, each set once (sql/091 triggers)
     EXECUTE format('GRANT UPDATE (status, approved_by, approved_at, payment_file) ON transfer TO %I', nightly);
-    EXECUTE format('GRANT UPDATE (issuance_file) ON issuance TO %I', nightly);
-    EXECUTE format('GRANT UPDATE (sha256, size_bytes, written_at, uploaded_at) ON outbound_file TO %I', nightly);
+    EXECUTE format('GRANT UPDATE (issuance_file, status) ON issuance TO %I', nightly);
+    EXECUTE format('GRANT UPDATE (sha256, size_bytes, written_at, uploaded_at, voided_at, voided_by)'
+                   ' ON outbound_file TO %I', nightly);
+    -- settlement_action (the audit trail of `pipeline transfer|issuance cancel|reissue`),
+    -- outbound_attempt and cash_movement_void are history (the rule above): INSERT only, like every
+    -- table by default, and their triggers refuse UPDATE and DELETE to everyone (sql/120)
 END $$;

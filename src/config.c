@@ -204,6 +204,22 @@ parse_int(struct parse_state *ps, const char *key, const char *v, long lo, long 
 	return 1;
 }
 
+/*
+ * A name that goes into pain.001 (Nm, Max140Text): at most 140 characters, counted as UTF-8
+ * characters. The full text rules (formats/paytext.h) apply again before settle commits.
+ */
+static int
+name_fits(struct parse_state *ps, const char *key, const char *v)
+{
+	size_t chars = 0;
+
+	for (const char *p = v; *p; p++)
+		chars += ((unsigned char)*p & 0xc0) != 0x80;
+	if (chars > 140)
+		return fail(ps, "%s: %zu characters, at most 140 allowed (pain.001 Nm)", key, chars);
+	return 1;
+}
+
 static int
 parse_bool(struct parse_state *ps, const char *key, const char *v, bool *out)
 {
@@ -635,7 +651,12 @@ handler(void *user, const char *section, const char *k, const char *v)
 	if (!strcmp(section, "pipeline")) {
 		if (!strcmp(k, "data_dir")) { free(cfg->data_dir); cfg->data_dir = resolve(cfg, v); return 1; }
 		if (!strcmp(k, "timezone")) { set_str(&cfg->timezone, v); return 1; }
-		if (!strcmp(k, "company")) { set_str(&cfg->company, v); return 1; }
+		if (!strcmp(k, "company")) {
+			if (!name_fits(ps, k, v))
+				return 0;
+			set_str(&cfg->company, v);
+			return 1;
+		}
 		if (!strcmp(k, "formats_dir")) { free(cfg->formats_dir); cfg->formats_dir = resolve(cfg, v); return 1; }
 		if (!strcmp(k, "log_format")) {
 			if (strcmp(v, "logfmt") && strcmp(v, "json"))
@@ -666,8 +687,20 @@ handler(void *user, const char *section, const char *k, const char *v)
 	} else if (!strcmp(section, "settle")) {
 		if (!strcmp(k, "four_eyes_limit")) return parse_limit(ps, v);
 		if (!strcmp(k, "pay_despite_breaks")) return parse_bool(ps, k, v, &cfg->pay_despite_breaks);
-		if (!strcmp(k, "debtor_name")) { set_str(&cfg->debtor_name, v); return 1; }
+		if (!strcmp(k, "debtor_name")) {
+			if (!name_fits(ps, k, v))
+				return 0;
+			set_str(&cfg->debtor_name, v);
+			return 1;
+		}
 		if (!strcmp(k, "debtor_bic")) { set_str(&cfg->debtor_bic, v); return 1; }
+		if (!strcmp(k, "issue_after")) {
+			if (!strcmp(v, "uploaded")) cfg->issue_after = ISSUE_AFTER_UPLOADED;
+			else if (!strcmp(v, "accepted")) cfg->issue_after = ISSUE_AFTER_ACCEPTED;
+			else if (!strcmp(v, "settled")) cfg->issue_after = ISSUE_AFTER_SETTLED;
+			else return fail(ps, "issue_after = \"%s\": expected uploaded, accepted or settled", v);
+			return 1;
+		}
 	} else if (!strcmp(section, "report")) {
 		if (!strcmp(k, "dir")) { free(cfg->report_dir); cfg->report_dir = resolve(cfg, v); return 1; }
 		if (!strcmp(k, "matched_row_cap")) {

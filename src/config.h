@@ -106,6 +106,9 @@ struct config {
 	bool pay_despite_breaks;         /* default false */
 	char *debtor_name;               /* pain.001 initiating party / debtor name */
 	char *debtor_bic;                /* pain.001 debtor agent BIC */
+	/* DvP: an offering's issuance file waits until its payments are uploaded and verified,
+	 * accepted by the bank (pain.002), or settled (seen on the statement) */
+	enum { ISSUE_AFTER_UPLOADED = 0, ISSUE_AFTER_ACCEPTED, ISSUE_AFTER_SETTLED } issue_after;
 	struct endpoint_cfg payments_out;  /* [outbound.payments] */
 	struct endpoint_cfg issuance_out;  /* [outbound.issuance] */
 	bool have_payments_out, have_issuance_out;

@@ -43,6 +43,9 @@ enum perr {
 	PERR_EXCEPTIONS = 28,     /* run completed with open error exceptions (--fail-on-exceptions) */
 	PERR_REPORT = 29,         /* the report could not be written */
 	PERR_INTERRUPTED = 30,    /* stopped by a signal */
+	PERR_PAYMENT_DATA = 39,   /* data a payment or issuance file cannot carry: refused before commit */
+	PERR_UNVERIFIED = 40,     /* an upload did not read back as ours (short write, lost rename, changed) */
+	PERR_SCHEMA = 41,         /* a payment file failed its XML schema: never sent */
 	PERR_REMOTE_CHANGING = 42,/* a remote file changed while it was read: not taken, looked at again later */
 	PERR_REMOTE_OVERRUN = 43, /* the server sent more bytes than it announced, or fewer and ended */
 	PERR_LIMIT = 44,          /* a listing or transfer limit was exceeded (entries, bytes, time) */

@@ -1649,6 +1649,30 @@ compare_existing(struct transport *t, const char *remote_name, const struct tran
 }
 
 /*
+ * Reads remote_dir/`name` back and compares its size and SHA-256 with ours: PERR_OK if they are
+ * equal, PERR_UNVERIFIED naming `what` if the file is missing, short or different.
+ */
+static enum perr
+verify_remote(struct transport *t, const char *name, const struct transfer_info *mine, const char *what)
+{
+	struct transfer_info got;
+	bool exists;
+	enum perr e;
+
+	memset(&got, 0, sizeof got);
+	if ((e = remote_digest(t, name, &exists, &got)) != PERR_OK)
+		return e;
+	if (!exists)
+		return perr_set(PERR_UNVERIFIED, "%s: %s: %s is not there (the server reported success)",
+		    t->desc, name, what);
+	if (got.size != mine->size || strcmp(got.sha256, mine->sha256) != 0)
+		return perr_set(PERR_UNVERIFIED, "%s: %s: %s reads back as %lld bytes SHA-256 %.16s..., ours is %lld "
+		    "bytes %.16s... (%s)", t->desc, name, what, (long long)got.size, got.sha256,
+		    (long long)mine->size, mine->sha256, got.size < mine->size ? "a short write" : "changed");
+	return PERR_OK;
+}
+
+/*
  * Removes ".NAME.part.PID" files an earlier, killed upload of NAME left in the remote directory
  * (ours have this exact shape; nothing else is touched). Called once NAME is in place, so the
  * bank's directory is left holding only whole files. Best effort: a failure is logged.
@@ -1714,6 +1738,8 @@ transport_put_file(struct transport *t, const char *local_path, const char *remo
 	tmp_path = join_path(t->ep->remote_dir, tmp_name);
 	final = join_path(t->ep->remote_dir, remote_name);
 	e = t->sftp != NULL ? put_sftp_tmp(t, local_path, tmp_path) : put_dir_tmp(t, local_path, tmp_path);
+	if (e == PERR_OK)
+		e = verify_remote(t, tmp_name, &mine, "the temporary upload");
 	if (e != PERR_OK) {
 		remove_remote(t, tmp_path);
 		goto out;
@@ -1731,16 +1757,19 @@ transport_put_file(struct transport *t, const char *local_path, const char *remo
 	}
 	if (e != PERR_OK)
 		goto out;
-	/* Check what landed. */
-	{
-		struct transfer_info landed;
-		bool ex2;
+	/* Check what landed under the final name: a rename the server reported but did not do, or a
+	 * file changed after the upload, is not delivered; the final name keeps nothing unverified. */
+	e = verify_remote(t, remote_name, &mine, "the file after its rename");
+	if (e == PERR_UNVERIFIED) {
+		enum perr v = e;
+		char d[1024];
 
-		memset(&landed, 0, sizeof landed);
-		e = remote_digest(t, remote_name, &ex2, &landed);
-		if (e == PERR_OK && (!ex2 || landed.size != mine.size || strcmp(landed.sha256, mine.sha256) != 0))
-			e = perr_set(PERR_SFTP, "%s: %s: uploaded content does not match the local file (%lld vs %lld bytes)",
-			    t->desc, remote_name, (long long)landed.size, (long long)mine.size);
+		snprintf(d, sizeof d, "%s", perr_detail());
+		remove_remote(t, tmp_path);       /* a rename that was not done leaves the temporary */
+		if (strstr(d, "is not there") == NULL) {
+			remove_remote(t, final);
+			e = perr_set(v, "%s; removed it from the final name", d);
+		}
 	}
 	if (e == PERR_OK)
 		remove_stale_parts(t, remote_name);
@@ -1754,6 +1783,13 @@ out:
 enum perr
 transport_put(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
     bool *already_there)
+{
+	return transport_put_each(ep, local_path, remote_name, already_there, NULL, NULL);
+}
+
+enum perr
+transport_put_each(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
+    bool *already_there, transport_attempt_fn on_attempt, void *arg)
 {
 	struct transport *t = NULL;
 	int attempt, retries = ep->retries >= 0 ? ep->retries : 0;
@@ -1771,7 +1807,10 @@ transport_put(const struct endpoint_cfg *ep, const char *local_path, const char 
 			transport_close(t);
 			t = NULL;
 		}
-		if (e == PERR_OK || !transport_retryable(e) || attempt >= retries)
+		if (on_attempt != NULL)
+			on_attempt(arg, e, e == PERR_OK ? "" : perr_detail());
+		/* an upload that did not verify is retried like a lost connection */
+		if (e == PERR_OK || (!transport_retryable(e) && e != PERR_UNVERIFIED) || attempt >= retries)
 			break;
 		snprintf(num, sizeof num, "%d", attempt + 1);
 		log_event(LOG_WARN, "transport", "connection problem, retrying", "error", perr_detail(),

@@ -13,8 +13,12 @@
  *    that only regular files are taken; sizes are checked against a limit before and while reading.
  *  - Downloads are atomic: a temporary file in the destination directory, fsync, rename; no partial
  *    file ever appears under the final name. SHA-256 and size are computed while reading.
- *  - Uploads never overwrite: temporary remote name, then rename into place; an existing destination
- *    with the same SHA-256 is a no-op, with different content PERR_REMOTE_CONFLICT.
+ *  - Uploads never overwrite and are verified: a temporary remote name, read back (size and
+ *    SHA-256 against ours), only then renamed into place, and the final name read back again; a
+ *    short write, a rename the server reported but did not do, or a file changed after upload is
+ *    PERR_UNVERIFIED (the temporary and a bad final file are removed: the final name never holds
+ *    anything but a verified, complete file of ours). An existing destination with the same SHA-256
+ *    is a no-op, with different content PERR_REMOTE_CONFLICT (never touched).
  *  - libssh2 error codes are translated into enum perr in exactly one function (transport.c).
  *  - This module never touches the database (stages/fetch.c does the bookkeeping).
  */
@@ -115,7 +119,9 @@ enum perr transport_get(struct transport *t, const char *name, int64_t listed_si
 
 /*
  * Uploads local_path as remote_dir/`remote_name`: first a temporary remote name
- * (".<remote_name>.part.<pid>"), then a rename into place, which never replaces an existing file.
+ * (".<remote_name>.part.<pid>"), read back and compared (size, SHA-256), then a rename into place,
+ * which never replaces an existing file, then the final name read back: PERR_UNVERIFIED if either
+ * read-back differs (nothing of ours left behind under either name).
  * If remote_name already exists: same SHA-256 -> no-op, *already_there = true; different ->
  * PERR_REMOTE_CONFLICT and the remote file is left as it is. remote_name must pass
  * transport_name_safe. `info` (may be NULL) receives the local file's size and SHA-256.
@@ -131,12 +137,21 @@ enum perr transport_put_file(struct transport *t, const char *local_path, const 
 enum perr transport_archive(struct transport *t, const char *name, const char *archive_dir);
 
 /*
- * For the settle stage: connect, transport_put_file, disconnect, retrying on connection loss or
- * timeout up to ep->retries times with ep->retry_backoff_ms doubled each time. *already_there (may
+ * For the settle stage: connect, transport_put_file, disconnect, retrying on connection loss,
+ * timeout or an upload that did not verify up to ep->retries times with ep->retry_backoff_ms doubled each time. *already_there (may
  * be NULL) says the same file was already in place (a rerun), which is success.
  */
 enum perr transport_put(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
     bool *already_there);
+
+/*
+ * transport_put, calling on_attempt(arg, result, detail) after every attempt (detail "" on
+ * success), so that the caller can record each one (the settle stage's outbound_attempt rows).
+ * on_attempt must leave perr_detail() as it found it: the final failure is reported as usual.
+ */
+typedef void (*transport_attempt_fn)(void *arg, enum perr result, const char *detail);
+enum perr transport_put_each(const struct endpoint_cfg *ep, const char *local_path, const char *remote_name,
+    bool *already_there, transport_attempt_fn on_attempt, void *arg);
 
 /* True for errors worth a reconnect and retry (connection lost, timeout). */
 bool transport_retryable(enum perr e);

@@ -696,7 +696,9 @@ read_candidates(struct recon *r)
 	    "        c.expected_date - DATE '1970-01-01', c.reference, coalesce(c.batch_id, '')"
 	    "   FROM cash_movement c, recon_param p"
 	    "  WHERE c.expected_date <= p.cutoff"
-	    "    AND NOT EXISTS (SELECT 1 FROM recon_match_movement mm WHERE mm.movement_id = c.movement_id))"
+	    "    AND NOT EXISTS (SELECT 1 FROM recon_match_movement mm WHERE mm.movement_id = c.movement_id)"
+	    /* a cancelled transfer's movements are no longer expected (pipeline transfer cancel) */
+	    "    AND NOT EXISTS (SELECT 1 FROM cash_movement_void v WHERE v.movement_id = c.movement_id))"
 	    " TO STDOUT", 7, row_movement, &n);
 }
 
@@ -1091,6 +1093,8 @@ bank_rec_items(struct recon *r)
 	    "        c.reference"
 	    "   FROM cash_movement c, p"
 	    "  WHERE c.expected_date <= p.d AND NOT EXISTS (SELECT 1 FROM mm WHERE mm.movement_id = c.movement_id)"
+	    /* a cancelled transfer's movements are not outstanding (pipeline transfer cancel) */
+	    "    AND NOT EXISTS (SELECT 1 FROM cash_movement_void v WHERE v.movement_id = c.movement_id)"
 	    " UNION ALL"
 	    " SELECT l.account_no, 'BANK_NOT_IN_BOOKS', 'line:' || l.line_id, l.value_date,"
 	    "        business_days_between(l.value_date, p.d), l.amount_minor, l.reference"

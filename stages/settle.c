@@ -13,19 +13,29 @@
  *   files       pain001-<YYYYMMDD>-<NN>.xml (msg id DABS-PAY-<YYYYMMDD>-<NN>),
  *               issuance-<YYYYMMDD>-<NN>.csv (msg id DABS-ISS-<YYYYMMDD>-<NN>)
  * The order of work, each step finishing what an interrupted earlier run left:
- *   A. per offering, ONE transaction (each table's rows in one INSERT ... FROM unnest): allocation
- *      rows, offering_settlement, balanced journal postings, transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows,
- *      holdings; conservation checked in C and again in SQL before COMMIT. An offering with an
- *      offering_settlement row is never allocated again (not even with --force).
- *   B. one transaction per kind: the READY transfers are put into a new payment file (outbound_file
- *      row with its message id and creation time fixed now; transfers FILED; their cash movements
- *      expected on the next business day); the issuance rows of offerings whose transfers are all
- *      filed go into a new issuance file.
- *   C. for every outbound file not yet recorded as uploaded: its bytes are re-created from the rows
- *      (a rerun gives the same bytes; a stored SHA-256 proves it), written atomically under
- *      <data_dir>/outbox/<date>/, uploaded with transport_put (same name and content on the server:
- *      no-op; different: PERR_REMOTE_CONFLICT, never overwritten), and the upload recorded
- *      (outbound_file.uploaded_at, transfers UPLOADED).
+ *   A. per offering, ONE transaction (each table's rows in one INSERT ... FROM unnest), as named
+ *      steps (settle_offering): allocation rows, offering_settlement, balanced journal postings,
+ *      transfers (READY, or AWAITING_APPROVAL above the four-eyes limit), issuance rows, holdings;
+ *      then the PRE-COMMIT CHECK (check_offering_files: the offering's transfers as a payment
+ *      message by pain001_check and the pain.001 schema, its issuance rows by the issuance writer;
+ *      investor ids by the journal's rule before anything): an offering a file could never carry
+ *      is refused whole, nothing of it committed (PERR_PAYMENT_DATA); conservation checked in C and
+ *      again in SQL before COMMIT. An offering with an offering_settlement row is never allocated
+ *      again (not even with --force); one the ledger marks SETTLED is never touched.
+ *   B. the READY transfers are put into a new payment file (outbound_file row with its message id
+ *      and creation time fixed now; transfers FILED; their cash movements expected on the next
+ *      business day), in one transaction.
+ *   C. every payment file not yet uploaded nor voided: its bytes re-created from the rows (a rerun
+ *      gives the same bytes; a stored SHA-256 proves it), validated against the pain.001.001.03
+ *      schema (libxml2), written atomically under <data_dir>/outbox/<date>/, uploaded and verified
+ *      with transport_put_each (read back before and after the rename; same name and content on
+ *      the server: no-op; different: PERR_REMOTE_CONFLICT, never overwritten), every attempt
+ *      recorded (outbound_attempt), and the upload recorded (uploaded_at, transfers UPLOADED).
+ *   D. DELIVERY VERSUS PAYMENT: the ACTIVE issuance rows of offerings whose transfers are paid as
+ *      far as [settle] issue_after asks (dvp_paid_sql) go into a new issuance file, which is then
+ *      delivered like C (and held at delivery if its payment is not through).
+ * Each of B, C, D runs even if an earlier one failed; D's condition, not the order, keeps units
+ * from going before money.
  * A process killed anywhere leaves a state from which the next run (or `settle --force`) finishes.
  * Test-only fault hook: PIPELINE_FAULT=settle:rows_committed|file_written|file_uploaded|upload_recorded
  * raises SIGKILL right after that point is first reached.
@@ -61,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "allocate.h"
 #include "db.h"
@@ -69,6 +80,7 @@
 #include "log.h"
 #include "money.h"
 #include "pain001.h"
+#include "paytext.h"
 #include "stage.h"
 #include "transport.h"
 #include "util.h"
@@ -527,6 +539,239 @@ check_accounts(struct stage_ctx *ctx, const char *oid, const struct offering_inf
 	return PERR_OK;
 }
 
+static enum perr file_issuance_where(struct stage_ctx *ctx, char **pendingp);
+static enum perr check_offering_files(struct stage_ctx *ctx, const char *oid, const char *exec_iso);
+
+/* What settling one offering works with, step to step. */
+struct settle_work {
+	const char *oid;
+	struct offering_info o;
+	struct sub_row *rows;       /* owned */
+	struct alloc_sub *subs;     /* owned; subs[i] belongs to rows[i] */
+	size_t n, *order;           /* order: indexes sorted by investor (owned) */
+	struct alloc_result ar;
+	struct alloc_money am;
+	char hold_iso[DATE_BUFSZ];  /* the holdings' date, and the payment's execution date */
+};
+
+static void
+settle_work_free(struct settle_work *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->rows[i].subscription_id);
+		free(w->rows[i].investor_id);
+	}
+	free(w->rows);
+	free(w->subs);
+	free(w->order);
+	free(w->o.trustee_account);
+}
+
+/* The offering's active subscriptions, in subscription id order. */
+static enum perr
+load_subscriptions(struct stage_ctx *ctx, struct settle_work *w)
+{
+	const char *params[1] = { w->oid };
+	PGresult *res;
+
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "SELECT subscription_id, investor_id, units,"
+	    "       (extract(epoch FROM subscribed_at) * 1000000)::bigint"
+	    "  FROM subscription WHERE offering_id = $1 AND status = 'ACTIVE'"
+	    " ORDER BY subscription_id", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	w->n = (size_t)PQntuples(res);
+	w->rows = xcalloc(w->n ? w->n : 1, sizeof *w->rows);
+	w->subs = xcalloc(w->n ? w->n : 1, sizeof *w->subs);
+	w->order = xcalloc(w->n ? w->n : 1, sizeof *w->order);
+	for (size_t i = 0; i < w->n; i++) {
+		w->rows[i].subscription_id = xstrdup(PQgetvalue(res, (int)i, 0));
+		w->rows[i].investor_id = xstrdup(PQgetvalue(res, (int)i, 1));
+		w->subs[i].subscription_id = w->rows[i].subscription_id;
+		w->subs[i].requested = db_get_i64(res, (int)i, 2);
+		w->subs[i].subscribed_at_us = db_get_i64(res, (int)i, 3);
+		w->order[i] = i;
+	}
+	PQclear(res);
+	ctx->rows_in += (int64_t)w->n;
+	return PERR_OK;
+}
+
+/* Every investor id must be able to name a journal account (WALLET:<investor>): checked first. */
+static enum perr
+check_investor_ids(const struct settle_work *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!paytext_journal_id_valid(w->rows[i].investor_id))
+			return perr_set(PERR_PAYMENT_DATA, "%s: refused before commit: subscription %s: investor_id "
+			    "\"%.64s\" cannot name a journal account (WALLET:<investor_id> takes [A-Za-z0-9_-], at "
+			    "most %d characters); nothing of offering %s was committed or delivered", w->oid,
+			    w->rows[i].subscription_id, w->rows[i].investor_id, PAYTEXT_JOURNAL_ID_MAX, w->oid);
+	return PERR_OK;
+}
+
+/* Allocation and money, checked for conservation in C. */
+static enum perr
+compute_allocation(struct settle_work *w)
+{
+	enum perr rc;
+
+	if ((rc = allocate(w->subs, w->n, w->o.units_offered, w->o.min_units, &w->ar)) != PERR_OK ||
+	    (rc = alloc_money(w->subs, w->n, &w->ar, w->o.unit_price, w->o.fee_bps, &w->am)) != PERR_OK ||
+	    (rc = alloc_money_check(w->oid, w->subs, w->n, &w->ar, w->o.units_offered, w->o.unit_price,
+	    &w->am)) != PERR_OK) {
+		if (rc != PERR_CONSERVATION) {
+			char d[1024];
+
+			snprintf(d, sizeof d, "%s", perr_detail());
+			perr_set(rc, "%s: %s", w->oid, d);
+		}
+	}
+	return rc;
+}
+
+/*
+ * The accounts the money would move between, and the account gate. A refusal by the gate rolls
+ * the offering's transaction back, records SETTLEMENT_BLOCKED and sets *blocked.
+ */
+static enum perr
+gate_offering(struct stage_ctx *ctx, struct settle_work *w, bool *blocked)
+{
+	const struct config *cfg = ctx->cfg;
+	char *why = NULL, *subject, *full;
+	enum perr rc;
+
+	if (w->am.gross_minor <= 0)
+		return PERR_OK;
+	if ((rc = check_accounts(ctx, w->oid, &w->o)) != PERR_OK ||
+	    (rc = account_blocked(ctx, cfg->client_money_account, &why)) != PERR_OK || why == NULL)
+		return rc;
+	subject = xasprintf("offering:%s", w->oid);
+	db_rollback(ctx->db);
+	full = xasprintf("offering %s was not settled: %s", w->oid, why);
+	if ((rc = db_begin(ctx->db)) == PERR_OK &&
+	    (rc = raise_blocked(ctx, subject, cfg->client_money_account, w->oid, w->am.gross_minor,
+	    w->o.currency, full)) == PERR_OK)
+		rc = db_commit(ctx->db);
+	free(subject);
+	free(full);
+	free(why);
+	*blocked = true;
+	return rc;
+}
+
+/* The allocation rows: one statement for all. */
+static enum perr
+insert_allocations(struct stage_ctx *ctx, const struct settle_work *w)
+{
+	struct pgarr sid, inv, req, alo, ref;
+	const char *params[8];
+	char run[24];
+	enum perr rc;
+
+	pgarr_init(&sid);
+	pgarr_init(&inv);
+	pgarr_init(&req);
+	pgarr_init(&alo);
+	pgarr_init(&ref);
+	for (size_t i = 0; i < w->n; i++) {
+		pgarr_text(&sid, w->rows[i].subscription_id);
+		pgarr_text(&inv, w->rows[i].investor_id);
+		pgarr_i64(&req, w->subs[i].requested);
+		pgarr_i64(&alo, w->subs[i].allocated);
+		pgarr_i64(&ref, w->subs[i].refund_minor);
+	}
+	params[0] = w->oid;
+	params[1] = ctx->date_iso;
+	params[2] = i64s(ctx->run_id, run);
+	params[3] = pgarr_str(&sid);
+	params[4] = pgarr_str(&inv);
+	params[5] = pgarr_str(&req);
+	params[6] = pgarr_str(&alo);
+	params[7] = pgarr_str(&ref);
+	rc = db_command(ctx->db,
+	    "INSERT INTO allocation (subscription_id, offering_id, investor_id, requested_units,"
+	    "  allocated_units, refund_minor, business_date, run_id)"
+	    " SELECT u.s, $1, u.i, u.r, u.a, u.f, $2::date, $3::bigint"
+	    "   FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[])"
+	    "        AS u(s, i, r, a, f)", 8, params);
+	pgarr_free(&sid);
+	pgarr_free(&inv);
+	pgarr_free(&req);
+	pgarr_free(&alo);
+	pgarr_free(&ref);
+	if (rc == PERR_OK)
+		ctx->rows_out += (int64_t)w->n;
+	return rc;
+}
+
+/* The offering_settlement row: from now on the offering is never allocated again. */
+static enum perr
+insert_settlement(struct stage_ctx *ctx, const struct settle_work *w)
+{
+	const char *params[10];
+	char b[7][24];
+	enum perr rc;
+
+	params[0] = w->oid;
+	params[1] = alloc_outcome_name(w->ar.outcome);
+	params[2] = i64s(w->ar.requested_total, b[0]);
+	params[3] = i64s(w->ar.allocated_total, b[1]);
+	params[4] = i64s(w->am.gross_minor, b[2]);
+	params[5] = i64s(w->am.fee_minor, b[3]);
+	params[6] = i64s(w->am.proceeds_minor, b[4]);
+	params[7] = i64s(w->am.refunded_minor, b[5]);
+	params[8] = ctx->date_iso;
+	params[9] = i64s(ctx->run_id, b[6]);
+	rc = db_command(ctx->db,
+	    "INSERT INTO offering_settlement (offering_id, outcome, requested_units, allocated_units,"
+	    "  gross_minor, fee_minor, proceeds_minor, refunded_minor, business_date, run_id)"
+	    " VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint,"
+	    "  $9::date, $10::bigint)", 10, params);
+	if (rc == PERR_OK)
+		ctx->rows_out++;
+	return rc;
+}
+
+/* The issuance records and the holdings of the investors in inv/units. */
+static enum perr
+insert_issuance_holdings(struct stage_ctx *ctx, const struct settle_work *w, struct pgarr *inv,
+    struct pgarr *units, int64_t n_issue)
+{
+	const char *params[7];
+	char price[24];
+	enum perr rc;
+
+	params[0] = w->oid;
+	params[1] = i64s(w->o.unit_price, price);
+	params[2] = w->o.currency;
+	params[3] = w->o.settlement_date;
+	params[4] = ctx->date_iso;
+	params[5] = pgarr_str(inv);
+	params[6] = pgarr_str(units);
+	rc = db_command(ctx->db,
+	    "INSERT INTO issuance (issuance_id, offering_id, investor_id, units, unit_price_minor,"
+	    "  amount_minor, currency, settlement_date, business_date)"
+	    " SELECT 'ISS-' || $1 || '-' || u.i, $1, u.i, u.n, $2::bigint, u.n * $2::bigint, $3,"
+	    "        $4::date, $5::date"
+	    "   FROM unnest($6::text[], $7::bigint[]) AS u(i, n)", 7, params);
+	if (rc != PERR_OK)
+		return rc;
+	params[0] = w->hold_iso;
+	params[1] = w->oid;
+	params[2] = pgarr_str(inv);
+	params[3] = pgarr_str(units);
+	rc = db_command(ctx->db,
+	    "INSERT INTO holding (as_of_date, offering_id, investor_id, units, origin)"
+	    " SELECT $1::date, $2, u.i, coalesce((SELECT h.units FROM holding h"
+	    "     WHERE h.offering_id = $2 AND h.investor_id = u.i AND h.as_of_date <= $1::date"
+	    "     ORDER BY h.as_of_date DESC LIMIT 1), 0) + u.n, 'SETTLE'"
+	    "   FROM unnest($3::text[], $4::bigint[]) AS u(i, n)", 4, params);
+	ctx->rows_out += 2 * n_issue;
+	return rc;
+}
+
 /* Index order of subscriptions by investor (for per-investor sums). */
 static const struct sub_row *sort_rows;
 static int
@@ -538,267 +783,139 @@ by_investor(const void *a, const void *b)
 	return c ? c : strcmp(sort_rows[ia].subscription_id, sort_rows[ib].subscription_id);
 }
 
+/* Journal transactions of two postings each, gathered for one journal_post_batch. */
+struct jbatch {
+	struct pgarr key, desc, pkey, acct, amt;
+	int64_t n;
+};
+
+static void
+jbatch_init(struct jbatch *b)
+{
+	pgarr_init(&b->key);
+	pgarr_init(&b->desc);
+	pgarr_init(&b->pkey);
+	pgarr_init(&b->acct);
+	pgarr_init(&b->amt);
+	b->n = 0;
+}
+
+/* One transaction `key`: `debit` +amount, `credit` -amount. Takes ownership of key and desc. */
+static void
+jbatch_add(struct jbatch *b, char *key, char *desc, const char *debit, const char *credit, int64_t amount)
+{
+	pgarr_text(&b->key, key);
+	pgarr_text(&b->desc, desc);
+	pgarr_text(&b->pkey, key); pgarr_text(&b->acct, debit); pgarr_i64(&b->amt, amount);
+	pgarr_text(&b->pkey, key); pgarr_text(&b->acct, credit); pgarr_i64(&b->amt, -amount);
+	b->n++;
+	free(key);
+	free(desc);
+}
+
+static enum perr
+jbatch_post(struct stage_ctx *ctx, struct jbatch *b, const char *kind, const char *currency)
+{
+	if (b->n == 0)
+		return PERR_OK;
+	return journal_post_batch(ctx, kind, currency, &b->key, &b->desc, &b->pkey, &b->acct, &b->amt, 2 * b->n);
+}
+
+static void
+jbatch_free(struct jbatch *b)
+{
+	pgarr_free(&b->key);
+	pgarr_free(&b->desc);
+	pgarr_free(&b->pkey);
+	pgarr_free(&b->acct);
+	pgarr_free(&b->amt);
+}
+
 /*
- * Settles one offering in one transaction (see the top of the file). *blocked says it was refused
- * because of a broken account (not an error). Returns an error with nothing of the offering
- * committed.
+ * Per investor (an investor's subscriptions summed): the CLOSE and REFUND journal transactions,
+ * two postings each (one small transaction per investor keeps the database's balance check
+ * linear), the issuance record and the holding.
  */
 static enum perr
-settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, bool *blocked)
+post_per_investor(struct stage_ctx *ctx, struct settle_work *w)
 {
-	const struct config *cfg = ctx->cfg;
-	struct offering_info o;
-	struct sub_row *rows = NULL;
-	struct alloc_sub *subs = NULL;
-	size_t n = 0, *order = NULL;
-	struct alloc_result ar;
-	struct alloc_money am;
-	const char *params[10];
-	char b[10][24], hold_iso[DATE_BUFSZ], *why = NULL;
-	PGresult *res = NULL;
+	struct jbatch close, refunds;
+	struct pgarr i_inv, i_units;                           /* issuance and holdings */
+	char *escrow = xasprintf("ESCROW:%s", w->oid);
+	int64_t n_issue = 0;
+	const char *oid = w->oid;
 	enum perr rc;
 
-	*blocked = false;
-	memset(&o, 0, sizeof o);
-	date_format_iso(holding_date, hold_iso);
-	if ((rc = db_begin(ctx->db)) != PERR_OK)
-		return rc;
-	if ((rc = load_offering(ctx, oid, &o)) != PERR_OK)
-		goto out;
-	if (o.settled) {         /* settled meanwhile: never allocate twice */
-		db_rollback(ctx->db);
-		free(o.trustee_account);
-		return PERR_OK;
-	}
+	sort_rows = w->rows;
+	qsort(w->order, w->n, sizeof *w->order, by_investor);
+	jbatch_init(&close);
+	jbatch_init(&refunds);
+	pgarr_init(&i_inv);
+	pgarr_init(&i_units);
+	for (size_t k = 0; k < w->n;) {
+		const char *inv = w->rows[w->order[k]].investor_id;
+		int64_t money = 0, refund = 0, units = 0;
+		size_t j = k;
+		char *wallet;
 
-	params[0] = oid;
-	res = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "SELECT subscription_id, investor_id, units,"
-	    "       (extract(epoch FROM subscribed_at) * 1000000)::bigint"
-	    "  FROM subscription WHERE offering_id = $1 AND status = 'ACTIVE'"
-	    " ORDER BY subscription_id", 1, params);
-	if (res == NULL) {
-		rc = PERR_DB;
-		goto out;
-	}
-	n = (size_t)PQntuples(res);
-	rows = xcalloc(n ? n : 1, sizeof *rows);
-	subs = xcalloc(n ? n : 1, sizeof *subs);
-	order = xcalloc(n ? n : 1, sizeof *order);
-	for (size_t i = 0; i < n; i++) {
-		rows[i].subscription_id = xstrdup(PQgetvalue(res, (int)i, 0));
-		rows[i].investor_id = xstrdup(PQgetvalue(res, (int)i, 1));
-		subs[i].subscription_id = rows[i].subscription_id;
-		subs[i].requested = db_get_i64(res, (int)i, 2);
-		subs[i].subscribed_at_us = db_get_i64(res, (int)i, 3);
-		order[i] = i;
-	}
-	PQclear(res);
-	res = NULL;
-	ctx->rows_in += (int64_t)n;
-
-	if ((rc = allocate(subs, n, o.units_offered, o.min_units, &ar)) != PERR_OK ||
-	    (rc = alloc_money(subs, n, &ar, o.unit_price, o.fee_bps, &am)) != PERR_OK ||
-	    (rc = alloc_money_check(oid, subs, n, &ar, o.units_offered, o.unit_price, &am)) != PERR_OK) {
-		if (rc != PERR_CONSERVATION) {
-			char d[1024];
-
-			snprintf(d, sizeof d, "%s", perr_detail());
-			perr_set(rc, "%s: %s", oid, d);
+		/* each sum is bounded by a total checked for overflow by alloc_money */
+		for (; j < w->n && strcmp(w->rows[w->order[j]].investor_id, inv) == 0; j++) {
+			money += w->subs[w->order[j]].requested * w->o.unit_price;
+			refund += w->subs[w->order[j]].refund_minor;
+			units += w->subs[w->order[j]].allocated;
 		}
-		goto out;
-	}
-
-	if (am.gross_minor > 0) {
-		if ((rc = check_accounts(ctx, oid, &o)) != PERR_OK)
-			goto out;
-		if ((rc = account_blocked(ctx, cfg->client_money_account, &why)) != PERR_OK)
-			goto out;
-		if (why != NULL) {
-			char *subject = xasprintf("offering:%s", oid), *full;
-
-			db_rollback(ctx->db);
-			full = xasprintf("offering %s was not settled: %s", oid, why);
-			if ((rc = db_begin(ctx->db)) == PERR_OK &&
-			    (rc = raise_blocked(ctx, subject, cfg->client_money_account, oid, am.gross_minor,
-			    o.currency, full)) == PERR_OK)
-				rc = db_commit(ctx->db);
-			free(subject);
-			free(full);
-			*blocked = true;
-			goto out;
+		k = j;
+		wallet = xasprintf("WALLET:%s", inv);
+		jbatch_add(&close, xasprintf("SETTLE:%s:CLOSE:%s", oid, inv),
+		    xasprintf("Subscription of %s to offering %s closed: money moved to escrow", inv, oid),
+		    wallet, escrow, money);
+		if (refund > 0)
+			jbatch_add(&refunds, xasprintf("SETTLE:%s:REFUND:%s", oid, inv),
+			    xasprintf("Offering %s %s: %s refunded what was not allocated", oid,
+			    w->ar.outcome == ALLOC_FAILED ? "failed" : "allocated", inv), escrow, wallet, refund);
+		if (units > 0) {
+			pgarr_text(&i_inv, inv);
+			pgarr_i64(&i_units, units);
+			n_issue++;
 		}
+		free(wallet);
 	}
+	rc = jbatch_post(ctx, &close, "SUBSCRIPTION_CLOSE", w->o.currency);
+	if (rc == PERR_OK)
+		rc = jbatch_post(ctx, &refunds, "REFUND", w->o.currency);
+	if (rc == PERR_OK && n_issue > 0)
+		rc = insert_issuance_holdings(ctx, w, &i_inv, &i_units, n_issue);
+	jbatch_free(&close);
+	jbatch_free(&refunds);
+	pgarr_free(&i_inv);
+	pgarr_free(&i_units);
+	free(escrow);
+	return rc;
+}
 
-	/* allocations: one statement for all */
-	{
-		struct pgarr sid, inv, req, alo, ref;
+/* The proceeds and fee transfers, each with its journal transaction. */
+static enum perr
+create_transfers(struct stage_ctx *ctx, const struct settle_work *w)
+{
+	enum perr rc = PERR_OK;
 
-		pgarr_init(&sid);
-		pgarr_init(&inv);
-		pgarr_init(&req);
-		pgarr_init(&alo);
-		pgarr_init(&ref);
-		for (size_t i = 0; i < n; i++) {
-			pgarr_text(&sid, rows[i].subscription_id);
-			pgarr_text(&inv, rows[i].investor_id);
-			pgarr_i64(&req, subs[i].requested);
-			pgarr_i64(&alo, subs[i].allocated);
-			pgarr_i64(&ref, subs[i].refund_minor);
-		}
-		params[0] = oid;
-		params[1] = ctx->date_iso;
-		params[2] = i64s(ctx->run_id, b[0]);
-		params[3] = pgarr_str(&sid);
-		params[4] = pgarr_str(&inv);
-		params[5] = pgarr_str(&req);
-		params[6] = pgarr_str(&alo);
-		params[7] = pgarr_str(&ref);
-		rc = db_command(ctx->db,
-		    "INSERT INTO allocation (subscription_id, offering_id, investor_id, requested_units,"
-		    "  allocated_units, refund_minor, business_date, run_id)"
-		    " SELECT u.s, $1, u.i, u.r, u.a, u.f, $2::date, $3::bigint"
-		    "   FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[])"
-		    "        AS u(s, i, r, a, f)", 8, params);
-		pgarr_free(&sid);
-		pgarr_free(&inv);
-		pgarr_free(&req);
-		pgarr_free(&alo);
-		pgarr_free(&ref);
-		if (rc != PERR_OK)
-			goto out;
-		ctx->rows_out += (int64_t)n;
-	}
-	params[0] = oid;
-	params[1] = alloc_outcome_name(ar.outcome);
-	params[2] = i64s(ar.requested_total, b[0]);
-	params[3] = i64s(ar.allocated_total, b[1]);
-	params[4] = i64s(am.gross_minor, b[2]);
-	params[5] = i64s(am.fee_minor, b[3]);
-	params[6] = i64s(am.proceeds_minor, b[4]);
-	params[7] = i64s(am.refunded_minor, b[5]);
-	params[8] = ctx->date_iso;
-	params[9] = i64s(ctx->run_id, b[6]);
-	if ((rc = db_command(ctx->db,
-	    "INSERT INTO offering_settlement (offering_id, outcome, requested_units, allocated_units,"
-	    "  gross_minor, fee_minor, proceeds_minor, refunded_minor, business_date, run_id)"
-	    " VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint,"
-	    "  $9::date, $10::bigint)", 10, params)) != PERR_OK)
-		goto out;
-	ctx->rows_out++;
+	if (w->am.proceeds_minor > 0)
+		rc = create_transfer(ctx, w->oid, "PROCEEDS", w->o.trustee_account, w->am.proceeds_minor,
+		    w->o.currency);
+	if (rc == PERR_OK && w->am.fee_minor > 0)
+		rc = create_transfer(ctx, w->oid, "FEE", ctx->cfg->operating_account, w->am.fee_minor,
+		    w->o.currency);
+	return rc;
+}
 
-	/*
-	 * Per investor (an investor's subscriptions summed): the CLOSE and REFUND journal transactions,
-	 * two postings each (one small transaction per investor keeps the database's balance check
-	 * linear), the issuance record and the holding.
-	 */
-	sort_rows = rows;
-	qsort(order, n, sizeof *order, by_investor);
-	{
-		struct pgarr c_key, c_desc, c_pkey, c_acct, c_amt;     /* CLOSE */
-		struct pgarr r_key, r_desc, r_pkey, r_acct, r_amt;     /* REFUND */
-		struct pgarr i_inv, i_units;                           /* issuance and holdings */
-		char *escrow = xasprintf("ESCROW:%s", oid);
-		int64_t n_close = 0, n_refund = 0, n_issue = 0;
+/* Conservation, again, from what the database now holds. */
+static enum perr
+check_conservation(struct stage_ctx *ctx, const struct settle_work *w)
+{
+	const char *params[1] = { w->oid };
+	PGresult *res;
+	enum perr rc = PERR_OK;
 
-		pgarr_init(&c_key); pgarr_init(&c_desc); pgarr_init(&c_pkey); pgarr_init(&c_acct); pgarr_init(&c_amt);
-		pgarr_init(&r_key); pgarr_init(&r_desc); pgarr_init(&r_pkey); pgarr_init(&r_acct); pgarr_init(&r_amt);
-		pgarr_init(&i_inv); pgarr_init(&i_units);
-		for (size_t k = 0; k < n;) {
-			const char *inv = rows[order[k]].investor_id;
-			int64_t money = 0, refund = 0, units = 0;
-			size_t j = k;
-			char *tk, *td, *wallet;
-
-			/* each sum is bounded by a total checked for overflow by alloc_money */
-			for (; j < n && strcmp(rows[order[j]].investor_id, inv) == 0; j++) {
-				money += subs[order[j]].requested * o.unit_price;
-				refund += subs[order[j]].refund_minor;
-				units += subs[order[j]].allocated;
-			}
-			k = j;
-			wallet = xasprintf("WALLET:%s", inv);
-			tk = xasprintf("SETTLE:%s:CLOSE:%s", oid, inv);
-			td = xasprintf("Subscription of %s to offering %s closed: money moved to escrow", inv, oid);
-			pgarr_text(&c_key, tk);
-			pgarr_text(&c_desc, td);
-			pgarr_text(&c_pkey, tk); pgarr_text(&c_acct, wallet); pgarr_i64(&c_amt, money);
-			pgarr_text(&c_pkey, tk); pgarr_text(&c_acct, escrow); pgarr_i64(&c_amt, -money);
-			n_close++;
-			free(tk);
-			free(td);
-			if (refund > 0) {
-				tk = xasprintf("SETTLE:%s:REFUND:%s", oid, inv);
-				td = xasprintf("Offering %s %s: %s refunded what was not allocated", oid,
-				    ar.outcome == ALLOC_FAILED ? "failed" : "allocated", inv);
-				pgarr_text(&r_key, tk);
-				pgarr_text(&r_desc, td);
-				pgarr_text(&r_pkey, tk); pgarr_text(&r_acct, escrow); pgarr_i64(&r_amt, refund);
-				pgarr_text(&r_pkey, tk); pgarr_text(&r_acct, wallet); pgarr_i64(&r_amt, -refund);
-				n_refund++;
-				free(tk);
-				free(td);
-			}
-			if (units > 0) {
-				pgarr_text(&i_inv, inv);
-				pgarr_i64(&i_units, units);
-				n_issue++;
-			}
-			free(wallet);
-		}
-		rc = PERR_OK;
-		if (n_close > 0)
-			rc = journal_post_batch(ctx, "SUBSCRIPTION_CLOSE", o.currency, &c_key, &c_desc, &c_pkey,
-			    &c_acct, &c_amt, 2 * n_close);
-		if (rc == PERR_OK && n_refund > 0)
-			rc = journal_post_batch(ctx, "REFUND", o.currency, &r_key, &r_desc, &r_pkey, &r_acct,
-			    &r_amt, 2 * n_refund);
-		if (rc == PERR_OK && n_issue > 0) {
-			params[0] = oid;
-			params[1] = i64s(o.unit_price, b[0]);
-			params[2] = o.currency;
-			params[3] = o.settlement_date;
-			params[4] = ctx->date_iso;
-			params[5] = pgarr_str(&i_inv);
-			params[6] = pgarr_str(&i_units);
-			rc = db_command(ctx->db,
-			    "INSERT INTO issuance (issuance_id, offering_id, investor_id, units, unit_price_minor,"
-			    "  amount_minor, currency, settlement_date, business_date)"
-			    " SELECT 'ISS-' || $1 || '-' || u.i, $1, u.i, u.n, $2::bigint, u.n * $2::bigint, $3,"
-			    "        $4::date, $5::date"
-			    "   FROM unnest($6::text[], $7::bigint[]) AS u(i, n)", 7, params);
-			if (rc == PERR_OK) {
-				params[0] = hold_iso;
-				params[1] = oid;
-				params[2] = pgarr_str(&i_inv);
-				params[3] = pgarr_str(&i_units);
-				rc = db_command(ctx->db,
-				    "INSERT INTO holding (as_of_date, offering_id, investor_id, units, origin)"
-				    " SELECT $1::date, $2, u.i, coalesce((SELECT h.units FROM holding h"
-				    "     WHERE h.offering_id = $2 AND h.investor_id = u.i AND h.as_of_date <= $1::date"
-				    "     ORDER BY h.as_of_date DESC LIMIT 1), 0) + u.n, 'SETTLE'"
-				    "   FROM unnest($3::text[], $4::bigint[]) AS u(i, n)", 4, params);
-			}
-			ctx->rows_out += 2 * n_issue;
-		}
-		pgarr_free(&c_key); pgarr_free(&c_desc); pgarr_free(&c_pkey); pgarr_free(&c_acct); pgarr_free(&c_amt);
-		pgarr_free(&r_key); pgarr_free(&r_desc); pgarr_free(&r_pkey); pgarr_free(&r_acct); pgarr_free(&r_amt);
-		pgarr_free(&i_inv); pgarr_free(&i_units);
-		free(escrow);
-		if (rc != PERR_OK)
-			goto out;
-	}
-
-	/* transfers */
-	if (am.proceeds_minor > 0 &&
-	    (rc = create_transfer(ctx, oid, "PROCEEDS", o.trustee_account, am.proceeds_minor, o.currency)) != PERR_OK)
-		goto out;
-	if (am.fee_minor > 0 &&
-	    (rc = create_transfer(ctx, oid, "FEE", cfg->operating_account, am.fee_minor, o.currency)) != PERR_OK)
-		goto out;
-
-	/* conservation, again, from what the database now holds */
-	params[0] = oid;
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT (SELECT coalesce(sum(p.amount_minor), 0) FROM journal_posting p"
 	    "          WHERE p.ledger_account = 'ESCROW:' || $1),"
@@ -807,53 +924,73 @@ settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, boo
 	    "       (SELECT coalesce(sum(amount_minor), 0) FROM transfer WHERE offering_id = $1),"
 	    "       (SELECT coalesce(sum(refund_minor), 0) FROM allocation WHERE offering_id = $1),"
 	    "       (SELECT units_offered FROM offering WHERE offering_id = $1)", 1, params);
-	if (res == NULL) {
-		rc = PERR_DB;
-		goto out;
-	}
-	if (db_get_i64(res, 0, 0) != 0 || db_get_i64(res, 0, 1) != ar.allocated_total ||
-	    db_get_i64(res, 0, 2) != ar.allocated_total || db_get_i64(res, 0, 3) != am.gross_minor ||
-	    db_get_i64(res, 0, 4) != am.refunded_minor || db_get_i64(res, 0, 1) > db_get_i64(res, 0, 5)) {
+	if (res == NULL)
+		return PERR_DB;
+	if (db_get_i64(res, 0, 0) != 0 || db_get_i64(res, 0, 1) != w->ar.allocated_total ||
+	    db_get_i64(res, 0, 2) != w->ar.allocated_total || db_get_i64(res, 0, 3) != w->am.gross_minor ||
+	    db_get_i64(res, 0, 4) != w->am.refunded_minor || db_get_i64(res, 0, 1) > db_get_i64(res, 0, 5))
 		rc = perr_set(PERR_CONSERVATION, "%s: conservation failed in the database: escrow balance %s "
 		    "(expected 0), allocated units %s / issued units %s (expected %lld, offered %s), "
 		    "transfers %s (expected gross %lld), refunds %s (expected %lld); nothing committed",
-		    oid, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-		    (long long)ar.allocated_total, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 3),
-		    (long long)am.gross_minor, PQgetvalue(res, 0, 4), (long long)am.refunded_minor);
-		goto out;
-	}
+		    w->oid, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+		    (long long)w->ar.allocated_total, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 3),
+		    (long long)w->am.gross_minor, PQgetvalue(res, 0, 4), (long long)w->am.refunded_minor);
 	PQclear(res);
-	res = NULL;
+	return rc;
+}
 
-	if ((rc = db_commit(ctx->db)) != PERR_OK)
+static void
+log_settled(const struct settle_work *w)
+{
+	const struct currency *c = currency_find(w->o.currency);
+	int e = c ? c->exponent : 2;
+	char g[MONEY_BUFSZ], f[MONEY_BUFSZ], p[MONEY_BUFSZ], r[MONEY_BUFSZ], b0[24], b1[24];
+
+	log_event(LOG_INFO, STAGE, "offering settled", "offering", w->oid,
+	    "outcome", alloc_outcome_name(w->ar.outcome), "requested", i64s(w->ar.requested_total, b0),
+	    "allocated", i64s(w->ar.allocated_total, b1), "gross", money_format(w->am.gross_minor, e, g),
+	    "fee", money_format(w->am.fee_minor, e, f), "proceeds", money_format(w->am.proceeds_minor, e, p),
+	    "refunded", money_format(w->am.refunded_minor, e, r), "currency", w->o.currency, (const char *)NULL);
+}
+
+/*
+ * Settles one offering in one transaction (see the top of the file), as named steps. *blocked
+ * says it was refused because of a broken account (not an error). Returns an error with nothing
+ * of the offering committed: the pre-commit check refuses data a file could never carry.
+ */
+static enum perr
+settle_offering(struct stage_ctx *ctx, const char *oid, date_t holding_date, bool *blocked)
+{
+	struct settle_work w;
+	enum perr rc;
+
+	*blocked = false;
+	memset(&w, 0, sizeof w);
+	w.oid = oid;
+	date_format_iso(holding_date, w.hold_iso);
+	if ((rc = db_begin(ctx->db)) != PERR_OK)
+		return rc;
+	if ((rc = load_offering(ctx, oid, &w.o)) != PERR_OK || w.o.settled)   /* settled meanwhile */
 		goto out;
-	{
-		const struct currency *c = currency_find(o.currency);
-		int e = c ? c->exponent : 2;
-		char g[MONEY_BUFSZ], f[MONEY_BUFSZ], p[MONEY_BUFSZ], r[MONEY_BUFSZ];
-
-		log_event(LOG_INFO, STAGE, "offering settled", "offering", oid,
-		    "outcome", alloc_outcome_name(ar.outcome), "requested", i64s(ar.requested_total, b[0]),
-		    "allocated", i64s(ar.allocated_total, b[1]), "gross", money_format(am.gross_minor, e, g),
-		    "fee", money_format(am.fee_minor, e, f), "proceeds", money_format(am.proceeds_minor, e, p),
-		    "refunded", money_format(am.refunded_minor, e, r), "currency", o.currency, (const char *)NULL);
-	}
+	if ((rc = load_subscriptions(ctx, &w)) != PERR_OK ||
+	    (rc = check_investor_ids(&w)) != PERR_OK ||
+	    (rc = compute_allocation(&w)) != PERR_OK ||
+	    (rc = gate_offering(ctx, &w, blocked)) != PERR_OK || *blocked)
+		goto out;
+	if ((rc = insert_allocations(ctx, &w)) != PERR_OK ||
+	    (rc = insert_settlement(ctx, &w)) != PERR_OK ||
+	    (rc = post_per_investor(ctx, &w)) != PERR_OK ||
+	    (rc = create_transfers(ctx, &w)) != PERR_OK ||
+	    (rc = check_offering_files(ctx, oid, w.hold_iso)) != PERR_OK ||
+	    (rc = check_conservation(ctx, &w)) != PERR_OK ||
+	    (rc = db_commit(ctx->db)) != PERR_OK)
+		goto out;
+	log_settled(&w);
 	fault_point("rows_committed");
-	rc = PERR_OK;
 out:
-	if (res)
-		PQclear(res);
-	if (rc != PERR_OK && PQtransactionStatus(ctx->db) != PQTRANS_IDLE)
+	if ((rc != PERR_OK || w.o.settled) && PQtransactionStatus(ctx->db) != PQTRANS_IDLE)
 		db_rollback(ctx->db);
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].subscription_id);
-		free(rows[i].investor_id);
-	}
-	free(rows);
-	free(subs);
-	free(order);
-	free(why);
-	free(o.trustee_account);
+	settle_work_free(&w);
 	return rc;
 }
 
@@ -1014,20 +1151,67 @@ fail:
 	return rc;
 }
 
-/* Issuance rows of offerings whose transfers are all filed -> one new issuance file. */
+/*
+ * DELIVERY VERSUS PAYMENT: a SQL condition, true when every transfer of the offering `oid_sql`
+ * names has been paid as far as [settle] issue_after asks: uploaded and verified (UPLOADED or
+ * later), accepted by the bank (ACCEPTED, SETTLED: pain.002), or settled (SETTLED, or its debit on
+ * the client-money statement matched by reconcile: recon_match_movement of "<transfer>-DR").
+ * Cancelled transfers count through their replacement; a cancelled one without a replacement
+ * holds the units back. An offering without transfers has nothing paid and issues nothing.
+ * Caller frees.
+ */
+static char *
+dvp_paid_sql(const struct config *cfg, const char *oid_sql)
+{
+	const char *paid =
+	    cfg->issue_after == ISSUE_AFTER_ACCEPTED ? "t.status IN ('ACCEPTED', 'SETTLED')" :
+	    cfg->issue_after == ISSUE_AFTER_SETTLED ? "(t.status = 'SETTLED' OR EXISTS (SELECT 1 FROM"
+		" recon_match_movement mm WHERE mm.movement_id = t.transfer_id || '-DR'))" :
+	    "t.status IN ('UPLOADED', 'ACCEPTED', 'SETTLED')";
+
+	return xasprintf("EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = %s AND t.status <> 'CANCELLED')"
+	    " AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = %s AND t.status <> 'CANCELLED'"
+	    "                 AND NOT %s)"
+	    " AND NOT EXISTS (SELECT 1 FROM transfer c WHERE c.offering_id = %s AND c.status = 'CANCELLED'"
+	    "                 AND NOT EXISTS (SELECT 1 FROM transfer r WHERE r.replaces = c.transfer_id))",
+	    oid_sql, oid_sql, paid, oid_sql);
+}
+
+static const char *
+issue_after_name(const struct config *cfg)
+{
+	return cfg->issue_after == ISSUE_AFTER_ACCEPTED ? "accepted" :
+	    cfg->issue_after == ISSUE_AFTER_SETTLED ? "settled" : "uploaded";
+}
+
+/*
+ * Issuance rows of offerings whose payments are through (dvp_paid_sql) -> one new issuance file.
+ * Records of a voided issuance file (`pipeline issuance`) are filed again.
+ */
 static enum perr
 file_issuance(struct stage_ctx *ctx)
 {
-	static const char *pending =
-	    " issuance_file IS NULL AND business_date <= $1::date AND NOT EXISTS (SELECT 1 FROM transfer t"
-	    "   WHERE t.offering_id = issuance.offering_id AND t.status IN ('AWAITING_APPROVAL', 'READY'))";
+	char *pending = NULL;
+	enum perr rc = file_issuance_where(ctx, &pending);
+
+	free(pending);
+	return rc;
+}
+
+static enum perr
+file_issuance_where(struct stage_ctx *ctx, char **pendingp)
+{
 	const struct config *cfg = ctx->cfg;
 	PGresult *res;
+	char *paid = dvp_paid_sql(cfg, "issuance.offering_id");
+	char *pending = *pendingp = xasprintf(" (issuance_file IS NULL OR issuance_file IN (SELECT file_name FROM outbound_file"
+	    "   WHERE voided_at IS NOT NULL)) AND status = 'ACTIVE' AND business_date <= $1::date AND %s", paid);
 	char *sql, *name = NULL;
 	const char *params[1];
 	int64_t n;
 	enum perr rc;
 
+	free(paid);     /* copied into pending */
 	if ((rc = db_begin(ctx->db)) != PERR_OK)
 		return rc;
 	sql = xasprintf("SELECT issuance_id FROM issuance WHERE %s ORDER BY issuance_id FOR UPDATE", pending);
@@ -1080,46 +1264,37 @@ file_issuance(struct stage_ctx *ctx)
 
 /* ---- C. making, uploading and recording the files ---- */
 
-/* The bytes of payment file `name`, from the transfer rows. Caller frees *out. */
+/*
+ * The payment message of the transfers `res` holds (the columns of payment_rows_sql), with its
+ * remittance texts in remit[] (caller frees each, then the arrays). exec_date NULL: the rows'
+ * expected debit date, which must be one for all.
+ */
+static const char payment_rows_sql[] =
+    "SELECT t.transfer_id, t.amount_minor, t.currency, ta.name, t.to_account, t.purpose,"
+    "       t.offering_id, t.from_account, fa.name, fa.currency,"
+    "       coalesce(to_char(cm.expected_date, 'YYYY-MM-DD'), '')"
+    "  FROM transfer t"
+    "  JOIN bank_account ta ON ta.account_no = t.to_account"
+    "  JOIN bank_account fa ON fa.account_no = t.from_account"
+    "  LEFT JOIN cash_movement cm ON cm.movement_id = t.transfer_id || '-DR'";
+
 static enum perr
-build_payment_file(struct stage_ctx *ctx, const char *name, const char *msg_id, const char *created,
-    char **out, size_t *len)
+payment_msg(struct stage_ctx *ctx, PGresult *res, const char *what, const char *exec_date,
+    struct pain001_msg *m, struct pain001_payment **pp, char ***remitp)
 {
 	const struct config *cfg = ctx->cfg;
-	const char *params[1] = { name };
-	struct pain001_payment *p = NULL;
-	struct pain001_msg m;
-	char **remit = NULL;
-	PGresult *res;
-	int n;
-	enum perr rc = PERR_OK;
+	int n = PQntuples(res);
+	struct pain001_payment *p = xcalloc((size_t)n, sizeof *p);
+	char **remit = xcalloc((size_t)n, sizeof *remit);
 
-	res = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "SELECT t.transfer_id, t.amount_minor, t.currency, ta.name, t.to_account, t.purpose,"
-	    "       t.offering_id, t.from_account, fa.name, fa.currency,"
-	    "       coalesce(to_char(cm.expected_date, 'YYYY-MM-DD'), '')"
-	    "  FROM transfer t"
-	    "  JOIN bank_account ta ON ta.account_no = t.to_account"
-	    "  JOIN bank_account fa ON fa.account_no = t.from_account"
-	    "  LEFT JOIN cash_movement cm ON cm.movement_id = t.transfer_id || '-DR'"
-	    " WHERE t.payment_file = $1 ORDER BY t.transfer_id", 1, params);
-	if (res == NULL)
-		return PERR_DB;
-	n = PQntuples(res);
-	if (n == 0) {
-		PQclear(res);
-		return perr_set(PERR_INTERNAL, "payment file %s has no transfers", name);
-	}
-	p = xcalloc((size_t)n, sizeof *p);
-	remit = xcalloc((size_t)n, sizeof *remit);
+	*pp = p;
+	*remitp = remit;
 	for (int i = 0; i < n; i++) {
 		if (strcmp(PQgetvalue(res, i, 7), PQgetvalue(res, 0, 7)) != 0 ||
-		    strcmp(PQgetvalue(res, i, 10), PQgetvalue(res, 0, 10)) != 0 ||
-		    PQgetvalue(res, i, 10)[0] == '\0') {
-			rc = perr_set(PERR_INTERNAL, "payment file %s: transfer %s has another debtor account or "
-			    "execution date than the file", name, PQgetvalue(res, i, 0));
-			goto out;
-		}
+		    (exec_date == NULL && (strcmp(PQgetvalue(res, i, 10), PQgetvalue(res, 0, 10)) != 0 ||
+		    PQgetvalue(res, i, 10)[0] == '\0')))
+			return perr_set(PERR_INTERNAL, "payment file %s: transfer %s has another debtor account or "
+			    "execution date than the file", what, PQgetvalue(res, i, 0));
 		p[i].end_to_end_id = PQgetvalue(res, i, 0);
 		p[i].amount_minor = parse_i64(PQgetvalue(res, i, 1));
 		p[i].currency = PQgetvalue(res, i, 2);
@@ -1130,47 +1305,99 @@ build_payment_file(struct stage_ctx *ctx, const char *name, const char *msg_id, 
 		    PQgetvalue(res, i, 6));
 		p[i].remittance = remit[i];
 	}
-	memset(&m, 0, sizeof m);
-	m.msg_id = msg_id;
-	m.creation_time = created;
-	m.initiating_party = cfg->company && cfg->company[0] ? cfg->company : PQgetvalue(res, 0, 8);
-	m.debtor_name = cfg->debtor_name && cfg->debtor_name[0] ? cfg->debtor_name : PQgetvalue(res, 0, 8);
-	m.debtor_account = PQgetvalue(res, 0, 7);
-	m.debtor_currency = PQgetvalue(res, 0, 9);
-	m.debtor_bic = cfg->debtor_bic && cfg->debtor_bic[0] ? cfg->debtor_bic : NULL;
-	m.execution_date = PQgetvalue(res, 0, 10);
-	m.payments = p;
-	m.n_payments = (size_t)n;
-	rc = pain001_build(&m, out, len);
-out:
-	for (int i = 0; i < n; i++)
+	memset(m, 0, sizeof *m);
+	m->initiating_party = cfg->company && cfg->company[0] ? cfg->company : PQgetvalue(res, 0, 8);
+	m->debtor_name = cfg->debtor_name && cfg->debtor_name[0] ? cfg->debtor_name : PQgetvalue(res, 0, 8);
+	m->debtor_account = PQgetvalue(res, 0, 7);
+	m->debtor_currency = PQgetvalue(res, 0, 9);
+	m->debtor_bic = cfg->debtor_bic && cfg->debtor_bic[0] ? cfg->debtor_bic : NULL;
+	m->execution_date = exec_date ? exec_date : PQgetvalue(res, 0, 10);
+	m->payments = p;
+	m->n_payments = (size_t)n;
+	return PERR_OK;
+}
+
+static void
+payment_msg_free(int n, struct pain001_payment *p, char **remit)
+{
+	for (int i = 0; remit && i < n; i++)
 		free(remit[i]);
 	free(remit);
 	free(p);
-	PQclear(res);
-	return rc;
 }
 
-/* The bytes of issuance file `name`, from the issuance rows. Caller frees *out. */
+/* The pain.001 schema (formats/pain001.h). Caller frees. */
+static char *
+schema_path(const struct config *cfg)
+{
+	return pain001_schema_path(cfg->formats_dir);
+}
+
+/* The bytes of payment file `name`, from the transfer rows, valid by the schema. Caller frees *out. */
 static enum perr
-build_issuance_file(struct stage_ctx *ctx, const char *name, char **out, size_t *len)
+build_payment_file(struct stage_ctx *ctx, const char *name, const char *msg_id, const char *created,
+    char **out, size_t *len)
 {
 	const char *params[1] = { name };
-	struct issuance_row *r;
+	struct pain001_payment *p = NULL;
+	struct pain001_msg m;
+	char **remit = NULL, *sql, *xsd;
 	PGresult *res;
 	int n;
 	enum perr rc;
 
-	res = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "SELECT issuance_id, offering_id, investor_id, units, unit_price_minor, amount_minor, currency,"
-	    "       to_char(settlement_date, 'YYYY-MM-DD')"
-	    "  FROM issuance WHERE issuance_file = $1 ORDER BY issuance_id", 1, params);
+	sql = xasprintf("%s WHERE t.payment_file = $1 ORDER BY t.transfer_id", payment_rows_sql);
+	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 1, params);
+	free(sql);
 	if (res == NULL)
 		return PERR_DB;
 	n = PQntuples(res);
 	if (n == 0) {
 		PQclear(res);
-		return perr_set(PERR_INTERNAL, "issuance file %s has no records", name);
+		return perr_set(PERR_INTERNAL, "payment file %s has no transfers", name);
+	}
+	rc = payment_msg(ctx, res, name, NULL, &m, &p, &remit);
+	if (rc == PERR_OK) {
+		m.msg_id = msg_id;
+		m.creation_time = created;
+		rc = pain001_build(&m, out, len);
+	}
+	if (rc == PERR_OK) {
+		xsd = schema_path(ctx->cfg);
+		if ((rc = pain001_schema_validate(xsd, *out, *len, name)) != PERR_OK) {
+			free(*out);
+			*out = NULL;
+		}
+		free(xsd);
+	}
+	payment_msg_free(n, p, remit);
+	PQclear(res);
+	return rc;
+}
+
+/* The bytes of the issuance records `filter` ($1 = param) selects, as a file. Caller frees *out. */
+static enum perr
+issuance_bytes(struct stage_ctx *ctx, const char *filter, const char *param, const char *what,
+    char **out, size_t *len)
+{
+	const char *params[1] = { param };
+	struct issuance_row *r;
+	PGresult *res;
+	char *sql;
+	int n;
+	enum perr rc;
+
+	sql = xasprintf("SELECT issuance_id, offering_id, investor_id, units, unit_price_minor, amount_minor,"
+	    "       currency, to_char(settlement_date, 'YYYY-MM-DD')"
+	    "  FROM issuance WHERE %s ORDER BY issuance_id", filter);
+	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 1, params);
+	free(sql);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	if (n == 0) {
+		PQclear(res);
+		return perr_set(PERR_INTERNAL, "issuance file %s has no records", what);
 	}
 	r = xcalloc((size_t)n, sizeof *r);
 	for (int i = 0; i < n; i++) {
@@ -1189,9 +1416,150 @@ build_issuance_file(struct stage_ctx *ctx, const char *name, char **out, size_t 
 	return rc;
 }
 
+/* The bytes of issuance file `name`, from the issuance rows. Caller frees *out. */
+static enum perr
+build_issuance_file(struct stage_ctx *ctx, const char *name, char **out, size_t *len)
+{
+	return issuance_bytes(ctx, "issuance_file = $1", name, name, out, len);
+}
+
+/* Which configuration or ledger field a pain.001 element comes from, for the refusal message. */
+static const char *
+field_source(const char *detail)
+{
+	if (strstr(detail, "Cdtr/Nm"))
+		return " (Cdtr/Nm is the creditor account's name in the ledger, accounts.csv `name`)";
+	if (strstr(detail, "Dbtr/Nm"))
+		return " (Dbtr/Nm is [settle] debtor_name, else the client-money account's name)";
+	if (strstr(detail, "InitgPty/Nm"))
+		return " (InitgPty/Nm is [company] name, else the client-money account's name)";
+	if (strstr(detail, "CdtrAcct") || strstr(detail, "DbtrAcct"))
+		return " (an account number in the ledger or [accounts])";
+	if (strstr(detail, "BIC"))
+		return " ([settle] debtor_bic)";
+	return "";
+}
+
+/*
+ * PRE-COMMIT CHECK: refuses an offering whose files could never be made, inside its open
+ * transaction, before COMMIT: its transfers as one payment message by the writer's own rules
+ * (pain001_check; then built and validated by the pain.001.001.03 schema) and its issuance
+ * records as an issuance file (issuance_csv_build). PERR_PAYMENT_DATA naming the field; the
+ * caller rolls back, so nothing of the offering is committed and nothing is delivered.
+ */
+static enum perr
+check_offering_files(struct stage_ctx *ctx, const char *oid, const char *exec_iso)
+{
+	const char *params[1] = { oid };
+	struct pain001_payment *p = NULL;
+	struct pain001_msg m;
+	char **remit = NULL, *sql, *buf = NULL, *xsd, created[32];
+	size_t len = 0;
+	PGresult *res;
+	int n;
+	enum perr rc = PERR_OK;
+
+	sql = xasprintf("%s WHERE t.offering_id = $1 AND t.status <> 'CANCELLED' ORDER BY t.transfer_id",
+	    payment_rows_sql);
+	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 1, params);
+	free(sql);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	if (n > 0 && (rc = payment_msg(ctx, res, oid, exec_iso, &m, &p, &remit)) == PERR_OK) {
+		snprintf(created, sizeof created, "%sT00:00:00Z", ctx->date_iso);
+		m.msg_id = "DABS-PAY-CHECK";
+		m.creation_time = created;
+		if ((rc = pain001_check(&m)) == PERR_OK && (rc = pain001_build(&m, &buf, &len)) == PERR_OK) {
+			xsd = schema_path(ctx->cfg);
+			rc = pain001_schema_validate(xsd, buf, len, "the payment file");
+			free(xsd);
+			free(buf);
+			buf = NULL;
+		}
+	}
+	payment_msg_free(n, p, remit);
+	PQclear(res);
+	if (rc == PERR_OK) {
+		res = db_query(ctx->db, PGRES_TUPLES_OK,
+		    "SELECT count(*) FROM issuance WHERE offering_id = $1 AND status = 'ACTIVE'", 1, params);
+		if (res == NULL)
+			return PERR_DB;
+		n = (int)db_get_i64(res, 0, 0);
+		PQclear(res);
+		if (n > 0 && (rc = issuance_bytes(ctx, "offering_id = $1 AND status = 'ACTIVE'", oid, oid,
+		    &buf, &len)) == PERR_OK)
+			free(buf);
+	}
+	if (rc == PERR_OK || rc == PERR_DB)
+		return rc;
+	{
+		char d[1024];
+
+		snprintf(d, sizeof d, "%s", perr_detail());
+		return perr_set(rc == PERR_CONFIG ? rc : PERR_PAYMENT_DATA, "%s: refused before commit: %s%s; "
+		    "nothing of offering %s was committed or delivered", oid, d, field_source(d), oid);
+	}
+}
+
 struct outbound {
 	char *name, *kind, *date, *msg_id, *created, *sha;   /* sha "" if not yet written */
 };
+
+/*
+ * DvP at delivery: *wait is true while an issuance file holds a record of an offering whose
+ * payments are not through (dvp_paid_sql); then it is not sent and the next run tries again.
+ * (Files are filed only once paid, but a file made by an older version, or a transfer rejected
+ * since, is held here.)
+ */
+static enum perr
+issuance_waits(struct stage_ctx *ctx, const char *name, bool *wait)
+{
+	const char *params[1] = { name };
+	char *paid = dvp_paid_sql(ctx->cfg, "i.offering_id"), *sql;
+	PGresult *res;
+
+	sql = xasprintf("SELECT string_agg(DISTINCT i.offering_id, ', ') FROM issuance i"
+	    " WHERE i.issuance_file = $1 AND NOT (%s)", paid);
+	res = db_query(ctx->db, PGRES_TUPLES_OK, sql, 1, params);
+	free(sql);
+	free(paid);
+	if (res == NULL)
+		return PERR_DB;
+	*wait = !PQgetisnull(res, 0, 0);
+	if (*wait)
+		log_event(LOG_WARN, STAGE, "issuance file held until its payment is through (delivery versus payment)",
+		    "file", name, "offerings", PQgetvalue(res, 0, 0), "issue_after", issue_after_name(ctx->cfg),
+		    (const char *)NULL);
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* Where record_attempt writes, and its first failure (a database error). */
+struct attempt_rec {
+	struct stage_ctx *ctx;
+	const char *name;
+	enum perr rc;
+};
+
+/*
+ * One upload attempt, verified or not, as an outbound_attempt row (autocommit: it stays even if
+ * the run fails), called by transport_put_each after each try. Keeps the failure's detail intact.
+ */
+static void
+record_attempt(void *arg, enum perr result, const char *detail)
+{
+	struct attempt_rec *a = arg;
+	char d[1024];
+	const char *params[3] = { a->name, result == PERR_OK ? "true" : "false", d };
+
+	snprintf(d, sizeof d, "%s", detail);
+	if (db_command(a->ctx->db, "INSERT INTO outbound_attempt (file_name, verified, detail)"
+	    " VALUES ($1, $2::boolean, $3)", 3, params) != PERR_OK && a->rc == PERR_OK)
+		a->rc = PERR_DB;
+	if (result != PERR_OK)
+		perr_set(result, "%s", d);    /* the upload's detail, not the insert's */
+}
 
 /* Makes, writes, uploads and records one outbound file. */
 static enum perr
@@ -1206,6 +1574,12 @@ deliver(struct stage_ctx *ctx, const struct outbound *f)
 	const char *params[3];
 	enum perr rc;
 
+	if (!pay) {
+		bool wait;
+
+		if ((rc = issuance_waits(ctx, f->name, &wait)) != PERR_OK || wait)
+			return rc;
+	}
 	rc = pay ? build_payment_file(ctx, f->name, f->msg_id, f->created, &buf, &len)
 		 : build_issuance_file(ctx, f->name, &buf, &len);
 	if (rc != PERR_OK)
@@ -1250,12 +1624,19 @@ deliver(struct stage_ctx *ctx, const struct outbound *f)
 		    cfg->path, pay ? "payments" : "issuance", f->name);
 		goto out;
 	}
-	if ((rc = transport_put(ep, path, f->name, &already)) != PERR_OK) {
-		char d[1024];
+	{
+		struct attempt_rec ar = { ctx, f->name, PERR_OK };
 
-		snprintf(d, sizeof d, "%s", perr_detail());
-		perr_set(rc, "uploading %s: %s", f->name, d);
-		goto out;
+		rc = transport_put_each(ep, path, f->name, &already, record_attempt, &ar);
+		if (rc != PERR_OK) {
+			char d[1024];
+
+			snprintf(d, sizeof d, "%s", perr_detail());
+			perr_set(rc, "uploading %s: %s", f->name, d);
+			goto out;
+		}
+		if ((rc = ar.rc) != PERR_OK)
+			goto out;
 	}
 	fault_point("file_uploaded");
 	params[0] = f->name;
@@ -1283,9 +1664,11 @@ out:
 	return rc;
 }
 
+/* Delivers every file of `kind` not yet uploaded nor voided, oldest first. */
 static enum perr
-deliver_pending(struct stage_ctx *ctx)
+deliver_pending(struct stage_ctx *ctx, const char *kind)
 {
+	const char *params[1] = { kind };
 	PGresult *res;
 	struct outbound *v;
 	int n;
@@ -1296,7 +1679,8 @@ deliver_pending(struct stage_ctx *ctx)
 	    "SELECT file_name, kind, to_char(business_date, 'YYYY-MM-DD'), msg_id,"
 	    "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 	    "       coalesce(sha256, '')"
-	    "  FROM outbound_file WHERE uploaded_at IS NULL ORDER BY business_date, file_name", 0, NULL);
+	    "  FROM outbound_file WHERE uploaded_at IS NULL AND voided_at IS NULL AND kind = $1"
+	    " ORDER BY business_date, file_name", 1, params);
 	if (res == NULL)
 		return PERR_DB;
 	n = PQntuples(res);
@@ -1379,7 +1763,7 @@ stage_settle(struct stage_ctx *ctx)
 
 	/* A. the offerings that closed on or before the date and are not settled */
 	res = db_query(ctx->db, PGRES_TUPLES_OK,
-	    "SELECT offering_id FROM offering o WHERE subscription_close <= $1::date"
+	    "SELECT offering_id FROM offering o WHERE subscription_close <= $1::date AND o.status <> 'SETTLED'"
 	    "   AND NOT EXISTS (SELECT 1 FROM offering_settlement s WHERE s.offering_id = o.offering_id)"
 	    " ORDER BY subscription_close, offering_id", 1, params);
 	if (res == NULL)
@@ -1410,13 +1794,21 @@ stage_settle(struct stage_ctx *ctx)
 	}
 	free(ids);
 
-	/* B. rows into files; C. files out */
-	if ((rc = file_transfers(ctx, next_bd)) != PERR_OK ||
-	    (rc = file_issuance(ctx)) != PERR_OK ||
-	    (rc = deliver_pending(ctx)) != PERR_OK) {
-		if (first == PERR_OK) {
-			first = rc;
-			snprintf(first_detail, sizeof first_detail, "%s", perr_detail());
+	/* B. rows into files; C. files out: payments first, then the issuance their payment allows */
+	{
+		/* each step runs even if an earlier one failed (a bank server down must not hold back
+		 * the issuance of an offering paid earlier); DvP is in the condition, not in the order */
+		enum perr step;
+
+		for (int k = 0; k < 4; k++) {
+			step = k == 0 ? (rc = file_transfers(ctx, next_bd)) :
+			    k == 1 ? (rc == PERR_OK ? deliver_pending(ctx, "PAIN001") : PERR_OK) :
+			    k == 2 ? (rc = file_issuance(ctx)) :
+			    (rc == PERR_OK ? deliver_pending(ctx, "ISSUANCE") : PERR_OK);
+			if (step != PERR_OK && first == PERR_OK) {
+				first = step;
+				snprintf(first_detail, sizeof first_detail, "%s", perr_detail());
+			}
 		}
 	}
 	if ((rc = close_unblocked(ctx)) != PERR_OK && first == PERR_OK) {

@@ -55,28 +55,31 @@ for point in rows_committed file_written file_uploaded upload_recorded; do
 	world "settle_crash_$point"
 	PIPELINE_FAULT=settle:$point assert_exit 137 t_pipeline -q settle --date 2026-11-23
 	assert_contains "$T_ERR" "fault injection: killing the process" "$point: the hook fired"
-	# what the killed run left behind: the files are made in name order, issuance-... first
+	# what the killed run left behind: the payment file is made and delivered first, the issuance
+	# file only after it (delivery versus payment, issue 16; this test used to expect the reverse)
 	case $point in
 	rows_committed)
 		assert_eq "S-FAIL" "$(t_psql "SELECT string_agg(offering_id, ',') FROM offering_settlement")" \
 			"$point: only the first offering committed"
 		assert_eq 0 "$(t_psql "SELECT count(*) FROM outbound_file")" "$point: no file yet" ;;
 	file_written)
-		[ -f "$T/data/outbox/2026-11-23/issuance-20261123-01.csv" ] || t_fail "$point: outbox file written"
-		assert_eq "" "$(ls -A "$(ISS_DIR)")" "$point: nothing uploaded"
+		[ -f "$T/data/outbox/2026-11-23/pain001-20261123-01.xml" ] || t_fail "$point: outbox file written"
+		assert_eq "" "$(ls -A "$(PAY_DIR)")$(ls -A "$(ISS_DIR)")" "$point: nothing uploaded"
+		assert_eq "pain001-20261123-01.xml" "$(t_psql "SELECT string_agg(file_name, ',') FROM outbound_file")" \
+			"$point: no issuance file before its payment"
 		# what a kill inside the atomic write leaves; the rerun removes it (checked below)
-		echo partial > "$T/data/outbox/2026-11-23/pain001-20261123-01.xml.tmp.99999" ;;
+		echo partial > "$T/data/outbox/2026-11-23/issuance-20261123-01.csv.tmp.99999" ;;
 	file_uploaded)
-		assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "$point: uploaded"
+		assert_eq "pain001-20261123-01.xml" "$(ls -A "$(PAY_DIR)")" "$point: uploaded"
+		assert_eq "" "$(ls -A "$(ISS_DIR)")" "$point: no issuance delivered"
 		assert_eq 0 "$(t_psql "SELECT count(*) FROM outbound_file WHERE uploaded_at IS NOT NULL")" \
 			"$point: upload not recorded"
 		# lose the outbox too: the rerun must re-make the same bytes from the rows
 		rm -rf "$T/data/outbox" ;;
 	upload_recorded)
-		assert_eq "issuance-20261123-01.csv|t
-pain001-20261123-01.xml|f" "$(t_psql "SELECT file_name, uploaded_at IS NOT NULL FROM outbound_file ORDER BY 1")" \
-			"$point: first upload recorded, second not made yet"
-		assert_eq "FILED" "$(t_psql "SELECT string_agg(DISTINCT status, ',') FROM transfer")" "$point: transfers filed" ;;
+		assert_eq "pain001-20261123-01.xml|t" "$(t_psql "SELECT file_name, uploaded_at IS NOT NULL FROM outbound_file ORDER BY 1")" \
+			"$point: the payment upload recorded, the issuance file not made yet"
+		assert_eq "UPLOADED" "$(t_psql "SELECT string_agg(DISTINCT status, ',') FROM transfer")" "$point: transfers uploaded" ;;
 	esac
 	if [ $point = rows_committed ]; then
 		assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force    # --force finishes too

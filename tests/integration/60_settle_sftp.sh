@@ -19,9 +19,11 @@ assert_contains "$T_ERR" "uploading pain001-20261123-01.xml: sftp://dabs@127.0.0
 	"conflict names the file"
 assert_contains "$T_ERR" "not overwritten" "conflict says nothing was overwritten"
 assert_eq "not ours" "$(cat "$PAY/pain001-20261123-01.xml")" "the remote file is never overwritten"
-assert_eq "issuance-20261123-01.csv|t
-pain001-20261123-01.xml|f" "$(t_psql "SELECT file_name, uploaded_at IS NOT NULL FROM outbound_file ORDER BY 1")" \
-	"the other file is delivered, the conflicting one not recorded"
+# delivery versus payment (issue 16): the issuance file is not even made while its payment is not
+# delivered (this test used to expect the issuance delivered here: units before money)
+assert_eq "pain001-20261123-01.xml|f" "$(t_psql "SELECT file_name, uploaded_at IS NOT NULL FROM outbound_file ORDER BY 1")" \
+	"the conflicting payment file is not recorded, no issuance file before its payment"
+assert_eq "" "$(ls -A "$ISS")" "no issuance delivered before its payment"
 assert_eq "FILED" "$(t_psql "SELECT string_agg(DISTINCT status, ',') FROM transfer")" "transfers stay FILED"
 
 # the squatter is removed, but now the server is down

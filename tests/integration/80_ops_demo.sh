@@ -54,7 +54,7 @@ for day in 2026-11-23 2026-11-24 2026-11-25; do
 	grep -q 'msg="stage done"' "$REPO/var/demo/log/$day.log" || t_fail "$day: the log file lacks the stage lines"
 done
 assert_eq 3 "$(echo "$T_OUT" | grep -c '^  stages       fetch done, normalize done, reconcile done, settle done, report done$')" "stages per day"
-assert_contains "$T_OUT" "  exceptions   2 new, 5 open: AMOUNT_MISMATCH 1, DUPLICATE_LINE 1, HOLDING_MISMATCH 1, UNMATCHED_LEDGER 1, UNMATCHED_STATEMENT 1" "exceptions by type"
+assert_contains "$T_OUT" "  exceptions   3 new, 6 open: AMOUNT_MISMATCH 1, BOOK_BALANCE_BREAK 1, DUPLICATE_LINE 1, HOLDING_MISMATCH 1, UNMATCHED_LEDGER 1, UNMATCHED_STATEMENT 1" "exceptions by type"
 assert_contains "$T_OUT" "OFF-C pro_rata (4321 units, proceeds SGD 4,269,677.11, refunds SGD 1,874,924.73)" "settlements"
 assert_contains "$T_OUT" "stop it with:   ./pipeline db stop" "says how to stop the database"
 echo "$T_OUT" | grep -q 'ts=' && t_fail "log lines in the summary"
@@ -68,5 +68,5 @@ assert_exit 1 "$PIPELINE" db status
 # --- -v: everything as well
 assert_exit 0 bash "$REPO/scripts/demo.sh" -v
 assert_contains "$T_OUT" 'msg="stage done"' "-v shows the log lines"
-assert_contains "$T_OUT" "  exceptions   2 new, 5 open" "-v still has the summary"
+assert_contains "$T_OUT" "  exceptions   3 new, 6 open" "-v still has the summary"
 t_done

@@ -32,6 +32,15 @@ mkdir -p "$T/lib" && cp "$lib" "$T/lib/libssh2.so.1"
 LD_LIBRARY_PATH=$T/lib assert_exit 0 t_pipeline doctor --offline
 assert_contains "$T_OUT" "warn  libssh2    $T/lib/libssh2.so.1 is not from a Debian package: cannot tell whether it has the security fixes" "a library no package owns"
 
+# --- the pain.001 schema every payment file is validated against (issue 16): found, or a FAIL with the fix
+assert_contains "$T_OUT" "ok    schema     $REPO/formats/schemas/pain.001.001.03.xsd" "the schema is found under formats_dir"
+mkdir -p "$T/noschema" && cp "$REPO"/formats/*.layout "$T/noschema/"
+sed "s|^formats_dir = .*|formats_dir = $T/noschema|" "$T/pipeline.conf" > "$T/noschema.conf"
+if [ ! -e /usr/local/share/pipeline/formats/schemas/pain.001.001.03.xsd ]; then
+	assert_exit 1 "$PIPELINE" --config "$T/noschema.conf" doctor --offline
+	assert_contains "$T_OUT" "FAIL  schema     /usr/local/share/pipeline/formats/schemas/pain.001.001.03.xsd not readable" "a missing schema fails"
+fi
+
 # --- a broken configuration: the error names file and line
 printf '[pipeline]\nlog_format = yaml\n' > "$T/bad.conf"
 assert_exit 1 "$PIPELINE" --config "$T/bad.conf" doctor

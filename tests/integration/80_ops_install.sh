@@ -14,7 +14,8 @@ mkdir -p "$P/share/doc" && echo mine > "$P/share/doc/not-ours.txt"
 # -o pipeline: install the program under test as it is, never rebuild it (a SANITIZE=1 run stays one)
 out=$(make -s -o pipeline -C "$REPO" install PREFIX="$P" 2>&1) || t_fail "make install failed: $out"
 for f in bin/pipeline bin/pipeline-nightly share/man/man1/pipeline.1 \
-	share/pipeline/formats/sgbank-corp.layout share/doc/pipeline/pipeline.conf.sample \
+	share/pipeline/formats/sgbank-corp.layout share/pipeline/formats/schemas/pain.001.001.03.xsd \
+	share/doc/pipeline/pipeline.conf.sample \
 	share/doc/pipeline/operations.md share/doc/pipeline/configuration.md \
 	share/pipeline/systemd/pipeline-nightly.service share/pipeline/systemd/pipeline-nightly.timer \
 	share/pipeline/crontab; do

@@ -150,5 +150,69 @@ if [ "$SHORT" != 1 ]; then
 	REL_NOTES="$REL_NOTES + 30_fetch_interrupt.sh;"
 fi
 
-REL_NOTES="server down, killed and host key changed before delivery, full disk (inbox, outbox), ulimit -f;$REL_NOTES"
+# then_rerun_elsewhere WHAT: then_rerun, for a fault made by pointing [outbound.payments] at another
+# server: the payment file's recorded destination (fixed when it was filed) names that server's
+# port, the one thing that differs from the uninterrupted run, so the port is masked there.
+then_rerun_elsewhere() {
+	rel_check_invariants
+	rel_complete $DATE "$T/rerun.log" || return
+	rel_check_invariants final
+	rel_check_files
+	sed -E 's#(sftp://dabs@127\.0\.0\.1:)[0-9]+/bank/payments-in#\1PORT/bank/payments-in#' "$T/snapshot.ref" > "$T/snapshot.ref.masked"
+	local cur=$T/snapshot.cur
+	{ rel_snapshot; rel_files; } | sed -E 's#(sftp://dabs@127\.0\.0\.1:)[0-9]+/bank/payments-in#\1PORT/bank/payments-in#' > "$cur"
+	cmp -s "$T/snapshot.ref.masked" "$cur" ||
+		rel_violation "$1: differs from the uninterrupted run: $(diff "$T/snapshot.ref.masked" "$cur" | head -8 | tr '\n' ' ' | cut -c1-600)"
+}
+
+# --- H. the bank's server down while the trustee's is up (delivery versus payment, issue 16): the
+# payments go to a port nobody listens on; the issuance must not go either; the rerun sends both.
+payments_port() { awk -v p="$1" '/^\[/ { sec = $0 } sec == "[outbound.payments]" && /^port *=/ { print "port = " p; next } { print }' \
+	"$T/pipeline.conf" > "$T/pipeline.conf.tmp" && mv "$T/pipeline.conf.tmp" "$T/pipeline.conf"; }
+dead_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rel_reset "$W/statements/$DATE"
+payments_port "$(dead_port)"
+"$PIPELINE" --config "$T/pipeline.conf" -q run --date $DATE >"$T/fault.log" 2>&1 &
+REL_FAULTS=$((REL_FAULTS + 1))
+expect_fail "bank down, trustee up" $! "uploading pain001-.*cannot connect"
+no_upload "bank down, trustee up"
+payments_port "$SFTP_PORT"
+then_rerun_elsewhere "bank down, trustee up"
+
+# --- I. hostile SFTP servers for the payments (tests/integration/hostile_sftp_upload.py, paramiko): one
+# keeps half of each write, one reports a rename it did not do, one changes the file after upload.
+# Nothing recorded as uploaded, nothing under a final name, no issuance; the rerun on the real
+# server delivers both.
+HOSTILE_PIDS=""
+trap 'cleanup; for p in $HOSTILE_PIDS; do kill $p 2>/dev/null; done' EXIT
+for mode in halfwrite lierename changeafter; do
+	hroot=$T/hostile-$mode
+	mkdir -p "$hroot/bank/payments-in"
+	rm -f "$T/hostile-$mode.port"
+	/usr/bin/python3 "$REPO/tests/integration/hostile_sftp_upload.py" --mode $mode --root "$hroot" \
+		--host-key "$FX_SSH/ssh_host_ed25519_key" --authorized "$FX_SSH/client_ed25519.pub" \
+		--port-file "$T/hostile-$mode.port" 2>"$T/hostile-$mode.log" &
+	hpid=$!
+	HOSTILE_PIDS="$HOSTILE_PIDS $hpid"
+	until [ -s "$T/hostile-$mode.port" ]; do       # readiness: the port file appears once it listens
+		kill -0 $hpid 2>/dev/null || { rel_violation "hostile server $mode died: $(cat "$T/hostile-$mode.log")"; break; }
+		read -r -t 0.05 <> <(:) || true
+	done
+	hport=$(cat "$T/hostile-$mode.port")
+	echo "[127.0.0.1]:$hport $(cut -d' ' -f1,2 "$FX_SSH/ssh_host_ed25519_key.pub")" >> "$T/known_hosts"
+	rel_reset "$W/statements/$DATE"
+	payments_port "$hport"
+	"$PIPELINE" --config "$T/pipeline.conf" -q run --date $DATE >"$T/fault.log" 2>&1 &
+	REL_FAULTS=$((REL_FAULTS + 1))
+	expect_fail "hostile server: $mode" $! "uploading pain001-.*(short write|is not there|changed)"
+	[ -z "$(ls -A "$hroot/bank/payments-in")" ] || rel_violation "$mode: left on the hostile server: $(ls -A "$hroot/bank/payments-in")"
+	no_upload "hostile server: $mode"
+	assert_eq 0 "$(rel_psql -c "SELECT count(*) FROM outbound_file WHERE uploaded_at IS NOT NULL")" "$mode: nothing recorded as uploaded"
+	rel_check_invariants
+	payments_port "$SFTP_PORT"
+	then_rerun_elsewhere "hostile server: $mode"
+	kill $hpid 2>/dev/null
+done
+
+REL_NOTES="server down, killed and host key changed before delivery, full disk (inbox, outbox), ulimit -f, bank down with the trustee up, hostile servers (half writes, a lying rename, a changed file);$REL_NOTES"
 rel_result "3 SFTP faults"

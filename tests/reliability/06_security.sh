@@ -53,6 +53,9 @@ refused "UPDATE transfer SET payment_file = NULL WHERE payment_file IS NOT NULL"
 refused "UPDATE outbound_file SET uploaded_at = NULL" "recorded once"
 refused "UPDATE outbound_file SET sha256 = repeat('0', 64)" "recorded once"
 refused "UPDATE outbound_file SET destination = 'elsewhere'" "only its content and delivery"
+# issue 16: a delivered issuance record is never cancelled, a delivered file never voided
+refused "UPDATE issuance SET status = 'CANCELLED'" "a delivered record is never cancelled"
+refused "UPDATE outbound_file SET voided_at = now() WHERE uploaded_at IS NOT NULL" "outbound_void_or_uploaded"
 assert_eq "$before" "$(rel_snapshot)" "nothing changed by the refused statements"
 
 # --- the role split: the nightly ran as the nightly role, which may not even try what the
@@ -130,5 +133,5 @@ out=$(t_pipeline doctor --offline 2>&1)
 REL_RUNS=$((REL_RUNS + 1))
 assert_contains "$out" "libssh2 1." "doctor reports the libssh2 version"
 
-REL_NOTES="18 trigger refusals, 21 nightly-role refusals, ownership, remote and inbox symlinks, doctor"
+REL_NOTES="20 trigger refusals, 21 nightly-role refusals, ownership, remote and inbox symlinks, doctor"
 rel_result "6 security checklist"

@@ -40,43 +40,53 @@ SELECT 'violation', 'refund', s.offering_id || ': refunded ' || s.refunded_minor
 
 -- 3. Nothing paid twice: per offering at most one PROCEEDS and one FEE transfer (also a UNIQUE
 --    key), their amounts equal the settlement's, nothing paid for an offering that did not settle.
+--    A cancelled transfer (`pipeline transfer cancel`) stands beside its replacement (-R1): only
+--    the live one (not CANCELLED) counts, and at most one is live per offering and purpose.
 SELECT 'violation', 'transfer amount', t.transfer_id || ': ' || t.amount_minor || ' but settlement says '
        || CASE t.purpose WHEN 'PROCEEDS' THEN s.proceeds_minor ELSE s.fee_minor END
   FROM transfer t LEFT JOIN offering_settlement s USING (offering_id)
  WHERE s.offering_id IS NULL OR t.amount_minor <> CASE t.purpose WHEN 'PROCEEDS' THEN s.proceeds_minor ELSE s.fee_minor END;
 
+SELECT 'violation', 'two live transfers', offering_id || ' ' || purpose || ' x' || count(*)
+  FROM transfer WHERE status <> 'CANCELLED' GROUP BY offering_id, purpose HAVING count(*) > 1;
+
 SELECT 'violation', 'transfer missing', s.offering_id || ' ' || x.purpose || ' not created'
   FROM offering_settlement s CROSS JOIN (VALUES ('PROCEEDS'), ('FEE')) x(purpose)
  WHERE CASE x.purpose WHEN 'PROCEEDS' THEN s.proceeds_minor ELSE s.fee_minor END > 0
-   AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = s.offering_id AND t.purpose = x.purpose);
+   AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = s.offering_id AND t.purpose = x.purpose
+                     AND (t.status <> 'CANCELLED' OR NOT EXISTS (SELECT 1 FROM transfer r WHERE r.replaces = t.transfer_id)));
 
 -- A transfer filed or uploaded is in exactly one payment file that exists; UPLOADED only if that
 -- file's upload was recorded.
 SELECT 'violation', 'transfer file', t.transfer_id || ' ' || t.status || ' file ' || coalesce(t.payment_file, '-')
   FROM transfer t LEFT JOIN outbound_file f ON f.file_name = t.payment_file
- WHERE (t.status IN ('FILED', 'UPLOADED') AND f.file_name IS NULL)
-    OR (t.status = 'UPLOADED' AND f.uploaded_at IS NULL)
+ WHERE (t.status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.file_name IS NULL)
+    OR (t.status IN ('UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.uploaded_at IS NULL)
+    OR (t.status = 'FILED' AND f.voided_at IS NOT NULL)
     OR (t.status IN ('AWAITING_APPROVAL', 'READY') AND t.payment_file IS NOT NULL);
 
 -- 4. Nothing issued twice; holdings equal issued units: per offering, the issuance records sum to
 --    the allocated units, and the units settle added to the ledger's holdings equal them too.
 SELECT 'violation', 'issuance sum', s.offering_id || ': issued ' || coalesce(i.units, 0) || ' allocated ' || s.allocated_units
-  FROM offering_settlement s LEFT JOIN (SELECT offering_id, sum(units) AS units FROM issuance GROUP BY 1) i USING (offering_id)
+  FROM offering_settlement s LEFT JOIN (SELECT offering_id, sum(units) AS units FROM issuance WHERE status = 'ACTIVE' GROUP BY 1) i
+       USING (offering_id)
  WHERE coalesce(i.units, 0) <> s.allocated_units;
 
 SELECT 'violation', 'issuance per investor', i.issuance_id || ': ' || i.units || ' units, allocations say ' || coalesce(a.units, 0)
-  FROM issuance i LEFT JOIN (SELECT offering_id, investor_id, sum(allocated_units) AS units FROM allocation GROUP BY 1, 2) a
+  FROM (SELECT * FROM issuance WHERE status = 'ACTIVE') i LEFT JOIN (SELECT offering_id, investor_id, sum(allocated_units) AS units FROM allocation GROUP BY 1, 2) a
        USING (offering_id, investor_id)
  WHERE i.units <> coalesce(a.units, 0) OR i.amount_minor <> i.units * i.unit_price_minor;
 
 SELECT 'violation', 'holdings vs issued', h.offering_id || ': settle added ' || sum(h.units - coalesce(prev.units, 0))
-       || ' units, issued ' || (SELECT coalesce(sum(units), 0) FROM issuance i WHERE i.offering_id = h.offering_id)
+       || ' units, issued ' || (SELECT coalesce(sum(units), 0) FROM issuance i WHERE i.offering_id = h.offering_id
+                                AND i.status = 'ACTIVE')
   FROM holding h
   LEFT JOIN LATERAL (SELECT p.units FROM holding p WHERE p.offering_id = h.offering_id AND p.investor_id = h.investor_id
                         AND p.as_of_date < h.as_of_date ORDER BY p.as_of_date DESC LIMIT 1) prev ON true
  WHERE h.origin = 'SETTLE'
  GROUP BY h.offering_id
-HAVING sum(h.units - coalesce(prev.units, 0)) <> (SELECT coalesce(sum(units), 0) FROM issuance i WHERE i.offering_id = h.offering_id);
+HAVING sum(h.units - coalesce(prev.units, 0)) <> (SELECT coalesce(sum(units), 0) FROM issuance i WHERE i.offering_id = h.offering_id
+                                                   AND i.status = 'ACTIVE');
 
 SELECT 'violation', 'issued without holding', i.issuance_id
   FROM issuance i WHERE NOT EXISTS (SELECT 1 FROM holding h WHERE h.offering_id = i.offering_id
@@ -90,7 +100,28 @@ SELECT 'violation', 'settle movement', t.transfer_id || ' ' || t.status || ': ' 
          OR (c.movement_id = t.transfer_id || '-CR' AND c.account_no = t.to_account AND c.direction = 'CREDIT'))
        AND c.amount_minor = t.amount_minor
  GROUP BY t.transfer_id, t.status
-HAVING count(c.movement_id) <> CASE WHEN t.status IN ('FILED', 'UPLOADED') THEN 2 ELSE 0 END;
+HAVING count(c.movement_id) <> CASE WHEN t.status IN ('AWAITING_APPROVAL', 'READY') THEN 0
+                                    WHEN t.status = 'CANCELLED' THEN count(c.movement_id) ELSE 2 END;
+
+-- 4b. DELIVERY VERSUS PAYMENT (issue 16): no issuance delivered before its payment. Every record
+--     in a delivered issuance file belongs to an offering whose payment file was delivered first,
+--     and no transfer of the offering that existed then was still undelivered at that moment.
+SELECT 'violation', 'issuance delivered before its payment', i.issuance_id || ' in ' || f.file_name
+  FROM issuance i JOIN outbound_file f ON f.file_name = i.issuance_file AND f.uploaded_at IS NOT NULL
+ WHERE NOT EXISTS (SELECT 1 FROM transfer t JOIN outbound_file pf ON pf.file_name = t.payment_file
+                    WHERE t.offering_id = i.offering_id AND pf.uploaded_at < f.uploaded_at)
+    OR EXISTS (SELECT 1 FROM transfer t LEFT JOIN outbound_file pf ON pf.file_name = t.payment_file
+                WHERE t.offering_id = i.offering_id AND t.created_at < f.uploaded_at
+                  AND t.status NOT IN ('CANCELLED', 'REJECTED')
+                  AND (pf.uploaded_at IS NULL OR pf.uploaded_at > f.uploaded_at));
+
+-- ... and a file never both voided and delivered; every upload recorded as done was verified.
+SELECT 'violation', 'file voided and delivered', file_name FROM outbound_file
+ WHERE voided_at IS NOT NULL AND uploaded_at IS NOT NULL;
+
+SELECT 'violation', 'upload recorded without a verified attempt', f.file_name FROM outbound_file f
+ WHERE f.uploaded_at IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM outbound_attempt a WHERE a.file_name = f.file_name AND a.verified);
 
 SELECT 'violation', 'settle movement without transfer', c.movement_id
   FROM cash_movement c WHERE c.origin = 'SETTLE'

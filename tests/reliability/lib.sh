@@ -82,7 +82,8 @@ rel_files() {
 	[ -d "$T/reports" ] && (cd "$T/reports" && find . -type f ! -name '.*' ! -name '*.tmp.*' ! -name 'tmp.*' | sort | sed 's/^/report /')
 }
 
-# rel_check_files: no partial file under a final name. Every delivered file equals its outbox copy
+# rel_check_files: no partial file under a final name. INVARIANT (issue 16): every file under a final
+# name on a counterparty's server equals our outbox copy. Every delivered file equals its outbox copy
 # (the file the rows were made into); every inbox file equals the remote original it was fetched
 # from; every report workbook is a complete ZIP. Temporary files left by a SIGKILL (NAME.tmp.PID,
 # .NAME.part.PID, libxlsxwriter's tmp.XXXXXX(XXXX)) are not under a final name: counted in REL_TEMP_LEFT
