@@ -20,6 +20,7 @@ int cmd_doctor(int argc, char **argv, const char *config_path);
 int cmd_explain(int argc, char **argv, const char *config_path);
 int cmd_export(int argc, char **argv, const char *config_path);
 int cmd_resolve(int argc, char **argv, const char *config_path);
+int cmd_accept(int argc, char **argv, const char *config_path);
 int cmd_transfer(int argc, char **argv, const char *config_path);
 int cmd_issuance(int argc, char **argv, const char *config_path);
 int cmd_assign(int argc, char **argv, const char *config_path);

@@ -495,7 +495,7 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "                    'book_balance', 'recon_signoff', 'exception_assignment', 'exception_comment',"
 	    /* issue 16's action records: cancel/reissue audit, upload attempts, voided movements */
 	    "                    'settlement_action', 'outbound_attempt', 'cash_movement_void',"
-	    "                    'statement_pending', 'recon_match_notification']) AS t(tbl),"
+	    "                    'statement_pending', 'recon_match_notification', 'file_acceptance']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];

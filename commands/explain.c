@@ -125,7 +125,12 @@ explain_lines(PGconn *db, const char *ref, int *found)
 	    "       m.rule, coalesce(to_char(m.business_date, 'YYYY-MM-DD'), ''), coalesce(m.run_id, 0),"
 	    "       coalesce((SELECT string_agg(mm.movement_id, ', ' ORDER BY mm.movement_id)"
 	    "                   FROM recon_match_movement mm WHERE mm.match_id = m.match_id), ''),"
-	    "       l.narrative, count(*) OVER (), l.counterparty, l.counterparty_account"
+	    "       l.narrative, count(*) OVER (), l.counterparty, l.counterparty_account,"
+	    "       coalesce((SELECT 'file ' || f.file_id || ' (' || f.remote_name || ') is the accepted copy, superseding file '"
+	    "                        || c.superseded_file_id || ': accepted by ' || c.accepted_by || ' on '"
+	    "                        || to_char(c.accepted_at, 'YYYY-MM-DD HH24:MI') || ': ' || c.note"
+	    "                   FROM fetched_file f JOIN file_choice c USING (file_id)"
+	    "                  WHERE f.file_id = s.file_id AND c.acceptance_id IS NOT NULL AND c.of_record), '')"
 	    "  FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id"
 	    "  LEFT JOIN recon_match m ON m.line_id = l.line_id"
 	    " WHERE l.reference = $1 OR l.bank_ref = $1"
@@ -148,6 +153,8 @@ explain_lines(PGconn *db, const char *ref, int *found)
 		if (*PQgetvalue(res, i, 16) || *PQgetvalue(res, i, 17))
 			printf("  counterparty: %s%s%s\n", outside(res, i, 16),
 			    *PQgetvalue(res, i, 16) && *PQgetvalue(res, i, 17) ? ", " : "", outside(res, i, 17));
+		if (*PQgetvalue(res, i, 18))
+			printf("  from %s\n", outside(res, i, 18));
 		if (!PQgetisnull(res, i, 10))
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with movement %s\n", PQgetvalue(res, i, 11),
 			    PQgetvalue(res, i, 10), PQgetvalue(res, i, 12), PQgetvalue(res, i, 13));

@@ -12,8 +12,15 @@
  * headers (the closing balance comes after the lines), the second prints. Memory grows with the
  * number of statements in a file, not with its lines. A file that fails prints nothing on stdout
  * and its error on stderr; the exit status is 1 if any file failed.
+ *
+ * Between the passes each statement goes through the normalize stage's completeness gate as far
+ * as it needs no database (formats/gate.c): its balance, its continuity with the account's
+ * previous statement in the same file, and whether it repeats one earlier in the file. The
+ * statement record says "gate":{"verdict":...,"problems":[...]}; the exit status is 1 unless
+ * every statement would pass.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +29,7 @@
 #include "config.h"
 #include "trust.h"
 #include "errors.h"
+#include "gate.h"
 #include "jsonout.h"
 #include "layout.h"
 #include "money.h"
@@ -30,25 +38,147 @@
 #include "statement.h"
 #include "util.h"
 
+/* A statement's gate verdict: "PASSED", "BALANCE_BREAK", "STATEMENT_GAP" or "DUPLICATE". */
+struct verdict {
+	const char *verdict;
+	char *problem;          /* what is wrong, or NULL (owned) */
+	char sha[65];           /* the content hash normalize would record */
+	char account[64];       /* the account normalize would load it for */
+};
+
 struct collect {
 	struct stmt_header *h;
+	struct verdict *v;
 	size_t n, cap;
+	const char *want_account;   /* the source's account_no, or NULL */
+	EVP_MD_CTX *sha;
+	struct fbuf row;
 	int64_t reg_rows;
 	bool reg_have_as_of;
 	date_t reg_as_of;
 };
 
+/* The account normalize loads a statement for: the file's, else the source's (as stages/normalize.c). */
+static void
+collect_account(const struct collect *c, const struct stmt_header *h, char out[64])
+{
+	const char *want = c->want_account;
+	size_t n = strlen(h->account), w = want ? strlen(want) : 0;
+
+	if (h->account[0] == '\0' || (want != NULL && n > w + 1 && h->account[n - w - 1] == '/'
+	    && strcmp(h->account + n - w, want) == 0))
+		snprintf(out, 64, "%s", want ? want : "");
+	else
+		snprintf(out, 64, "%s", h->account);
+}
+
 static enum perr
-collect_end(void *arg, const struct stmt_header *h)
+collect_begin(void *arg, const struct stmt_header *h)
 {
 	struct collect *c = arg;
 
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 8;
 		c->h = xrealloc(c->h, c->cap * sizeof *c->h);
+		c->v = xrealloc(c->v, c->cap * sizeof *c->v);
 	}
+	memset(&c->v[c->n], 0, sizeof c->v[c->n]);
+	collect_account(c, h, c->v[c->n].account);
+	EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL);
+	return PERR_OK;
+}
+
+static enum perr
+collect_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
+{
+	struct collect *c = arg;
+
+	stmt_line_row(&c->row, c->v[c->n].account, h, l);
+	EVP_DigestUpdate(c->sha, c->row.p, c->row.len);
+	return PERR_OK;
+}
+
+static enum perr
+collect_end(void *arg, const struct stmt_header *h)
+{
+	struct collect *c = arg;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	stmt_header_canon(&c->row, h, c->v[c->n].account);
+	EVP_DigestUpdate(c->sha, c->row.p, c->row.len);
+	EVP_DigestFinal_ex(c->sha, md, &n);
+	for (i = 0; i < n && i < 32; i++)
+		snprintf(c->v[c->n].sha + 2 * i, 3, "%02x", md[i]);
 	c->h[c->n++] = *h;
 	return PERR_OK;
+}
+
+/*
+ * The gate, statement by statement in the file's order, as normalize runs it: a statement that
+ * does not add up fails; one already seen in the file is a duplicate; one that does not follow
+ * the account's previous statement in the file is a gap. Returns the number that would not pass.
+ */
+static size_t
+judge(struct collect *c, const struct format *fmt)
+{
+	size_t i, j, failed = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const struct stmt_header *h = &c->h[i];
+		struct verdict *v = &c->v[i];
+		int64_t expect;
+		char a[MONEY_BUFSZ], b[MONEY_BUFSZ], d[MONEY_BUFSZ], cl[MONEY_BUFSZ];
+		const struct stmt_header *prev = NULL;
+
+		v->verdict = "PASSED";
+		if (h->notification) {
+			/* camt.054: a notification is not a statement; normalize never gates it either */
+			v->verdict = "NOTIFICATION";
+			continue;
+		}
+		if (!stmt_balanced(h, &expect)) {
+			v->verdict = "BALANCE_BREAK";
+			v->problem = xasprintf("opening %s + lines %s = %s, but the closing balance is %s %s",
+			    money_format(h->opening.amount_minor, h->exponent, a), money_format(h->sum_minor, h->exponent, b),
+			    money_format(expect, h->exponent, d), h->currency, money_format(h->closing.amount_minor,
+			    h->exponent, cl));
+			failed++;
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->v[j].account, v->account) != 0 || strcmp(c->v[j].verdict, "PASSED") != 0)
+				continue;
+			if (strcmp(c->v[j].sha, v->sha) == 0 && strcmp(c->h[j].statement_no, h->statement_no) == 0
+			    && strcmp(c->h[j].sequence_no, h->sequence_no) == 0) {
+				v->verdict = "DUPLICATE";
+				v->problem = xasprintf("the same statement as the one at line %ld: it would be loaded once",
+				    c->h[j].src_line);
+				break;
+			}
+			prev = &c->h[j];
+		}
+		if (v->problem == NULL && prev != NULL)
+			v->problem = gate_continuity(prev->statement_no, prev->sequence_no, prev->closing.amount_minor,
+			    prev->closing.date, h, gate_numbers_checked(fmt));
+		if (v->problem != NULL && strcmp(v->verdict, "PASSED") == 0)
+			v->verdict = "STATEMENT_GAP";
+		failed += v->problem != NULL;
+	}
+	return failed;
+}
+
+static void
+collect_free(struct collect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->v[i].problem);
+	free(c->h);
+	free(c->v);
+	fbuf_free(&c->row);
+	EVP_MD_CTX_free(c->sha);
 }
 
 static enum perr
@@ -176,6 +306,15 @@ print_begin(void *arg, const struct stmt_header *hb)
 		jsonout_set(o, "pending_count", jsonout_int(h->pending_count));
 		jsonout_set(o, "pending_minor", jsonout_int(h->pending_minor));
 	}
+	{
+		json_t *g = json_object(), *problems = json_array();
+
+		if (p->c->v[p->idx].problem != NULL)
+			json_array_append_new(problems, jsonout_str(p->c->v[p->idx].problem));
+		jsonout_set(g, "verdict", jsonout_str(p->c->v[p->idx].verdict));
+		jsonout_set(g, "problems", problems);
+		jsonout_set(o, "gate", g);
+	}
 	return put_record(p->out, o);
 }
 
@@ -287,12 +426,15 @@ print_register(FILE *fp, const char *path, const struct collect *c)
 	return put_record(fp, o);
 }
 
-/* Parses one file twice (validate + collect, then print). */
+/*
+ * Parses one file twice (validate + collect + gate, then print). *gate_failed: statements that
+ * would not pass the gate (each also named on stderr).
+ */
 static enum perr
 inspect_file(const char *path, const struct format *fmt, enum text_encoding enc, const struct refx *rx,
-    bool strict)
+    bool strict, const char *want_account, size_t *gate_failed)
 {
-	struct collect c = { 0 };
+	struct collect c = { .want_account = want_account };
 	struct printer pr = { .out = stdout, .c = &c, .file = path, .format = fmt->name,
 	    .camt = fmt->kind == FORMAT_CAMT };
 	struct deviations dv = { 0 };
@@ -317,21 +459,29 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 		if (e == PERR_OK)
 			e = trustee_parse(fp, &o, &s2);
 	} else {
-		struct stmt_sink s1 = { .arg = &c, .end = collect_end };
+		struct stmt_sink s1 = { .arg = &c, .begin = collect_begin, .line = collect_line, .end = collect_end };
 		struct stmt_sink s2 = { .arg = &pr, .begin = print_begin, .line = print_line, .end = print_end,
 		    .pending = print_pending };
+		size_t i;
 
+		c.sha = EVP_MD_CTX_new();
 		e = format_parse_statements(fmt, fp, &o, &s1);
 		if (e == PERR_OK) {
+			*gate_failed = judge(&c, fmt);
 			rewind(fp);
 			o.deviations = NULL;     /* counted by the first pass */
 			e = format_parse_statements(fmt, fp, &o, &s2);
 		}
 		if (e == PERR_OK)
 			e = print_deviations(stdout, path, fmt->name, &dv);
+		for (i = 0; e == PERR_OK && i < c.n; i++)
+			if (c.v[i].problem != NULL)
+				fprintf(stderr, "pipeline: inspect: %s:%ld: statement %s%s%s of account %s: %s: %s\n", path,
+				    c.h[i].src_line, c.h[i].statement_no, c.h[i].sequence_no[0] ? "/" : "", c.h[i].sequence_no,
+				    c.v[i].account, c.v[i].verdict, c.v[i].problem);
 	}
 	fclose(fp);
-	free(c.h);
+	collect_free(&c);
 	return e;
 }
 
@@ -345,7 +495,10 @@ inspect_usage(FILE *fp)
 	    "  --source NAME    use that [source.NAME]'s format, encoding and reference patterns\n"
 	    "  --encoding ENC   UTF-8 (default) or ISO-8859-1 for MT940 and the trustee register\n"
 	    "  --strict         refuse MT940 that is not standard (as mt940_strict = yes does)\n"
-	    "Errors go to standard error; the exit status is 1 if any file failed.\n");
+	    "Each statement goes through normalize's completeness gate (balance, continuity and duplicates\n"
+	    "within the file): its verdict is in the statement record and, if it fails, on standard error.\n"
+	    "Errors go to standard error; the exit status is 1 if any file failed or any statement would\n"
+	    "not pass the gate.\n");
 }
 
 int
@@ -360,6 +513,7 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 	enum text_encoding enc = ENC_UTF8;
 	bool strict = false;
 	int i, rc = 0;
+	size_t gate_failed;
 	enum perr e;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -455,7 +609,11 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 			rc = 1;
 			continue;
 		}
-		e = inspect_file(argv[i], f, enc, rx, strict || (src != NULL && src->mt940_strict));
+		gate_failed = 0;
+		e = inspect_file(argv[i], f, enc, rx, strict || (src != NULL && src->mt940_strict),
+		    src != NULL ? src->account_no : NULL, &gate_failed);
+		if (gate_failed > 0)
+			rc = 1;
 		if (e != PERR_OK) {
 			fflush(stdout);
 			fprintf(stderr, "pipeline: inspect: %s\n", perr_detail());

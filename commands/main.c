@@ -45,6 +45,7 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "explain REF", "what a line or movement matched and by which rule, or why not" },
 	{ "export", cmd_export, "export exceptions [--date D] [--format csv|json]", "write the exceptions open as of a date to stdout" },
 	{ "resolve", cmd_resolve, "resolve EXCEPTION_ID --note TEXT [--by NAME]", "close one exception by hand (recorded, never deleted)" },
+	{ "accept", cmd_accept, "accept FILE_ID --by NAME --note TEXT", "make a re-sent (FILE_CONFLICT) copy the file of record for its date" },
 	{ "assign", cmd_assign, "assign EXCEPTION_ID --to NAME [--by NAME]", "give an exception an owner (recorded with history)" },
 	{ "comment", cmd_comment, "comment EXCEPTION_ID --text TEXT --by NAME", "add a comment to an exception (recorded with history)" },
 	{ "signoff", cmd_signoff, "signoff --date D --by NAME --role prepared|reviewed", "sign the bank reconciliation of a date (reviewer is not the preparer)" },

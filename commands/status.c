@@ -50,6 +50,57 @@ stage_json(const PGresult *res, int j)
 	return o;
 }
 
+/*
+ * The copies accepted by hand (`pipeline accept`) as the files of record of the date: which copy is
+ * used, which it superseded, who accepted it and why. Printed (or, with day != NULL, added to the
+ * day's JSON as "accepted") only when there are some.
+ */
+static enum perr
+print_accepted(PGconn *db, const char *iso, json_t *day)
+{
+	const char *p[1] = { iso };
+	json_t *list = NULL;
+	PGresult *res;
+	int i, n;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT a.file_id, f.source, f.remote_name, a.superseded_file_id, a.accepted_by,"
+	    "       to_char(a.accepted_at, 'YYYY-MM-DD HH24:MI:SS'), a.note, coalesce(l.status, 'NOT LOADED YET')"
+	    "  FROM file_choice c JOIN file_acceptance a ON a.acceptance_id = c.acceptance_id"
+	    "  JOIN fetched_file f ON f.file_id = a.file_id LEFT JOIN file_load l ON l.file_id = a.file_id"
+	    " WHERE c.file_id = a.file_id AND a.business_date = $1::date ORDER BY f.source, f.remote_name", 1, p);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	if (n > 0 && day == NULL)
+		printf("  files of record accepted by hand:\n");
+	if (n > 0 && day != NULL)
+		list = json_array();
+	for (i = 0; i < n; i++) {
+		if (day == NULL) {
+			printf("  %s %s: file %s is used (%s), superseding file %s; accepted by %s at %s: %s\n",
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 0), PQgetvalue(res, i, 7),
+			    PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+			continue;
+		}
+		json_t *o = json_object();
+
+		jsonout_set(o, "source", jsonout_str(PQgetvalue(res, i, 1)));
+		jsonout_set(o, "remote_name", jsonout_str(PQgetvalue(res, i, 2)));
+		jsonout_set(o, "file_id", jsonout_int(atoll(PQgetvalue(res, i, 0))));
+		jsonout_set(o, "load", jsonout_str(PQgetvalue(res, i, 7)));
+		jsonout_set(o, "superseded_file_id", jsonout_int(atoll(PQgetvalue(res, i, 3))));
+		jsonout_set(o, "accepted_by", jsonout_str(PQgetvalue(res, i, 4)));
+		jsonout_set(o, "accepted_at", jsonout_str(PQgetvalue(res, i, 5)));
+		jsonout_set(o, "note", jsonout_str(PQgetvalue(res, i, 6)));
+		json_array_append_new(list, o);
+	}
+	if (list != NULL)
+		jsonout_set(day, "accepted", list);
+	PQclear(res);
+	return PERR_OK;
+}
+
 /* The (at most 7) most recent business dates with a stage run recorded, newest first. */
 static enum perr
 recent_dates(PGconn *db, date_t *dates, int *n)
@@ -213,6 +264,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 				    PQgetvalue(res, j, 7), error_shown(res, j));
 		}
 		PQclear(res);
+		if ((e = print_accepted(db, iso, json ? json_array_get(days, json_array_size(days) - 1) : NULL)) != PERR_OK)
+			goto out;
 		if ((e = signoff_show(db, iso, json ? json_array_get(days, json_array_size(days) - 1) : NULL)))
 			goto out;
 	}

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "refx.h"
 #include "util.h"
@@ -20,7 +21,9 @@ static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_ENTRY_DATE] = "entry_date", [ROLE_VALUE_DATE] = "value_date", [ROLE_NARRATIVE] = "narrative",
 	[ROLE_BANK_REF] = "bank_ref", [ROLE_CUSTOMER_REF] = "customer_ref", [ROLE_TYPE_CODE] = "type_code",
 	[ROLE_AMOUNT] = "amount", [ROLE_DEBIT] = "debit", [ROLE_CREDIT] = "credit",
-	[ROLE_BALANCE] = "balance", [ROLE_IGNORE] = "ignore",
+	[ROLE_BALANCE] = "balance", [ROLE_IGNORE] = "ignore", [ROLE_STATUS] = "status",
+	[ROLE_TOTAL_COUNT] = "count", [ROLE_TOTAL_DEBITS] = "total_debits",
+	[ROLE_TOTAL_CREDITS] = "total_credits",
 };
 
 const char *
@@ -69,6 +72,14 @@ layout_free(struct layout *lay)
 	for (i = 0; i < lay->n_reference_patterns; i++)
 		free(lay->reference_patterns[i]);
 	refx_free(lay->refx);
+	for (i = 0; i < lay->n_extract; i++) {
+		free(lay->extract[i].pattern);
+		refx_free(lay->extract[i].rx);
+	}
+	for (i = 0; i < lay->n_skip; i++) {
+		free(lay->skip[i].pattern);
+		refx_free(lay->skip[i].rx);
+	}
 	free(lay);
 }
 
@@ -188,9 +199,11 @@ parse_columns(const char *path, int line, const char *v, struct layout *lay)
 		else
 			r = role_find(s, n);
 		if (r == ROLE_NONE || r == ROLE_ACCOUNT || r == ROLE_STATEMENT_NO || r == ROLE_STATEMENT_DATE
-		    || r == ROLE_OPENING || r == ROLE_CLOSING || r == ROLE_OPENING_DATE || r == ROLE_CLOSING_DATE)
+		    || r == ROLE_OPENING || r == ROLE_CLOSING || r == ROLE_OPENING_DATE || r == ROLE_CLOSING_DATE
+		    || r == ROLE_TOTAL_COUNT || r == ROLE_TOTAL_DEBITS || r == ROLE_TOTAL_CREDITS)
 			return lerr(path, line, "column role \"%.*s\" is not one of entry_date value_date narrative "
-			    "bank_ref customer_ref type_code amount debit credit balance currency ignore (or -)", (int)n, s);
+			    "bank_ref customer_ref type_code amount debit credit balance currency status ignore (or -)",
+			    (int)n, s);
 		if (lay->n_columns == LAYOUT_MAX_CELLS)
 			return lerr(path, line, "more than %d columns", LAYOUT_MAX_CELLS);
 		lay->columns[lay->n_columns++] = r;
@@ -226,7 +239,10 @@ date_format_ok(const char *f)
 	bool y = false, m = false, d = false;
 
 	while (*f) {
-		if (strncmp(f, "YYYY", 4) == 0) {
+		if (strncmp(f, "MON", 3) == 0) {
+			m = true;
+			f += 3;
+		} else if (strncmp(f, "YYYY", 4) == 0) {
 			y = true;
 			f += 4;
 		} else if (strncmp(f, "YY", 2) == 0 || strncmp(f, "MM", 2) == 0 || strncmp(f, "DD", 2) == 0) {
@@ -259,13 +275,31 @@ take_digits(const char **s, int min, int max)
 	return n >= min ? v : -1;
 }
 
+/* An English month abbreviation (Jan ... Dec, any case) at *s: its number, or -1. */
+static int
+take_month_name(const char **s)
+{
+	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (strncasecmp(*s, names + 3 * i, 3) == 0) {
+			*s += 3;
+			return i + 1;
+		}
+	return -1;
+}
+
 static bool
 parse_date_with(const char *f, const char *s, date_t *out)
 {
 	int y = -1, m = -1, d = -1;
 
 	while (*f) {
-		if (strncmp(f, "YYYY", 4) == 0) {
+		if (strncmp(f, "MON", 3) == 0) {
+			m = take_month_name(&s);
+			f += 3;
+		} else if (strncmp(f, "YYYY", 4) == 0) {
 			y = take_digits(&s, 4, 4);
 			f += 4;
 		} else if (strncmp(f, "YY", 2) == 0) {
@@ -309,6 +343,45 @@ layout_parse_date(const struct layout *lay, const char *s, date_t *out)
 	return false;
 }
 
+/*
+ * "extract = ROLE PATTERN" or "skip = ROLE PATTERN": the role's name, blanks, a PCRE2 pattern
+ * (compiled here, under the same limits as the reference patterns).
+ */
+static enum perr
+parse_pattern_key(const char *path, int line, const char *key, const char *v, struct layout *lay)
+{
+	bool is_skip = key[0] == 's';
+	const char *e = v, *pat;
+	enum layout_role r;
+	char origin[600], *pattern;
+	struct refx *rx = NULL;
+
+	while (*e != '\0' && *e != ' ' && *e != '\t')
+		e++;
+	r = role_find(v, (size_t)(e - v));
+	pat = skip_ws(e);
+	if (r == ROLE_NONE || r == ROLE_IGNORE || *pat == '\0')
+		return lerr(path, line, "%s \"%.40s\" is not a role followed by a pattern, expected e.g. %s", key, v,
+		    is_skip ? "skip = status ^Pending$" : "extract = account ([0-9]{3}-[0-9]-[0-9]{6})");
+	if (is_skip ? lay->n_skip == LAYOUT_MAX_SKIP : lay->n_extract == LAYOUT_MAX_EXTRACT)
+		return lerr(path, line, "more than %d %s lines", LAYOUT_MAX_SKIP, key);
+	pattern = xstrdup(pat);
+	snprintf(origin, sizeof origin, "%s:%d: %s %s", path, line, key, layout_role_name(r));
+	if (refx_compile((const char *const *)&pattern, 1, origin, &rx) != PERR_OK) {
+		free(pattern);
+		return PERR_CONFIG;
+	}
+	if (is_skip) {
+		lay->skip[lay->n_skip] = (struct layout_skip){ .role = r, .pattern = pattern, .rx = rx, .src_line = line };
+		lay->n_skip++;
+	} else {
+		lay->extract[lay->n_extract] = (struct layout_extract){ .role = r, .pattern = pattern, .rx = rx,
+		    .src_line = line };
+		lay->n_extract++;
+	}
+	return PERR_OK;
+}
+
 static bool
 yes_no(const char *v, bool *out)
 {
@@ -329,6 +402,7 @@ balance_src(const char *v)
 	if (strcmp(v, "preamble") == 0) return BAL_PREAMBLE;
 	if (strcmp(v, "trailer") == 0) return BAL_TRAILER;
 	if (strcmp(v, "running_balance") == 0) return BAL_RUNNING;
+	if (strcmp(v, "closing_minus_lines") == 0) return BAL_DERIVED;
 	return BAL_UNSET;
 }
 
@@ -362,12 +436,24 @@ check_rows(const char *path, const struct layout_row *rows, size_t n)
 			if (rows[i].cells[j].kind == CELL_ROLE && r != ROLE_ACCOUNT && r != ROLE_CURRENCY
 			    && r != ROLE_STATEMENT_NO && r != ROLE_STATEMENT_DATE && r != ROLE_OPENING
 			    && r != ROLE_CLOSING && r != ROLE_OPENING_DATE && r != ROLE_CLOSING_DATE
-			    && r != ROLE_IGNORE)
+			    && r != ROLE_IGNORE && r != ROLE_TOTAL_COUNT && r != ROLE_TOTAL_DEBITS
+			    && r != ROLE_TOTAL_CREDITS)
 				return lerr(path, rows[i].src_line, "role {%s} cannot be in a preamble or trailer row, "
 				    "expected one of account currency statement_no statement_date opening closing "
-				    "opening_date closing_date ignore", layout_role_name(r));
+				    "opening_date closing_date count total_debits total_credits ignore", layout_role_name(r));
 		}
 	return PERR_OK;
+}
+
+static bool
+has_column(const struct layout *lay, enum layout_role r)
+{
+	size_t i;
+
+	for (i = 0; i < lay->n_columns; i++)
+		if (lay->columns[i] == r)
+			return true;
+	return false;
 }
 
 /* The whole-layout checks, once every key is read. */
@@ -420,7 +506,24 @@ validate(struct layout *lay)
 		return e;
 	if (lay->opening_src == BAL_UNSET || lay->closing_src == BAL_UNSET)
 		return lerr(p, 0, "opening and closing must say where the balances are: preamble, trailer "
-		    "or running_balance");
+		    "or running_balance (opening also closing_minus_lines)");
+	if (lay->closing_src == BAL_DERIVED)
+		return lerr(p, 0, "closing = closing_minus_lines is not possible, expected preamble, trailer or "
+		    "running_balance");
+	if (lay->opening_src == BAL_DERIVED && lay->closing_src == BAL_RUNNING)
+		return lerr(p, 0, "opening = closing_minus_lines needs closing = preamble or trailer (with a "
+		    "running balance, say opening = running_balance)");
+	for (i = 0; i < lay->n_skip; i++)
+		if (!has_column(lay, lay->skip[i].role))
+			return lerr(p, lay->skip[i].src_line, "skip = %s ...: columns has no %s column",
+			    layout_role_name(lay->skip[i].role), layout_role_name(lay->skip[i].role));
+	for (i = 0; i < lay->n_extract; i++) {
+		enum layout_role r = lay->extract[i].role;
+
+		if (!has_column(lay, r) && count_role(lay, r, 3) == 0)
+			return lerr(p, lay->extract[i].src_line, "extract = %s ...: no {%s} cell or %s column to take it from",
+			    layout_role_name(r), layout_role_name(r), layout_role_name(r));
+	}
 	if (lay->opening_src == BAL_PREAMBLE && count_role(lay, ROLE_OPENING, 1) != 1)
 		return lerr(p, 0, "opening = preamble needs exactly one {opening} cell in the preamble");
 	if (lay->opening_src == BAL_TRAILER && count_role(lay, ROLE_OPENING, 2) != 1)
@@ -440,10 +543,14 @@ validate(struct layout *lay)
 	if (lay->statement_no_src == SNO_FIELD && count_role(lay, ROLE_STATEMENT_NO, 3) != 1)
 		return lerr(p, 0, "statement_no = field needs exactly one {statement_no} cell");
 	if (count_role(lay, ROLE_ACCOUNT, 3) > 1 || count_role(lay, ROLE_CURRENCY, 3) > 1
-	    || count_role(lay, ROLE_STATEMENT_DATE, 3) > 1)
-		return lerr(p, 0, "{account}, {currency} and {statement_date} may each appear once");
-	if (lay->currency[0] == '\0' && count_role(lay, ROLE_CURRENCY, 3) == 0 && lay->col_of[ROLE_CURRENCY] < 0)
-		return lerr(p, 0, "no currency: give currency = XXX, a {currency} cell or a currency column");
+	    || count_role(lay, ROLE_STATEMENT_DATE, 3) > 1 || count_role(lay, ROLE_TOTAL_COUNT, 3) > 1
+	    || count_role(lay, ROLE_TOTAL_DEBITS, 3) > 1 || count_role(lay, ROLE_TOTAL_CREDITS, 3) > 1)
+		return lerr(p, 0, "{account}, {currency}, {statement_date}, {count}, {total_debits} and "
+		    "{total_credits} may each appear once");
+	if (lay->currency[0] == '\0' && count_role(lay, ROLE_CURRENCY, 3) == 0 && lay->col_of[ROLE_CURRENCY] < 0
+	    && lay->amount_currency == ACCY_NONE)
+		return lerr(p, 0, "no currency: give currency = XXX, a {currency} cell, a currency column or "
+		    "amount_currency = prefix|suffix");
 	return PERR_OK;
 }
 
@@ -631,7 +738,8 @@ layout_parse(const char *path, const char *text, size_t len, struct layout **out
 			enum balance_src b = balance_src(v);
 
 			if (b == BAL_UNSET) {
-				e = lerr(path, lineno, "%s \"%s\" is not preamble, trailer or running_balance", key, v);
+				e = lerr(path, lineno, "%s \"%s\" is not preamble, trailer, running_balance or "
+				    "closing_minus_lines", key, v);
 				goto fail;
 			}
 			if (key[0] == 'o')
@@ -651,6 +759,30 @@ layout_parse(const char *path, const char *text, size_t len, struct layout **out
 				goto fail;
 			}
 			lay->reference_patterns[lay->n_reference_patterns++] = xstrdup(v);
+		} else if (strcmp(key, "order") == 0) {
+			if (strcmp(v, "oldest_first") == 0) lay->order = ORDER_OLDEST_FIRST;
+			else if (strcmp(v, "newest_first") == 0) lay->order = ORDER_NEWEST_FIRST;
+			else if (strcmp(v, "detect") == 0) lay->order = ORDER_DETECT;
+			else {
+				e = lerr(path, lineno, "order \"%s\" is not oldest_first, newest_first or detect", v);
+				goto fail;
+			}
+		} else if (strcmp(key, "amount_currency") == 0) {
+			if (strcmp(v, "prefix") == 0) lay->amount_currency = ACCY_PREFIX;
+			else if (strcmp(v, "suffix") == 0) lay->amount_currency = ACCY_SUFFIX;
+			else if (strcmp(v, "none") == 0) lay->amount_currency = ACCY_NONE;
+			else {
+				e = lerr(path, lineno, "amount_currency \"%s\" is not prefix, suffix or none", v);
+				goto fail;
+			}
+		} else if (strcmp(key, "preamble_blank_lines") == 0 || strcmp(key, "multiline_cells") == 0) {
+			if (!yes_no(v, key[0] == 'p' ? &lay->preamble_blank_lines : &lay->multiline_cells)) {
+				e = lerr(path, lineno, "%s \"%s\" is not yes or no", key, v);
+				goto fail;
+			}
+		} else if (strcmp(key, "extract") == 0 || strcmp(key, "skip") == 0) {
+			if ((e = parse_pattern_key(path, lineno, key, v, lay)) != PERR_OK)
+				goto fail;
 		} else if (strcmp(key, "crdr") == 0) {
 			if (!yes_no(v, &lay->crdr)) {
 				e = lerr(path, lineno, "crdr \"%s\" is not yes or no", v);
@@ -659,7 +791,8 @@ layout_parse(const char *path, const char *text, size_t len, struct layout **out
 		} else {
 			e = lerr(path, lineno, "unknown key \"%s\", expected one of name delimiter quote encoding "
 			    "line_ending date_format decimal thousands negative amount currency preamble header "
-			    "columns trailer opening closing statement_no reference", key);
+			    "columns trailer opening closing statement_no reference order amount_currency "
+			    "preamble_blank_lines multiline_cells extract skip", key);
 			goto fail;
 		}
 	}

@@ -23,6 +23,8 @@ enum layout_role {
 	ROLE_OPENING, ROLE_CLOSING, ROLE_OPENING_DATE, ROLE_CLOSING_DATE,
 	ROLE_ENTRY_DATE, ROLE_VALUE_DATE, ROLE_NARRATIVE, ROLE_BANK_REF, ROLE_CUSTOMER_REF,
 	ROLE_TYPE_CODE, ROLE_AMOUNT, ROLE_DEBIT, ROLE_CREDIT, ROLE_BALANCE, ROLE_IGNORE,
+	ROLE_STATUS,        /* a column only read by skip = status PATTERN */
+	ROLE_TOTAL_COUNT, ROLE_TOTAL_DEBITS, ROLE_TOTAL_CREDITS, /* trailer control totals */
 	ROLE_COUNT
 };
 
@@ -40,7 +42,31 @@ struct layout_row {
 	int src_line;           /* line in the .layout file */
 };
 
-enum balance_src { BAL_UNSET = 0, BAL_PREAMBLE, BAL_TRAILER, BAL_RUNNING };
+/* BAL_DERIVED: the opening is the closing minus the lines (a file that states no opening). */
+enum balance_src { BAL_UNSET = 0, BAL_PREAMBLE, BAL_TRAILER, BAL_RUNNING, BAL_DERIVED };
+/* Row order: as the file has it (unchecked), declared oldest or newest first, or detected. */
+enum row_order { ORDER_FILE = 0, ORDER_OLDEST_FIRST, ORDER_NEWEST_FIRST, ORDER_DETECT };
+/* Where an amount cell carries its currency code: "SGD 5,000.00" (prefix), "5,000.00 SGD" (suffix). */
+enum amount_ccy { ACCY_NONE = 0, ACCY_PREFIX, ACCY_SUFFIX };
+
+#define LAYOUT_MAX_EXTRACT 8
+#define LAYOUT_MAX_SKIP 8
+
+/* extract = ROLE PATTERN: the value of a {ROLE} cell or column is what the pattern takes out of it. */
+struct layout_extract {
+	enum layout_role role;
+	char *pattern;
+	struct refx *rx;
+	int src_line;
+};
+
+/* skip = ROLE PATTERN: a transaction row whose ROLE column matches is not a transaction (Pending, a subtotal). */
+struct layout_skip {
+	enum layout_role role;
+	char *pattern;
+	struct refx *rx;
+	int src_line;
+};
 enum amount_style { AMT_UNSET = 0, AMT_SIGNED, AMT_DEBIT_CREDIT };
 enum line_ending { LE_ANY = 0, LE_CRLF, LE_LF };
 enum stmtno_src { SNO_UNSET = 0, SNO_FIELD, SNO_DATE };
@@ -71,6 +97,14 @@ struct layout {
 	size_t n_reference_patterns;
 	struct refx *refx;             /* compiled reference_patterns, or NULL */
 	int col_of[ROLE_COUNT];        /* data column of a single-use role, or -1 */
+	enum row_order order;
+	enum amount_ccy amount_currency;
+	bool preamble_blank_lines;     /* blank lines before the header are skipped */
+	bool multiline_cells;          /* quoted cells may hold line breaks (each becomes one space) */
+	struct layout_extract extract[LAYOUT_MAX_EXTRACT];
+	size_t n_extract;
+	struct layout_skip skip[LAYOUT_MAX_SKIP];
+	size_t n_skip;
 };
 
 /*
@@ -88,8 +122,8 @@ void layout_free(struct layout *lay);
 const char *layout_role_name(enum layout_role r);
 
 /*
- * Parses a date `s` with one of the layout's date formats (tokens DD MM YYYY YY D M, anything else
- * literal). True and *out set on success.
+ * Parses a date `s` with one of the layout's date formats (tokens DD MM YYYY YY D M, MON for an
+ * English month abbreviation in any case, anything else literal). True and *out set on success.
  */
 bool layout_parse_date(const struct layout *lay, const char *s, date_t *out);
 

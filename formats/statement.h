@@ -38,7 +38,8 @@ struct stmt_balance {
  * exponent; at end opening and closing are present (not for a camt.054 notification, which has
  * no balances) and line_count lines were sent. At begin the
  * opening is present for MT940 and for layouts that take it from a preamble line or the running
- * balance; a layout that takes it from a trailer row only knows it at end.
+ * balance; a layout that takes it from a trailer row or derives it (closing_minus_lines) only
+ * knows it at end.
  */
 struct stmt_header {
 	const char *file;        /* path, for messages */

@@ -1,8 +1,12 @@
 /*
  * fuzz_bankcsv.c - libFuzzer harness for the layout-driven bank CSV parser: any bytes through
- * each shipped layout (formats/NAME.layout, loaded once). Run by fuzz/run.sh ($FUZZ_FORMATS_DIR, default ./formats).
+ * each shipped layout (formats/NAME.layout, loaded once): month-name dates, amounts carrying a
+ * currency, extract and skip patterns, derived openings, newest-first rows read twice, multi-line
+ * cells, blank preamble lines. Checks what every sink may rely on: amounts never 0, each
+ * statement's line numbers exactly 1..n (in any order: newest-first rows arrive descending), the
+ * header invariant at the end. Run by fuzz/run.sh ($FUZZ_FORMATS_DIR, default ./formats).
  */
-// SEEDS: fixtures/formats/sgbank-corp/* fixtures/formats/eubank-semicolon/* fixtures/formats/world/*/bank/operating/* fixtures/statements/*/bank/operating/*
+// SEEDS: fixtures/formats/sgbank-corp/* fixtures/formats/eubank-semicolon/* fixtures/formats/world/*/bank/operating/* fixtures/statements/*/bank/operating/* fixtures/formats/dbs-posb/* fixtures/formats/ocbc/* fixtures/formats/uob/* fixtures/formats/gate/*.csv
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,24 +18,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct format *formats[8];
+static struct format *formats[16];
 static int nformats = -1;
+
+/* The lines of the statement in progress: how many, and the sum of their numbers. */
+struct seen {
+	int64_t n, sum_no;
+};
 
 static enum perr
 on_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 {
-	(void)arg;
-	if (l->amount_minor == 0 || l->line_no != h->line_count || l->narrative == NULL)
+	struct seen *s = arg;
+
+	if (l->amount_minor == 0 || l->line_no < 1 || l->narrative == NULL || l->reference == NULL)
 		abort();
+	if (h->line_count != s->n + 1)
+		abort();
+	s->n++;
+	s->sum_no += l->line_no;
 	return PERR_OK;
 }
 
 static enum perr
 on_end(void *arg, const struct stmt_header *h)
 {
-	(void)arg;
-	if (!stmt_header_sane(h, true))
+	struct seen *s = arg;
+
+	if (!stmt_header_sane(h, true) || h->line_count != s->n || s->sum_no != s->n * (s->n + 1) / 2
+	    || h->opening.date > h->closing.date)
 		abort();
+	s->n = s->sum_no = 0;
 	return PERR_OK;
 }
 
@@ -45,7 +62,7 @@ load_layouts(void)
 	nformats = 0;
 	if (d == NULL)
 		abort();
-	while ((de = readdir(d)) != NULL && nformats < 8) {
+	while ((de = readdir(d)) != NULL && nformats < 16) {
 		size_t n = strlen(de->d_name);
 		char name[256];
 
@@ -62,7 +79,8 @@ load_layouts(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct stmt_sink sink = { .line = on_line, .end = on_end };
+	struct seen seen;
+	struct stmt_sink sink = { .arg = &seen, .line = on_line, .end = on_end };
 	int i;
 
 	if (nformats < 0)
@@ -73,6 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (fp == NULL)
 			return 0;
+		seen.n = seen.sum_no = 0;
 		(void)bankcsv_parse(fp, formats[i]->layout, &o, &sink);
 		fclose(fp);
 	}

@@ -876,7 +876,8 @@ static const char sql_issuance[] =
     "FROM fetched_file f LEFT JOIN file_load fl ON fl.file_id = f.file_id " \
     "LEFT JOIN statement s ON s.file_id = f.file_id " \
     "LEFT JOIN statement_pending sp ON sp.statement_id = s.statement_id " \
-    "LEFT JOIN trustee_register tr ON tr.file_id = f.file_id WHERE f.business_date = $1::date"
+    "LEFT JOIN trustee_register tr ON tr.file_id = f.file_id " \
+    "LEFT JOIN file_choice fc ON fc.file_id = f.file_id WHERE f.business_date = $1::date"
 static const char sql_stmt_count[] = "SELECT count(*) " STMT_FROM;
 static const char sql_stmts[] =
     "SELECT f.source, f.remote_name, f.sha256, s.account_no, "
@@ -886,9 +887,16 @@ static const char sql_stmts[] =
     "     WHEN tr.register_id IS NOT NULL THEN (SELECT count(*) FROM trustee_holding h "
     "          WHERE h.register_id = tr.register_id) END, "
     "CASE WHEN s.statement_id IS NOT NULL THEN s.gate WHEN tr.register_id IS NOT NULL THEN 'REGISTER' "
-    "     WHEN fl.status IS NOT NULL THEN fl.status WHEN f.status = 'NEW' THEN 'NOT LOADED' "
+    "     WHEN fl.status IS NOT NULL THEN fl.status "
+    "     WHEN fc.acceptance_id IS NOT NULL AND NOT fc.of_record AND fc.ever_record THEN 'SUPERSEDED' "
+    "     WHEN f.status = 'NEW' THEN 'NOT LOADED' "
     "     ELSE f.status END, "
-    "CASE WHEN fl.reason IS NOT NULL THEN fl.reason "
+    "CASE WHEN fc.acceptance_id IS NOT NULL AND fc.of_record THEN 'accepted copy (supersedes file ' "
+    "          || fc.superseded_file_id || '), accepted by ' || fc.accepted_by || ': ' || fc.note "
+    "          || coalesce('; ' || fl.reason, '') "
+    "     WHEN fc.acceptance_id IS NOT NULL AND NOT fc.of_record AND fc.ever_record THEN 'superseded by file ' "
+    "          || fc.accepted_file_id || ', accepted by ' || fc.accepted_by || ': ' || fc.note "
+    "     WHEN fl.reason IS NOT NULL THEN fl.reason "
     "     WHEN tr.register_id IS NOT NULL THEN 'unit register as of ' || tr.as_of_date "
     "     WHEN f.status = 'DUPLICATE' THEN 'same content as fetched file ' || f.duplicate_of "
     "     WHEN f.status = 'CONFLICT' THEN 'same name as an earlier file with different content' "

@@ -7,6 +7,11 @@
 -- remove rows only where listed below. A new table that a stage must UPDATE or DELETE needs a line
 -- here, and the tests fail with "permission denied" until it has one.
 --
+-- file_acceptance (`pipeline accept`: which copy of a re-sent file is the file of record, by whom
+-- and why) is history under the rule below: SELECT and INSERT, never UPDATE or DELETE (sql/105's
+-- triggers refuse those to everyone); its doors are sql/106's file_accept and
+-- normalize_unload_superseded.
+--
 -- The money records are append-only for it: journal_txn, journal_posting, allocation,
 -- offering_settlement, holding and cash_movement get no UPDATE or DELETE at all; transfer,
 -- issuance and outbound_file only on the columns that record their progress (status, approval,

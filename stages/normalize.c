@@ -24,6 +24,10 @@
  * FILE_QUARANTINED exception; the other files still load and the stage succeeds. Only a database
  * failure fails the stage.
  *
+ * Which files: those of record for the date (sql/105 file_choice): the first copy of each name, or
+ * the copy a person accepted with `pipeline accept`, whose load first removes what the copy it
+ * superseded had loaded (delete_superseded, in the same transaction).
+ *
  * Rerun: without --force, files that already have a file_load row are skipped. With --force the
  * whole redo is one transaction: the stage resets its exceptions for the date and redoes every NEW
  * file of the date, each in a savepoint that first deletes that file's earlier output (reconcile's
@@ -39,6 +43,7 @@
 #include "config.h"
 #include "db.h"
 #include "exceptions.h"
+#include "gate.h"
 #include "jsonout.h"
 #include "layout.h"
 #include "log.h"
@@ -144,73 +149,6 @@ struct load {
 	char broken_account[64];
 	bool db_failed;           /* a database error: the stage fails */
 };
-
-/* Appends s to b escaped for COPY text format. */
-static void
-copy_text(struct fbuf *b, const char *s)
-{
-	const char *p, *run = s;
-
-	for (p = s; *p; p++) {
-		const char *esc = NULL;
-
-		switch (*p) {
-		case '\\': esc = "\\\\"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		default: continue;
-		}
-		fbuf_append(b, run, (size_t)(p - run));
-		fbuf_append(b, esc, 2);
-		run = p + 1;
-	}
-	fbuf_append(b, run, (size_t)(p - run));
-}
-
-static void
-copy_date(struct fbuf *b, date_t d)
-{
-	char buf[DATE_BUFSZ];
-
-	fbuf_append(b, date_format_iso(d, buf), 10);
-}
-
-static void
-copy_i64(struct fbuf *b, int64_t v)
-{
-	char buf[24];
-	int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-
-	fbuf_append(b, buf, (size_t)n);
-}
-
-/* The canonical text of a header: what "same content" means, together with the lines. */
-static void
-header_canon(struct fbuf *b, const struct stmt_header *h, const char *account)
-{
-	fbuf_reset(b);
-	copy_text(b, account);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->currency);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->statement_no);
-	fbuf_putc(b, '\t');
-	copy_text(b, h->sequence_no);
-	fbuf_putc(b, '\t');
-	copy_date(b, h->opening.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->opening.amount_minor);
-	fbuf_putc(b, h->opening.intermediate ? 'M' : 'F');
-	fbuf_putc(b, '\t');
-	copy_date(b, h->closing.date);
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->closing.amount_minor);
-	fbuf_putc(b, h->closing.intermediate ? 'M' : 'F');
-	fbuf_putc(b, '\t');
-	copy_i64(b, h->line_count);
-	fbuf_putc(b, '\n');
-}
 
 static void
 sha_hex(EVP_MD_CTX *sha, char hex[65])
@@ -407,17 +345,6 @@ bb_load(struct load *L)
 	return PERR_OK;
 }
 
-static bool
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 static char *
 stmt_label(const char *account, const struct stmt_header *h)
 {
@@ -425,61 +352,14 @@ stmt_label(const char *account, const struct stmt_header *h)
 	    h->sequence_no);
 }
 
-static int
-date_year(date_t d)
-{
-	int y, m, dd;
-
-	date_to_ymd(d, &y, &m, &dd);
-	return y;
-}
-
-/*
- * The continuity check against the account's previous statement. Returns what is wrong (a
- * STATEMENT_GAP; caller frees) or NULL. The balance must carry over; the number must be n+1, or
- * the same number with the next sequence, or - banks restart the count each year - 1 (with no
- * sequence or sequence 1) when the statement closes in a later year than the previous one closed.
- */
+/* The continuity check against the account's previous statement (formats/gate.c): NULL or what is wrong. */
 static char *
 gap_problem(const struct load *L, const struct acct_state *A, const struct stmt_header *h)
 {
-	const char *pno = A->prev_no, *pseq = A->prev_seq;
-	char pdate[DATE_BUFSZ];
-	bool numbers;
-
 	if (!A->have_prev)
 		return NULL;        /* the account's first statement */
-	/* Layouts numbering statements by date have no sequence to check. */
-	numbers = !(L->fmt->kind == FORMAT_BANKCSV && L->fmt->layout->statement_no_src == SNO_DATE);
-	if (A->prev_closing != h->opening.amount_minor) {
-		char a[MONEY_BUFSZ], b[MONEY_BUFSZ];
-
-		return xasprintf("the opening balance %s %s of statement %s%s%s differs from the closing "
-		    "balance %s %s of the previous statement %s%s%s (%s): money appeared or vanished between them",
-		    h->currency, money_format(h->opening.amount_minor, h->exponent, a), h->statement_no,
-		    h->sequence_no[0] ? "/" : "", h->sequence_no, h->currency,
-		    money_format(A->prev_closing, h->exponent, b), pno, pseq[0] ? "/" : "", pseq,
-		    date_format_iso(A->prev_closing_date, pdate));
-	}
-	if (numbers && all_digits(pno) && all_digits(h->statement_no)) {
-		long long prev = atoll(pno), cur = atoll(h->statement_no);
-		bool ok;
-
-		if (cur == 1 && (h->sequence_no[0] == '\0' || (all_digits(h->sequence_no) && atoll(h->sequence_no) == 1))
-		    && date_year(h->closing.date) > date_year(A->prev_closing_date))
-			ok = true;      /* the bank's count restarts with the year (:60F: still carries the
-			                   previous closing date, 31 December: the closing date is what moves) */
-		else if (cur == prev)
-			ok = all_digits(pseq) && all_digits(h->sequence_no) && atoll(h->sequence_no) == atoll(pseq) + 1;
-		else
-			ok = cur == prev + 1;
-		if (!ok)
-			return xasprintf("statement %s%s%s does not follow the previous statement %s%s%s: "
-			    "%s", h->statement_no, h->sequence_no[0] ? "/" : "", h->sequence_no, pno,
-			    pseq[0] ? "/" : "", pseq, cur > prev + 1 ? "statements are missing in between"
-			    : "it repeats or goes back");
-	}
-	return NULL;
+	return gate_continuity(A->prev_no, A->prev_seq, A->prev_closing, A->prev_closing_date, h,
+	    gate_numbers_checked(L->fmt));
 }
 
 /*
@@ -999,38 +879,7 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	if (L->pb != NULL && (l->line_no & 4095) == 0)
 		progress_bar_update(L->pb, (int64_t)ftello(L->fp));
 	/* The row without its statement_id: also what the content hash covers. */
-	fbuf_reset(r);
-	copy_i64(r, l->line_no);
-	fbuf_putc(r, '\t');
-	copy_text(r, L->account);
-	fbuf_putc(r, '\t');
-	if (l->has_entry_date)
-		copy_date(r, l->entry_date);
-	else
-		fbuf_append(r, "\\N", 2);
-	fbuf_putc(r, '\t');
-	copy_date(r, l->value_date);
-	fbuf_putc(r, '\t');
-	copy_i64(r, l->amount_minor);
-	fbuf_putc(r, '\t');
-	copy_text(r, h->currency);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->mark);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->funds_code);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->type_code);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->customer_ref);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->bank_ref);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->supplementary);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->narrative);
-	fbuf_putc(r, '\t');
-	copy_text(r, l->reference);
-	fbuf_putc(r, '\n');
+	stmt_line_row(r, L->account, h, l);
 	/* the content hash covers the columns above only, so it is what it was before sql/101 */
 	EVP_DigestUpdate(L->sha, r->p, r->len);
 	r->len--;
@@ -1176,7 +1025,7 @@ sink_end(void *arg, const struct stmt_header *h)
 	{
 		struct fbuf canon = { 0 };
 
-		header_canon(&canon, h, L->account);
+		stmt_header_canon(&canon, h, L->account);
 		EVP_DigestUpdate(L->sha, canon.p, canon.len);
 		fbuf_free(&canon);
 	}
@@ -1343,6 +1192,40 @@ delete_file_output(struct stage_ctx *ctx, const char *file_id)
 	return db_call(ctx->db, "SELECT normalize_replace_file($1::bigint, $2::bigint)", 2, p);
 }
 
+/*
+ * A copy accepted as the file of record (`pipeline accept`, sql/105, sql/106) replaces what the copy it
+ * superseded had loaded: that output goes in the transaction the accepted copy loads (or is
+ * quarantined) in. The superseded copy itself stays in fetched_file and in the inbox.
+ */
+static enum perr
+delete_superseded(struct stage_ctx *ctx, const char *file_id)
+{
+	const char *p[1] = { file_id };
+	PGresult *res;
+	enum perr e = PERR_OK;
+	int i;
+
+	res = db_query(ctx->db, PGRES_TUPLES_OK,
+	    "SELECT o.file_id FROM fetched_file f JOIN fetched_file o ON o.source = f.source"
+	    "   AND o.business_date = f.business_date AND o.remote_name = f.remote_name AND o.file_id <> f.file_id"
+	    " WHERE f.file_id = $1::bigint AND EXISTS (SELECT 1 FROM file_load l WHERE l.file_id = o.file_id)"
+	    " ORDER BY o.file_id", 1, p);
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res) && e == PERR_OK; i++) {
+		char run[24];
+		const char *q[2] = { run, PQgetvalue(res, i, 0) };
+
+		log_event(LOG_INFO, "normalize", "superseded copy unloaded", "file_id", PQgetvalue(res, i, 0),
+		    "accepted_file_id", file_id, (const char *)NULL);
+		/* the database's replace path for it (sql/106), recorded in history_replace */
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		e = db_call(ctx->db, "SELECT normalize_unload_superseded($1::bigint, $2::bigint)", 2, q);
+	}
+	PQclear(res);
+	return e;
+}
+
 /* The deviations as a JSON array of texts, for file_load.deviations (the caller frees it). */
 static char *
 deviations_json(const struct deviations *dv)
@@ -1400,6 +1283,8 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	if ((e = file_begin(ctx)) != PERR_OK)
 		return e;
 	if (ctx->force && (e = delete_file_output(ctx, L->file_id)) != PERR_OK)
+		goto fail;
+	if ((e = delete_superseded(ctx, L->file_id)) != PERR_OK)
 		goto fail;
 	if ((e = record_file_load(ctx, L->file_id, L->fmt ? L->fmt->name : L->src->format, "QUARANTINED",
 	    reason, 0, 0, &L->dev)) != PERR_OK)
@@ -1542,6 +1427,8 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out;
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
+	if ((e = delete_superseded(ctx, file_id)) != PERR_OK)
+		goto out_rollback;
 	{
 		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx, .deviations = &L.dev,
 			.strict = ss->src->mt940_strict };
@@ -1661,7 +1548,8 @@ stage_normalize(struct stage_ctx *ctx)
 	}
 	files = db_query(ctx->db, PGRES_TUPLES_OK,
 	    "SELECT f.file_id, f.source, f.local_path, f.sha256, f.remote_name FROM fetched_file f"
-	    " WHERE f.business_date = $1::date AND f.status = 'NEW'"
+	    " JOIN file_choice c USING (file_id)"
+	    " WHERE f.business_date = $1::date AND c.of_record"
 	    "   AND ($2::boolean OR NOT EXISTS (SELECT 1 FROM file_load l WHERE l.file_id = f.file_id))"
 	    " ORDER BY f.file_id", 2, p);
 	if (files == NULL) {

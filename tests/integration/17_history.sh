@@ -41,7 +41,8 @@ assert_eq "1" "$(t_psql "SELECT rows FROM history_replace WHERE action LIKE 'res
 for tbl in stage_run fetched_file file_load statement statement_line trustee_register trustee_holding \
 	recon_match recon_match_movement exception recon_run_config history_replace bank_rec bank_rec_item \
 	book_balance recon_signoff exception_assignment exception_comment \
-	settlement_action outbound_attempt cash_movement_void statement_pending recon_match_notification; do
+	settlement_action outbound_attempt cash_movement_void statement_pending recon_match_notification \
+	file_acceptance; do
 	col=$(t_psql "SELECT attname FROM pg_attribute WHERE attrelid = '$tbl'::regclass AND attnum = 1")
 	refused_as_nightly "DELETE FROM $tbl" "permission denied for table $tbl"
 	refused_as_nightly "UPDATE $tbl SET $col = $col" "permission denied for table $tbl"

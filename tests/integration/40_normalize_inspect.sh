@@ -11,7 +11,7 @@ cd "$REPO"
 P=$PIPELINE
 
 assert_exit 0 "$P" inspect $F/sgbank-corp/good.csv
-assert_eq '{"kind":"statement","file":"fixtures/formats/sgbank-corp/good.csv","format":"sgbank-corp","account":"0123456790","statement_no":"00045","sequence_no":"","currency":"SGD","opening":{"date":"2026-11-24","amount_minor":125000000,"mark":"C","intermediate":false},"closing":{"date":"2026-11-24","amount_minor":126497450,"mark":"C","intermediate":false},"line_count":2}
+assert_eq '{"kind":"statement","file":"fixtures/formats/sgbank-corp/good.csv","format":"sgbank-corp","account":"0123456790","statement_no":"00045","sequence_no":"","currency":"SGD","opening":{"date":"2026-11-24","amount_minor":125000000,"mark":"C","intermediate":false},"closing":{"date":"2026-11-24","amount_minor":126497450,"mark":"C","intermediate":false},"line_count":2,"gate":{"verdict":"PASSED","problems":[]}}
 {"kind":"line","line_no":1,"value_date":"2026-11-24","entry_date":"2026-11-24","mark":"C","funds_code":"","amount_minor":1500000,"currency":"SGD","type_code":"","customer_ref":"","bank_ref":"FT2632800012","supplementary":"","narrative":"FAST TRF FROM DABS CLIENT A/C TRF-OFF-B-FEE","reference":"TRF-OFF-B-FEE"}
 {"kind":"line","line_no":2,"value_date":"2026-11-24","entry_date":"2026-11-24","mark":"D","funds_code":"","amount_minor":-2550,"currency":"SGD","type_code":"","customer_ref":"","bank_ref":"BC2611240001","supplementary":"","narrative":"GIRO BANK CHARGES NOV","reference":""}' "$T_OUT" "sgbank-corp guessed, exact JSON Lines"
 

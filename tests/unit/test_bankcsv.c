@@ -203,13 +203,14 @@ test_layout_language(void **state)
 	assert_int_equal(load_text(MINIMAL, path, sizeof path), PERR_OK);
 	expect_layout_error(MINIMAL "colour = blue\n", "10: unknown key \"colour\", expected one of name delimiter "
 	    "quote encoding line_ending date_format decimal thousands negative amount currency preamble header "
-	    "columns trailer opening closing statement_no reference");
+	    "columns trailer opening closing statement_no reference order amount_currency preamble_blank_lines "
+	    "multiline_cells extract skip");
 	expect_layout_error(MINIMAL "encoding = EBCDIC\n", "10: encoding \"EBCDIC\" is not UTF-8 or ISO-8859-1");
 	expect_layout_error(MINIMAL "trailer = {closing}\n", "10: a trailer row must start with a \"literal\" cell, "
 	    "so that it is told apart from a transaction row");
 	expect_layout_error(MINIMAL "preamble = \"Konto\", {amount}\n", "10: role {amount} cannot be in a preamble "
 	    "or trailer row, expected one of account currency statement_no statement_date opening closing "
-	    "opening_date closing_date ignore");
+	    "opening_date closing_date count total_debits total_credits ignore");
 	expect_layout_error(MINIMAL "header = \"Date\", \"Text\"\n", "10: header has 2 cells but columns has 4 roles");
 	expect_layout_error(MINIMAL "reference = (unclosed\n", " reference pattern 1 \"(unclosed\": missing closing "
 	    "parenthesis at offset 9");
