@@ -54,11 +54,13 @@ format_open(const char *formats_dir, const char *name, struct format **out)
 		f->kind = FORMAT_MT940;
 	} else if (strcmp(name, "trustee_register") == 0) {
 		f->kind = FORMAT_TRUSTEE;
+	} else if (strcmp(name, "pain002") == 0) {
+		f->kind = FORMAT_PAIN002;      /* payment status reports (pain002.h), not statements */
 	} else {
 		f->kind = FORMAT_BANKCSV;
 		path = xasprintf("%s/%s.layout", formats_dir, name);
 		if (access(path, F_OK) != 0) {
-			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, trustee_register or a layout in %s "
+			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, trustee_register, pain002 or a layout in %s "
 			    "(there is no %s)", name, formats_dir, path);
 			free(path);
 			format_free(f);
@@ -85,6 +87,7 @@ format_parse_statements(const struct format *f, FILE *fp, const struct parse_opt
 	case FORMAT_BANKCSV:
 		return bankcsv_parse(fp, f->layout, o, sink);
 	case FORMAT_TRUSTEE:
+	case FORMAT_PAIN002:
 		break;
 	}
 	return perr_set(PERR_INTERNAL, "%s: format %s does not hold statements", o->path, f->name);

@@ -117,11 +117,11 @@ enum perr trustee_parse(FILE *fp, const struct parse_opts *o, const struct regis
 
 /* ---- the registry (formats/format.c) ---- */
 
-enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2 };
+enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2, FORMAT_PAIN002 = 3 };
 
 struct format {
 	enum format_kind kind;
-	char *name;                  /* "mt940", "trustee_register" or the layout name */
+	char *name;                  /* "mt940", "trustee_register", "pain002" or the layout name */
 	struct layout *layout;       /* FORMAT_BANKCSV only; owned */
 };
 

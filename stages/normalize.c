@@ -1,7 +1,8 @@
 /*
  * normalize.c - the normalize stage: every fetched file of the business date becomes canonical
- * statements (statement, statement_line) or a trustee register (trustee_register,
- * trustee_holding) in PostgreSQL, or is quarantined whole with the reason.
+ * statements (statement, statement_line), a trustee register (trustee_register,
+ * trustee_holding) or a payment status report (payment_status_report, payment_status; loaded by
+ * normalize_pain002.c, applied by settle) in PostgreSQL, or is quarantined whole with the reason.
  *
  * Per file, in ONE transaction: the parser streams the file through a sink that, at each
  * statement's end, runs the completeness gate:
@@ -42,6 +43,7 @@
 #include "layout.h"
 #include "log.h"
 #include "money.h"
+#include "normalize_pain002.h"
 #include "progress.h"
 #include "refx.h"
 #include "stage.h"
@@ -1255,6 +1257,8 @@ delete_file_output(struct stage_ctx *ctx, const char *file_id)
 		return e;
 	if ((e = db_command(ctx->db, "DELETE FROM trustee_register WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
 		return e;
+	if ((e = db_command(ctx->db, "DELETE FROM payment_status_report WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
+		return e;
 	return db_command(ctx->db, "DELETE FROM file_load WHERE file_id = $1::bigint", 1, p);
 }
 
@@ -1438,7 +1442,15 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out;
 	if (ctx->force && (e = delete_file_output(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
-	{
+	if (ss->fmt->kind == FORMAT_PAIN002) {
+		/* a payment status report: its statuses are rows for settle to apply (normalize_pain002.h) */
+		pe = normalize_pain002(ctx, path, file_id, &L.lines);
+		if (pe == PERR_DB) {
+			e = pe;
+			goto out_rollback;
+		}
+		L.rows_out = L.lines + 1;
+	} else {
 		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx };
 
 		if (ss->fmt->kind == FORMAT_TRUSTEE) {
