@@ -417,20 +417,6 @@ code_field(struct px *p, const char *name, long line, const char *v, bool tx, ch
 	return false;
 }
 
-char
-pain002_class(const char *code)
-{
-	if (!strcmp(code, "ACCP") || !strcmp(code, "ACSP") || !strcmp(code, "ACTC") || !strcmp(code, "ACWC"))
-		return 'A';
-	if (!strcmp(code, "ACSC"))
-		return 'S';
-	if (!strcmp(code, "RJCT"))
-		return 'R';
-	if (!strcmp(code, "PDNG") || !strcmp(code, "PART") || !strcmp(code, "RCVD"))
-		return 'P';
-	return 0;
-}
-
 /* ---- the report's elements ---- */
 
 /* What the StsRsnInf of one level say: the first reason code, every AddtlInf. */

@@ -73,8 +73,4 @@ enum perr pain002_parse_file(const char *path, struct pain002_report **out);
 /* Safe to call with NULL. */
 void pain002_free(struct pain002_report *r);
 
-/* The status class of a code: 'A' accepted (ACCP ACSP ACTC ACWC), 'S' settled (ACSC),
- * 'R' rejected (RJCT), 'P' shown but not final (PDNG PART RCVD), 0 for "" or an unknown code. */
-char pain002_class(const char *code);
-
 #endif

@@ -49,10 +49,7 @@ CREATE UNIQUE INDEX transfer_status_event_shown_once ON transfer_status_event (t
     WHERE NOT moved;
 CREATE INDEX transfer_status_event_transfer ON transfer_status_event (transfer_id, event_id);
 
-CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% rows are never changed or deleted', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
-END $$;
+-- (refuse_change() is the journal's, sql/001: "... is append-only: UPDATE refused")
 CREATE TRIGGER transfer_status_event_append_only BEFORE UPDATE OR DELETE ON transfer_status_event
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER transfer_status_event_no_truncate BEFORE TRUNCATE ON transfer_status_event

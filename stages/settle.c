@@ -26,6 +26,8 @@
  *      <data_dir>/outbox/<date>/, uploaded with transport_put (same name and content on the server:
  *      no-op; different: PERR_REMOTE_CONFLICT, never overwritten), and the upload recorded
  *      (outbound_file.uploaded_at, transfers UPLOADED).
+ * Before A, the bank's answers are applied (engine/payment_status.h: pain.002 statuses and the
+ * statement's debits move transfers UPLOADED -> ACCEPTED -> SETTLED or -> REJECTED).
  * A process killed anywhere leaves a state from which the next run (or `settle --force`) finishes.
  * Test-only fault hook: PIPELINE_FAULT=settle:rows_committed|file_written|file_uploaded|upload_recorded
  * raises SIGKILL right after that point is first reached.
@@ -68,6 +70,7 @@
 #include "log.h"
 #include "money.h"
 #include "pain001.h"
+#include "payment_status.h"
 #include "stage.h"
 #include "transport.h"
 #include "util.h"
@@ -1346,7 +1349,7 @@ close_unblocked(struct stage_ctx *ctx)
 	    "SELECT subject FROM exception WHERE type = 'SETTLEMENT_BLOCKED' AND status = 'OPEN' AND ("
 	    "   (subject LIKE 'offering:%' AND substr(subject, 10) IN (SELECT offering_id FROM offering_settlement))"
 	    "   OR (subject LIKE 'transfer:%' AND substr(subject, 10) IN"
-	    "       (SELECT transfer_id FROM transfer WHERE status IN ('FILED', 'UPLOADED'))))"
+	    "       (SELECT transfer_id FROM transfer WHERE status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED'))))"
 	    " ORDER BY subject", 0, NULL);
 	if (res == NULL)
 		return PERR_DB;
@@ -1374,6 +1377,14 @@ stage_settle(struct stage_ctx *ctx)
 		    (rc = exceptions_reset(ctx, STAGE)) != PERR_OK ||
 		    (rc = db_commit(ctx->db)) != PERR_OK)
 			return rc;
+	}
+
+	/* the bank's answers (pain.002, the statement's debits) first: what is filed, issued and
+	 * reported below sees tonight's transfer statuses (engine/payment_status.h) */
+	if ((rc = payment_status_apply(ctx)) != PERR_OK) {
+		log_event(LOG_ERROR, STAGE, "payment statuses not applied", "error", perr_detail(), (const char *)NULL);
+		first = rc;
+		snprintf(first_detail, sizeof first_detail, "%s", perr_detail());
 	}
 
 	/* A. the offerings that closed on or before the date and are not settled */
