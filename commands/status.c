@@ -1,16 +1,59 @@
 /*
  * status.c - `pipeline status`: each stage's latest state for a business date, or for the last
- * seven business dates, as a table or as JSON.
+ * seven business dates, as a table or as JSON; the table is followed by the transfers still on
+ * their way (not SETTLED or CANCELLED) or made or moved on those dates, with the bank's last word.
  */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
+#include "money.h"
 #include "util.h"
+
+/*
+ * The transfers a person looks at with the stages: every one not yet final (SETTLED, CANCELLED)
+ * and every one made or moved on a date shown, with its latest status from the bank.
+ */
+static enum perr
+print_transfers(PGconn *db, const char *from_iso, const char *to_iso)
+{
+	const char *params[2] = { from_iso, to_iso };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT t.transfer_id, t.status, t.currency,"
+	    "       coalesce(t.payment_file, ''), coalesce(e.bank_status || CASE WHEN e.reason_code <> ''"
+	    "       THEN ' ' || e.reason_code ELSE '' END || CASE WHEN e.reason_text <> '' THEN ' ' || e.reason_text"
+	    "       ELSE '' END, ''), coalesce(to_char(e.status_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ''),"
+	    "       cu.exponent, t.amount_minor"
+	    "  FROM transfer t JOIN currency cu ON cu.code = t.currency"
+	    "  LEFT JOIN LATERAL (SELECT * FROM transfer_status_event x WHERE x.transfer_id = t.transfer_id"
+	    "                      ORDER BY x.event_id DESC LIMIT 1) e ON true"
+	    "  LEFT JOIN stage_run r ON r.run_id = e.run_id"
+	    " WHERE t.status NOT IN ('SETTLED', 'CANCELLED') OR t.business_date BETWEEN $1::date AND $2::date"
+	    "    OR r.business_date BETWEEN $1::date AND $2::date"
+	    " ORDER BY t.business_date, t.transfer_id", 2, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	if (PQntuples(res) > 0) {
+		printf("\ntransfers\n  %-35s %-17s %21s  %-26s %-16s  %s\n", "TRANSFER", "STATUS", "AMOUNT",
+		    "PAYMENT FILE", "BANK SAID AT", "BANK STATUS");
+		for (int j = 0; j < PQntuples(res); j++) {
+			char amount[MONEY_BUFSZ], shown[48];
+
+			snprintf(shown, sizeof shown, "%s %s", PQgetvalue(res, j, 2),
+			    money_format(strtoll(PQgetvalue(res, j, 7), NULL, 10), atoi(PQgetvalue(res, j, 6)), amount));
+			printf("  %-35s %-17s %21s  %-26s %-16s  %s\n", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), shown,
+			    PQgetvalue(res, j, 3), PQgetvalue(res, j, 5), PQgetvalue(res, j, 4));
+		}
+	}
+	PQclear(res);
+	return PERR_OK;
+}
 
 int
 cmd_status(int argc, char **argv, const char *config_path)
@@ -36,7 +79,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 		case 'j': json = true; break;
 		case 'h':
 			printf("usage: pipeline status [--date YYYY-MM-DD] [--json]\n"
-			    "Shows each stage's state for the date, or for the last 7 business dates.\n");
+			    "Shows each stage's state for the date, or for the last 7 business dates, then each\n"
+			    "transfer on its way or made or moved on those dates, with its status.\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
@@ -115,6 +159,11 @@ cmd_status(int argc, char **argv, const char *config_path)
 	}
 	if (json)
 		printf("]\n");
+	else {
+		char from[DATE_BUFSZ], to[DATE_BUFSZ];
+
+		e = print_transfers(db, date_format_iso(dates[n_dates - 1], from), date_format_iso(dates[0], to));
+	}
 out:
 	PQfinish(db);
 	config_free(cfg);
