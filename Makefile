@@ -12,7 +12,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl libxml-2.0
+PKGS    := libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl jansson libxml-2.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \

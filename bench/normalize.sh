@@ -35,6 +35,7 @@ CSV_BYTES=$(stat -c %s "$B/acct.csv")
 STA_BYTES=$(stat -c %s "$B/stmt.sta")
 cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iengine -Iformats -o "$T/parsebench" tools/parsebench.c \
 	build/rel/formats/*.o build/rel/src/money.o build/rel/src/bizdate.o build/rel/src/errors.o build/rel/src/util.o \
+	build/rel/src/utf8.o build/rel/src/csvout.o \
 	$(pkg-config --libs libpcre2-8 libcrypto) -lcsv || exit 0
 
 echo "files: CSV $(mbs "$CSV_BYTES" 1) MB, MT940 $(mbs "$STA_BYTES" 1) MB, $N statement lines each"

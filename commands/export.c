@@ -18,7 +18,9 @@
 #include "bizdate.h"
 #include "cli.h"
 #include "commands.h"
+#include "csvout.h"
 #include "db.h"
+#include "jsonout.h"
 #include "money.h"
 #include "util.h"
 
@@ -35,32 +37,29 @@ static const char *const columns[] = {
 static const bool is_text[N_COLUMNS] = { false, false, false, true, false, false, false, true, true, true,
 	false, true };
 
-static void
-csv_cell(FILE *fp, const char *s, bool text)
+/*
+ * One exception as a JSON object with the CSV's column names as keys: id and age_days numbers; no
+ * account, date, amount or currency is null; everything else a string.
+ */
+static json_t *
+row_json(const char *const vals[N_COLUMNS])
 {
-	bool quote = false;
-	const char *p;
+	json_t *o = json_object();
+	int k;
 
-	if (text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r'))
-		quote = true;
-	for (p = s; *p && !quote; p++)
-		if (*p == ',' || *p == '"' || *p == '\r' || *p == '\n')
-			quote = true;
-	if (!quote) {
-		fputs(s, fp);
-		return;
+	for (k = 0; k < N_COLUMNS; k++) {
+		json_t *v;
+
+		if (k == 0 || k == 10)
+			v = jsonout_int(atoll(vals[k]));
+		else if (vals[k][0] == '\0' && (k == 3 || k == 4 || k == 5 || k == 6))
+			v = json_null();
+		else
+			v = jsonout_str(vals[k]);
+		jsonout_set(o, columns[k], v);
 	}
-	fputc('"', fp);
-	if (text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r'))
-		fputc('\'', fp);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			fputc('"', fp);
-		fputc(*p, fp);
-	}
-	fputc('"', fp);
+	return o;
 }
-
 
 static enum perr
 export_exceptions(const struct config *cfg, PGconn *db, date_t date, bool json)
@@ -120,22 +119,16 @@ export_exceptions(const struct config *cfg, PGconn *db, date_t date, bool json)
 		vals[10] = age;
 		vals[11] = PQgetvalue(res, i, 11);
 		if (json) {
-			printf("%s\n  {", i ? "," : "");
-			for (k = 0; k < N_COLUMNS; k++) {
-				printf("%s\"%s\": ", k ? ", " : "", columns[k]);
-				if (k == 0 || k == 10)
-					fputs(vals[k], stdout);          /* numbers */
-				else if (vals[k][0] == '\0' && (k == 3 || k == 4 || k == 5 || k == 6))
-					fputs("null", stdout);           /* no account / date / amount */
-				else
-					json_put_string(stdout, vals[k]);
+			printf("%s\n  ", i ? "," : "");
+			if (jsonout_write(stdout, row_json(vals), JSON_PRESERVE_ORDER, NULL) != 0) {
+				e = perr_set(PERR_IO, "export: writing to standard output failed");
+				break;
 			}
-			printf("}");
 		} else {
 			for (k = 0; k < N_COLUMNS; k++) {
 				if (k)
 					putchar(',');
-				csv_cell(stdout, vals[k], is_text[k]);
+				csv_put(stdout, vals[k], is_text[k]);
 			}
 			printf("\r\n");
 		}

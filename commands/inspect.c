@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "config.h"
 #include "errors.h"
+#include "jsonout.h"
 #include "layout.h"
 #include "money.h"
 #include "refx.h"
@@ -64,21 +65,34 @@ struct printer {
 	const char *format;
 };
 
-static void
-put_date(FILE *fp, date_t d)
+static json_t *
+date_json(date_t d)
 {
 	char b[DATE_BUFSZ];
 
-	fprintf(fp, "\"%s\"", date_format_iso(d, b));
+	return jsonout_str(date_format_iso(d, b));
 }
 
-static void
-put_balance(FILE *fp, const struct stmt_balance *b)
+static json_t *
+balance_json(const struct stmt_balance *b)
 {
-	fputs("{\"date\":", fp);
-	put_date(fp, b->date);
-	fprintf(fp, ",\"amount_minor\":%lld,\"mark\":\"%c\",\"intermediate\":%s}", (long long)b->amount_minor,
-	    b->mark ? b->mark : 'C', b->intermediate ? "true" : "false");
+	json_t *o = json_object();
+	char mark[2] = { b->mark ? b->mark : 'C', '\0' };
+
+	jsonout_set(o, "date", date_json(b->date));
+	jsonout_set(o, "amount_minor", jsonout_int(b->amount_minor));
+	jsonout_set(o, "mark", jsonout_str(mark));
+	jsonout_set(o, "intermediate", json_boolean(b->intermediate));
+	return o;
+}
+
+/* Writes one JSON Lines record and releases it; a failed write is an I/O error. */
+static enum perr
+put_record(FILE *fp, json_t *o)
+{
+	if (jsonout_write(fp, o, JSONOUT_COMPACT, "\n") != 0)
+		return perr_set(PERR_IO, "inspect: writing to standard output failed");
+	return PERR_OK;
 }
 
 static enum perr
@@ -86,62 +100,47 @@ print_begin(void *arg, const struct stmt_header *hb)
 {
 	struct printer *p = arg;
 	const struct stmt_header *h;
+	json_t *o;
 
 	(void)hb;
 	if (p->idx >= p->c->n)
 		return perr_set(PERR_INTERNAL, "%s: the file changed between the two passes", p->file);
 	h = &p->c->h[p->idx];
-	fputs("{\"kind\":\"statement\",\"file\":", p->out);
-	json_put_string(p->out, p->file);
-	fputs(",\"format\":", p->out);
-	json_put_string(p->out, p->format);
-	fputs(",\"account\":", p->out);
-	json_put_string(p->out, h->account);
-	fputs(",\"statement_no\":", p->out);
-	json_put_string(p->out, h->statement_no);
-	fputs(",\"sequence_no\":", p->out);
-	json_put_string(p->out, h->sequence_no);
-	fputs(",\"currency\":", p->out);
-	json_put_string(p->out, h->currency);
-	fputs(",\"opening\":", p->out);
-	put_balance(p->out, &h->opening);
-	fputs(",\"closing\":", p->out);
-	put_balance(p->out, &h->closing);
-	fprintf(p->out, ",\"line_count\":%lld}\n", (long long)h->line_count);
-	return PERR_OK;
+	o = json_object();
+	jsonout_set(o, "kind", jsonout_str("statement"));
+	jsonout_set(o, "file", jsonout_str(p->file));
+	jsonout_set(o, "format", jsonout_str(p->format));
+	jsonout_set(o, "account", jsonout_str(h->account));
+	jsonout_set(o, "statement_no", jsonout_str(h->statement_no));
+	jsonout_set(o, "sequence_no", jsonout_str(h->sequence_no));
+	jsonout_set(o, "currency", jsonout_str(h->currency));
+	jsonout_set(o, "opening", balance_json(&h->opening));
+	jsonout_set(o, "closing", balance_json(&h->closing));
+	jsonout_set(o, "line_count", jsonout_int(h->line_count));
+	return put_record(p->out, o);
 }
 
 static enum perr
 print_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 {
 	struct printer *p = arg;
-	FILE *o = p->out;
+	json_t *o = json_object();
 
-	fprintf(o, "{\"kind\":\"line\",\"line_no\":%lld,\"value_date\":", (long long)l->line_no);
-	put_date(o, l->value_date);
-	fputs(",\"entry_date\":", o);
-	if (l->has_entry_date)
-		put_date(o, l->entry_date);
-	else
-		fputs("null", o);
-	fprintf(o, ",\"mark\":\"%s\",\"funds_code\":", l->mark);
-	json_put_string(o, l->funds_code);
-	fprintf(o, ",\"amount_minor\":%lld,\"currency\":", (long long)l->amount_minor);
-	json_put_string(o, h->currency);
-	fputs(",\"type_code\":", o);
-	json_put_string(o, l->type_code);
-	fputs(",\"customer_ref\":", o);
-	json_put_string(o, l->customer_ref);
-	fputs(",\"bank_ref\":", o);
-	json_put_string(o, l->bank_ref);
-	fputs(",\"supplementary\":", o);
-	json_put_string(o, l->supplementary);
-	fputs(",\"narrative\":", o);
-	json_put_string(o, l->narrative);
-	fputs(",\"reference\":", o);
-	json_put_string(o, l->reference);
-	fputs("}\n", o);
-	return PERR_OK;
+	jsonout_set(o, "kind", jsonout_str("line"));
+	jsonout_set(o, "line_no", jsonout_int(l->line_no));
+	jsonout_set(o, "value_date", date_json(l->value_date));
+	jsonout_set(o, "entry_date", l->has_entry_date ? date_json(l->entry_date) : json_null());
+	jsonout_set(o, "mark", jsonout_str(l->mark));
+	jsonout_set(o, "funds_code", jsonout_str(l->funds_code));
+	jsonout_set(o, "amount_minor", jsonout_int(l->amount_minor));
+	jsonout_set(o, "currency", jsonout_str(h->currency));
+	jsonout_set(o, "type_code", jsonout_str(l->type_code));
+	jsonout_set(o, "customer_ref", jsonout_str(l->customer_ref));
+	jsonout_set(o, "bank_ref", jsonout_str(l->bank_ref));
+	jsonout_set(o, "supplementary", jsonout_str(l->supplementary));
+	jsonout_set(o, "narrative", jsonout_str(l->narrative));
+	jsonout_set(o, "reference", jsonout_str(l->reference));
+	return put_record(p->out, o);
 }
 
 static enum perr
@@ -158,15 +157,29 @@ static enum perr
 print_holding(void *arg, const struct register_row *r)
 {
 	struct printer *p = arg;
+	json_t *o = json_object();
 
-	fprintf(p->out, "{\"kind\":\"holding\",\"line\":%ld,\"as_of_date\":", r->src_line);
-	put_date(p->out, r->as_of_date);
-	fputs(",\"offering_id\":", p->out);
-	json_put_string(p->out, r->offering_id);
-	fputs(",\"investor_id\":", p->out);
-	json_put_string(p->out, r->investor_id);
-	fprintf(p->out, ",\"units\":%lld}\n", (long long)r->units);
-	return PERR_OK;
+	jsonout_set(o, "kind", jsonout_str("holding"));
+	jsonout_set(o, "line", jsonout_int(r->src_line));
+	jsonout_set(o, "as_of_date", date_json(r->as_of_date));
+	jsonout_set(o, "offering_id", jsonout_str(r->offering_id));
+	jsonout_set(o, "investor_id", jsonout_str(r->investor_id));
+	jsonout_set(o, "units", jsonout_int(r->units));
+	return put_record(p->out, o);
+}
+
+/* The {"kind":"register",...} record that comes before a register's holdings. */
+static enum perr
+print_register(FILE *fp, const char *path, const struct collect *c)
+{
+	json_t *o = json_object();
+
+	jsonout_set(o, "kind", jsonout_str("register"));
+	jsonout_set(o, "file", jsonout_str(path));
+	jsonout_set(o, "format", jsonout_str("trustee_register"));
+	jsonout_set(o, "as_of_date", c->reg_have_as_of ? date_json(c->reg_as_of) : json_null());
+	jsonout_set(o, "holdings", jsonout_int(c->reg_rows));
+	return put_record(fp, o);
 }
 
 /* Parses one file twice (validate + collect, then print). */
@@ -191,16 +204,10 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 		e = trustee_parse(fp, &o, &s1);
 		if (e == PERR_OK) {
 			rewind(fp);
-			fputs("{\"kind\":\"register\",\"file\":", stdout);
-			json_put_string(stdout, path);
-			fputs(",\"format\":\"trustee_register\",\"as_of_date\":", stdout);
-			if (c.reg_have_as_of)
-				put_date(stdout, c.reg_as_of);
-			else
-				fputs("null", stdout);
-			fprintf(stdout, ",\"holdings\":%lld}\n", (long long)c.reg_rows);
-			e = trustee_parse(fp, &o, &s2);
+			e = print_register(stdout, path, &c);
 		}
+		if (e == PERR_OK)
+			e = trustee_parse(fp, &o, &s2);
 	} else {
 		struct stmt_sink s1 = { .arg = &c, .end = collect_end };
 		struct stmt_sink s2 = { .arg = &pr, .begin = print_begin, .line = print_line, .end = print_end };

@@ -22,7 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "money.h"
-#include "statement.h"   /* text_check: the one UTF-8 validator */
+#include "utf8.h"
 #include "util.h"
 
 enum col_kind {

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
+#include "jsonout.h"
 #include "money.h"
 #include "util.h"
 
@@ -55,6 +56,25 @@ print_transfers(PGconn *db, const char *from_iso, const char *to_iso)
 	return PERR_OK;
 }
 
+/* One stage's row of the status query as a JSON object (the keys of `status --json`). */
+static json_t *
+stage_json(const PGresult *res, int j)
+{
+	json_t *o = json_object();
+
+	jsonout_set(o, "stage", jsonout_str(PQgetvalue(res, j, 0)));
+	jsonout_set(o, "state", jsonout_str(PQgetvalue(res, j, 1)));
+	jsonout_set(o, "run_id", jsonout_int(atoll(PQgetvalue(res, j, 9))));
+	jsonout_set(o, "started_at", jsonout_str(PQgetvalue(res, j, 2)));
+	jsonout_set(o, "finished_at", jsonout_str(PQgetvalue(res, j, 3)));
+	jsonout_set(o, "rows_in", jsonout_int(atoll(PQgetvalue(res, j, 5))));
+	jsonout_set(o, "rows_out", jsonout_int(atoll(PQgetvalue(res, j, 6))));
+	jsonout_set(o, "exceptions", jsonout_int(atoll(PQgetvalue(res, j, 7))));
+	jsonout_set(o, "error", jsonout_str(PQgetvalue(res, j, 8)));
+	jsonout_set(o, "invocation", jsonout_str(PQgetvalue(res, j, 11)));
+	return o;
+}
+
 int
 cmd_status(int argc, char **argv, const char *config_path)
 {
@@ -69,6 +89,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
 	date_t dates[7], d;
+	json_t *days = json_array();
 	int n_dates = 0, c, i, j;
 	enum perr e;
 
@@ -105,8 +126,6 @@ cmd_status(int argc, char **argv, const char *config_path)
 			d = calendar_prev_business_day(&cfg->calendar, d);
 		}
 	}
-	if (json)
-		printf("[");
 	for (i = 0; i < n_dates; i++) {
 		char iso[DATE_BUFSZ];
 		const char *params[1];
@@ -132,19 +151,13 @@ cmd_status(int argc, char **argv, const char *config_path)
 			goto out;
 		}
 		if (json) {
-			printf("%s{\"date\":\"%s\",\"stages\":[", i ? "," : "", iso);
-			for (j = 0; j < PQntuples(res); j++) {
-				printf("%s{\"stage\":\"%s\",\"state\":\"%s\",\"run_id\":%s,\"started_at\":\"%s\","
-				    "\"finished_at\":\"%s\",\"rows_in\":%s,\"rows_out\":%s,\"exceptions\":%s,\"error\":",
-				    j ? "," : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), PQgetvalue(res, j, 9),
-				    PQgetvalue(res, j, 2), PQgetvalue(res, j, 3), PQgetvalue(res, j, 5),
-				    PQgetvalue(res, j, 6), PQgetvalue(res, j, 7));
-				json_put_string(stdout, PQgetvalue(res, j, 8));
-				printf(",\"invocation\":");
-				json_put_string(stdout, PQgetvalue(res, j, 11));
-				printf("}");
-			}
-			printf("]}");
+			json_t *day = json_object(), *list = json_array();
+
+			for (j = 0; j < PQntuples(res); j++)
+				json_array_append_new(list, stage_json(res, j));
+			jsonout_set(day, "date", jsonout_str(iso));
+			jsonout_set(day, "stages", list);
+			json_array_append_new(days, day);
 		} else {
 			printf("%s%s\n", i ? "\n" : "", iso);
 			printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", "STAGE", "STATE", "STARTED",
@@ -157,14 +170,16 @@ cmd_status(int argc, char **argv, const char *config_path)
 		}
 		PQclear(res);
 	}
-	if (json)
-		printf("]\n");
-	else {
+	if (json && jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
+		e = perr_set(PERR_IO, "status: writing to standard output failed");
+	days = NULL;
+	if (!json) {
 		char from[DATE_BUFSZ], to[DATE_BUFSZ];
 
 		e = print_transfers(db, date_format_iso(dates[n_dates - 1], from), date_format_iso(dates[0], to));
 	}
 out:
+	json_decref(days);
 	PQfinish(db);
 	config_free(cfg);
 	return e == PERR_OK ? 0 : cli_fail(e);

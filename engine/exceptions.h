@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stage.h"
+#include "stage_ctx.h"
 
 struct exception_rec {
 	const char *type;        /* e.g. "UNMATCHED_STATEMENT"; see the CHECK in sql/002_pipeline.sql */

@@ -25,7 +25,7 @@
 #ifndef PIPELINE_PAYMENT_STATUS_H
 #define PIPELINE_PAYMENT_STATUS_H
 
-#include "stage.h"
+#include "stage_ctx.h"
 
 /* Applies everything received up to ctx->date, in one transaction. Exceptions are the settle stage's. */
 enum perr payment_status_apply(struct stage_ctx *ctx);

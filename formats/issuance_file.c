@@ -8,24 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvout.h"
 #include "money.h"
-
-/* One field, quoted only if it must be. */
-static void
-put_field(FILE *f, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 /* Non-empty, no control characters other than what quoting protects (none allowed at all here). */
 static bool
@@ -75,15 +59,15 @@ issuance_csv_build(const struct issuance_row *rows, size_t n, char **out, size_t
 		int exp = currency_find(r->currency)->exponent;
 		char price[MONEY_BUFSZ], amount[MONEY_BUFSZ];
 
-		put_field(f, r->issuance_id);
+		csv_put(f, r->issuance_id, false);
 		fputc(',', f);
-		put_field(f, r->offering_id);
+		csv_put(f, r->offering_id, false);
 		fputc(',', f);
-		put_field(f, r->investor_id);
+		csv_put(f, r->investor_id, false);
 		fprintf(f, ",%lld,%s,%s,%s,", (long long)r->units,
 		    money_format(r->unit_price_minor, exp, price),
 		    money_format(r->amount_minor, exp, amount), r->currency);
-		put_field(f, r->settlement_date);
+		csv_put(f, r->settlement_date, false);
 		fputc('\n', f);
 	}
 	if (ferror(f)) {

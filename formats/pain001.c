@@ -10,66 +10,34 @@
 #include <string.h>
 
 #include "money.h"
+#include "utf8.h"
 #include "util.h"
 
 /*
- * Counts the characters of a UTF-8 string and checks it is well formed (no overlong forms, no
- * surrogates, nothing above U+10FFFF) and holds no character XML 1.0 forbids or that a bank would
- * choke on (C0 controls, DEL, C1 controls). Returns the count, or -1 with *why set.
+ * Counts the characters of a UTF-8 string and checks it is well formed (src/utf8.c, the one
+ * validator) and holds no character XML 1.0 forbids or that a bank would choke on (C0 controls
+ * including TAB, DEL, C1 controls, the non-characters U+FFFE and U+FFFF). Returns the count, or -1
+ * with *why set.
  */
 static long
 utf8_chars(const char *s, const char **why)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	long n = 0;
+	size_t n = strlen(s);
+	const char *bad;
 
-	while (*p) {
-		unsigned c = *p;
-		unsigned cp;
-		int extra;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f) {
-				*why = "contains a control character";
-				return -1;
-			}
-			p++;
-			n++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			extra = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			extra = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			*why = "is not valid UTF-8";
-			return -1;
-		}
-		for (int i = 1; i <= extra; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				*why = "is not valid UTF-8";
-				return -1;
-			}
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff) {
-			*why = "is not valid UTF-8";
-			return -1;
-		}
-		if (cp >= 0x80 && cp <= 0x9f) {
-			*why = "contains a control character";
-			return -1;
-		}
-		p += extra + 1;
-		n++;
+	if (memchr(s, '\t', n) != NULL) {
+		*why = "contains a control character";
+		return -1;
 	}
-	return n;
+	if (text_check(s, n, &bad) != (size_t)-1) {
+		*why = strstr(bad, "control") ? "contains a control character" : "is not valid UTF-8";
+		return -1;
+	}
+	if (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL) {
+		*why = "is not valid UTF-8";
+		return -1;
+	}
+	return (long)utf8_count(s, n);
 }
 
 /* A text field: 1..max characters of clean UTF-8 that is not only blanks. */

@@ -18,6 +18,7 @@
 
 #include "bizdate.h"
 #include "errors.h"
+#include "utf8.h"
 
 struct refx;
 struct layout;
@@ -163,12 +164,7 @@ void fbuf_putc(struct fbuf *b, char c);
 /* Frees the memory; the buffer is reusable (empty) afterwards. Safe on a zeroed buffer. */
 void fbuf_free(struct fbuf *b);
 
-/*
- * Checks s[0..n) is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without
- * NUL or control characters other than TAB. Returns the byte offset of the first bad byte, or
- * (size_t)-1 if all is well; *why (may be NULL) says what is wrong.
- */
-size_t text_check(const char *s, size_t n, const char **why);
+/* text_check, the one UTF-8 validator, is src/utf8.h (included above). */
 
 /*
  * Makes the bytes s[0..n) valid text in `out` (replacing its content): UTF-8 is checked as above,

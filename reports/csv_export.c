@@ -1,34 +1,17 @@
 /*
- * csv_export.c - RFC 4180 fields with the OWASP formula-injection rule (see csv_export.h).
+ * csv_export.c - rows of the report's side files: fields by src/csvout.c (RFC 4180, libcsv's
+ * writer, the OWASP formula-injection rule), CRLF row ends.
  */
 #include "csv_export.h"
 
-#include <string.h>
-
-#include "report_data.h"
+#include "csvout.h"
 
 void
 csv_field(FILE *fp, const char *s, bool first, bool external)
 {
-	bool prefix, quote;
-
 	if (!first)
 		fputc(',', fp);
-	if (s == NULL)
-		return;
-	prefix = external && rd_formula_like(s);
-	quote = prefix || strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		fputc('"', fp);
-	if (prefix)
-		fputc('\'', fp);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"')
-			fputc('"', fp);
-		fputc(*p, fp);
-	}
-	if (quote)
-		fputc('"', fp);
+	csv_put(fp, s, external);
 }
 
 void

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "jsonout.h"
 #include "log.h"
 #include "money.h"
 #include "signals.h"
@@ -313,18 +314,43 @@ notify_format_mail(const struct notify_summary *s, const char *mail_to, const ch
 	return buf;
 }
 
-/* json_put_string with NULL written as "" (summary fields may be absent). */
-static void
-json_str(FILE *fp, const char *v)
+static json_t *
+stage_json(const struct notify_stage *st)
 {
-	json_put_string(fp, v ? v : "");
+	json_t *o = json_object();
+
+	jsonout_set(o, "stage", jsonout_str(st->stage));
+	jsonout_set(o, "state", jsonout_str(st->state));
+	jsonout_set(o, "invocation", jsonout_str(st->invocation));
+	jsonout_set(o, "run_id", jsonout_int(st->run_id));
+	jsonout_set(o, "rows_in", jsonout_int(st->rows_in));
+	jsonout_set(o, "rows_out", jsonout_int(st->rows_out));
+	jsonout_set(o, "exceptions", jsonout_int(st->exceptions));
+	jsonout_set(o, "error", jsonout_str_or_null(st->error));
+	return o;
 }
 
-char *
-notify_format_json(const struct notify_summary *s)
+static json_t *
+break_json(const struct notify_break *b)
 {
-	char *buf = NULL, *body = NULL, subject[256];
-	size_t len = 0, blen = 0, i;
+	json_t *o = json_object();
+
+	jsonout_set(o, "exception_id", jsonout_int(b->exception_id));
+	jsonout_set(o, "type", jsonout_str(b->type));
+	jsonout_set(o, "amount", jsonout_str(b->amount));
+	jsonout_set(o, "subject", jsonout_str(b->subject));
+	jsonout_set(o, "account", jsonout_str(b->account));
+	jsonout_set(o, "opened", jsonout_str(b->opened));
+	jsonout_set(o, "detail", jsonout_str(b->detail));
+	return o;
+}
+
+/* The mail text (subject, blank line, body) the JSON carries in "text". The caller frees it. */
+static char *
+mail_text(const struct notify_summary *s)
+{
+	char *body = NULL, subject[256];
+	size_t blen = 0;
 	FILE *fp = open_memstream(&body, &blen);
 
 	if (fp == NULL)
@@ -334,76 +360,46 @@ notify_format_json(const struct notify_summary *s)
 	write_body(fp, s);
 	if (fclose(fp) != 0)
 		abort();
-	if ((fp = open_memstream(&buf, &len)) == NULL)
-		abort();
-	fputs("{\"text\":", fp);
-	json_str(fp, body);
-	fputs(",\"date\":", fp);
-	json_str(fp, s->date);
-	fputs(",\"status\":", fp);
-	json_str(fp, s->status);
-	fprintf(fp, ",\"exit_code\":%d,\"host\":", s->exit_code);
-	json_str(fp, s->host);
-	fputs(",\"error\":", fp);
-	if (s->error)
-		json_str(fp, s->error);
-	else
-		fputs("null", fp);
-	fputs(",\"stages\":[", fp);
-	for (i = 0; i < s->n_stages; i++) {
-		const struct notify_stage *st = &s->stages[i];
+	return body;
+}
 
-		fprintf(fp, "%s{\"stage\":", i ? "," : "");
-		json_str(fp, st->stage);
-		fputs(",\"state\":", fp);
-		json_str(fp, st->state);
-		fputs(",\"invocation\":", fp);
-		json_str(fp, st->invocation);
-		fprintf(fp, ",\"run_id\":%lld,\"rows_in\":%lld,\"rows_out\":%lld,\"exceptions\":%lld,\"error\":",
-		    (long long)st->run_id, (long long)st->rows_in, (long long)st->rows_out,
-		    (long long)st->exceptions);
-		if (st->error)
-			json_str(fp, st->error);
-		else
-			fputs("null", fp);
-		fputc('}', fp);
-	}
-	fputs("],\"exceptions\":[", fp);
+char *
+notify_format_json(const struct notify_summary *s)
+{
+	json_t *o = json_object(), *stages = json_array(), *exc = json_array(), *breaks = json_array();
+	char *text = mail_text(s), *json, *out;
+	size_t i;
+
+	for (i = 0; i < s->n_stages; i++)
+		json_array_append_new(stages, stage_json(&s->stages[i]));
 	for (i = 0; i < s->n_exc; i++) {
-		fprintf(fp, "%s{\"type\":", i ? "," : "");
-		json_str(fp, s->exc[i].type);
-		fprintf(fp, ",\"new\":%lld,\"open\":%lld}", (long long)s->exc[i].new_count,
-		    (long long)s->exc[i].open_count);
-	}
-	fprintf(fp, "],\"new_total\":%lld,\"open_total\":%lld,\"largest_breaks\":[", (long long)s->new_total,
-	    (long long)s->open_total);
-	for (i = 0; i < s->n_breaks; i++) {
-		const struct notify_break *b = &s->breaks[i];
+		json_t *t = json_object();
 
-		fprintf(fp, "%s{\"exception_id\":%lld,\"type\":", i ? "," : "", (long long)b->exception_id);
-		json_str(fp, b->type);
-		fputs(",\"amount\":", fp);
-		json_str(fp, b->amount);
-		fputs(",\"subject\":", fp);
-		json_str(fp, b->subject);
-		fputs(",\"account\":", fp);
-		json_str(fp, b->account);
-		fputs(",\"opened\":", fp);
-		json_str(fp, b->opened);
-		fputs(",\"detail\":", fp);
-		json_str(fp, b->detail);
-		fputc('}', fp);
+		jsonout_set(t, "type", jsonout_str(s->exc[i].type));
+		jsonout_set(t, "new", jsonout_int(s->exc[i].new_count));
+		jsonout_set(t, "open", jsonout_int(s->exc[i].open_count));
+		json_array_append_new(exc, t);
 	}
-	fputs("],\"report\":", fp);
-	if (s->report_path)
-		json_str(fp, s->report_path);
-	else
-		fputs("null", fp);
-	fputs("}\n", fp);
-	if (fclose(fp) != 0)
+	for (i = 0; i < s->n_breaks; i++)
+		json_array_append_new(breaks, break_json(&s->breaks[i]));
+	jsonout_set(o, "text", jsonout_str(text));
+	jsonout_set(o, "date", jsonout_str(s->date));
+	jsonout_set(o, "status", jsonout_str(s->status));
+	jsonout_set(o, "exit_code", jsonout_int(s->exit_code));
+	jsonout_set(o, "host", jsonout_str(s->host));
+	jsonout_set(o, "error", jsonout_str_or_null(s->error));
+	jsonout_set(o, "stages", stages);
+	jsonout_set(o, "exceptions", exc);
+	jsonout_set(o, "new_total", jsonout_int(s->new_total));
+	jsonout_set(o, "open_total", jsonout_int(s->open_total));
+	jsonout_set(o, "largest_breaks", breaks);
+	jsonout_set(o, "report", jsonout_str_or_null(s->report_path));
+	free(text);
+	json = jsonout_dumps(o, JSONOUT_COMPACT);
+	if (asprintf(&out, "%s\n", json) < 0)
 		abort();
-	free(body);
-	return buf;
+	free(json);
+	return out;
 }
 
 /* ------------------------------------------------------------------ channels */

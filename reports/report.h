@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "stage.h"
+#include "stage_ctx.h"
 
 struct report_result {
 	int64_t rows_in;        /* rows read from the database */

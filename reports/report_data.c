@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvout.h"
 #include "db.h"
 #include "util.h"
 
@@ -212,8 +213,7 @@ rd_cell_text(const char *s, size_t max, char *buf)
 bool
 rd_formula_like(const char *s)
 {
-	return s != NULL && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-	    s[0] == '\t' || s[0] == '\r');
+	return csv_formula_like(s);
 }
 
 int

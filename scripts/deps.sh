@@ -28,6 +28,7 @@ tzdata
 procps
 time
 libcurl4-openssl-dev
+libjansson-dev
 man-db
 groff-base
 bsdextrautils

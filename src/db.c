@@ -256,6 +256,29 @@ create_embedded_db(const char *sockdir, const char *appname)
 	return e;
 }
 
+/* SET ROLE through set_config, so that the role name is a parameter. */
+enum perr
+db_set_role(PGconn *db, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, "SELECT set_config('role', $1, false)", 1, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	PQclear(res);
+	return PERR_OK;
+}
+
+enum perr
+db_become_nightly(PGconn *db, const struct config *cfg)
+{
+	if (db_set_role(db, cfg->nightly_role) != PERR_OK)
+		return perr_set(PERR_DB, "cannot act as the database role %s (%s): run `pipeline db init`, "
+		    "which creates it, or ask the database administrator to GRANT %s TO the login user",
+		    cfg->nightly_role, perr_detail(), cfg->nightly_role);
+	return PERR_OK;
+}
+
 enum perr
 db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out)
 {

@@ -36,6 +36,9 @@ enum db_as {
  */
 enum perr db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out);
 
+/* Acts as `role` from now on in this session (SET ROLE). */
+enum perr db_set_role(PGconn *db, const char *role);
+
 /* SET ROLE nightly_role, with a hint to run `db init` if that role does not exist. */
 enum perr db_become_nightly(PGconn *db, const struct config *cfg);
 

@@ -31,19 +31,6 @@
 #define INIT_LOCK "SELECT pg_advisory_xact_lock(1885958246)"   /* the same key as db_migrate's */
 #define ROLE_EXISTS "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)"
 
-/* Acts as `role` from now on in this session (SET ROLE through set_config, so it takes a parameter). */
-static enum perr
-set_role(PGconn *db, const char *role)
-{
-	const char *params[1] = { role };
-	PGresult *res = db_query(db, PGRES_TUPLES_OK, "SELECT set_config('role', $1, false)", 1, params);
-
-	if (res == NULL)
-		return PERR_DB;
-	PQclear(res);
-	return PERR_OK;
-}
-
 /* *answer = the query's one boolean (false if it returns no row). */
 static enum perr
 ask(PGconn *db, const char *sql, int nparams, const char *const *params, bool *answer)
@@ -200,21 +187,11 @@ db_init_schema(PGconn *db, const struct config *cfg, int *applied_out)
 		return e;
 	if ((e = exec_locked(db, adopt_sql)) != PERR_OK)
 		return perr_set(PERR_DB, "cannot give the schema to the role %s: %s", cfg->owner_role, perr_detail());
-	if ((e = set_role(db, cfg->owner_role)) != PERR_OK)
+	if ((e = db_set_role(db, cfg->owner_role)) != PERR_OK)
 		return e;
 	if ((e = db_migrate(db, applied_out)) != PERR_OK)
 		return e;
 	if ((e = exec_locked(db, privileges_sql)) != PERR_OK)
 		return perr_set(PERR_DB, "sql/privileges.sql failed: %s", perr_detail());
-	return PERR_OK;
-}
-
-enum perr
-db_become_nightly(PGconn *db, const struct config *cfg)
-{
-	if (set_role(db, cfg->nightly_role) != PERR_OK)
-		return perr_set(PERR_DB, "cannot act as the database role %s (%s): run `pipeline db init`, "
-		    "which creates it, or ask the database administrator to GRANT %s TO the login user",
-		    cfg->nightly_role, perr_detail(), cfg->nightly_role);
 	return PERR_OK;
 }

@@ -1,13 +1,24 @@
 /*
  * log.c - structured event lines (logfmt or JSON) on stderr and in the per-run log file.
+ *
+ * A line is built in a buffer that grows as needed, so nothing is cut at a fixed size; one value
+ * longer than LOG_VALUE_MAX bytes is shortened at a character boundary and ends with
+ * "...[N more bytes]", so a line stays readable and, in JSON (written by jansson), valid.
  */
 #include "log.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "jsonout.h"
+#include "utf8.h"
+#include "util.h"
+
+#define LOG_VALUE_MAX 4096
 
 static enum log_level min_level = LOG_INFO;
 static int as_json;
@@ -51,96 +62,128 @@ log_set_file(const char *path)
 		log_file = fopen(path, "a");
 }
 
-/* Appends v quoted for logfmt (quotes only when needed) or JSON (always). */
+/* The key/value pairs of one line, in order; values point into the caller's strings. */
+struct pairs {
+	const char **k, **v;
+	int n;
+};
+
+/* Room is made by emit() for every pair it adds (the fixed ones and the caller's). */
 static void
-put_value(char *buf, size_t cap, size_t *len, const char *v)
+add(struct pairs *p, const char *k, const char *v)
 {
-	bool quote = as_json || *v == '\0' || strpbrk(v, " =\"\\\n\t") != NULL;
-	const unsigned char *p;
-
-#define PUT(c) do { if (*len + 1 < cap) buf[(*len)++] = (c); } while (0)
-	if (quote)
-		PUT('"');
-	for (p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			PUT('\\');
-			PUT((char)*p);
-		} else if (*p == '\n') {
-			PUT('\\');
-			PUT('n');
-		} else if (*p < 0x20) {
-			char hex[8];
-			int i;
-
-			snprintf(hex, sizeof hex, "\\u%04x", *p);
-			for (i = 0; hex[i]; i++)
-				PUT(hex[i]);
-		} else
-			PUT((char)*p);
-	}
-	if (quote)
-		PUT('"');
-#undef PUT
-	buf[*len] = '\0';
+	p->k[p->n] = k;
+	p->v[p->n] = v ? v : "";
+	p->n++;
 }
 
+/* Appends v to fp as a logfmt value: quoted only when needed, shortened past LOG_VALUE_MAX. */
 static void
-put_pair(char *buf, size_t cap, size_t *len, const char *k, const char *v, bool first)
+put_logfmt_value(FILE *fp, const char *v)
 {
-	int n;
+	size_t n = strlen(v), keep = utf8_cut(v, n, LOG_VALUE_MAX);
+	bool quote = n == 0 || keep < n || strpbrk(v, " =\"\\\n\t") != NULL;
+	const unsigned char *p, *end = (const unsigned char *)v + keep;
 
-	if (as_json)
-		n = snprintf(buf + *len, cap - *len, "%s\"%s\":", first ? "" : ",", k);
-	else
-		n = snprintf(buf + *len, cap - *len, "%s%s=", first ? "" : " ", k);
-	if (n > 0 && (size_t)n < cap - *len)
-		*len += (size_t)n;
-	put_value(buf, cap, len, v);
+	if (quote)
+		fputc('"', fp);
+	for (p = (const unsigned char *)v; p < end; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", fp);
+		else if (*p < 0x20)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	if (keep < n)
+		fprintf(fp, "...[%zu more bytes]", n - keep);
+	if (quote)
+		fputc('"', fp);
+}
+
+/* The whole line (with its newline) as a malloc'd string; the caller frees it. */
+static char *
+format_line(const struct pairs *p)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int i;
+
+	if (as_json) {
+		json_t *o = json_object();
+		char *s;
+
+		for (i = 0; i < p->n; i++)
+			jsonout_set(o, p->k[i], jsonout_str_max(p->v[i], LOG_VALUE_MAX));
+		s = jsonout_dumps(o, JSONOUT_COMPACT);
+		if (asprintf(&line, "%s\n", s) < 0)
+			abort();
+		free(s);
+		return line;
+	}
+	if ((fp = open_memstream(&line, &len)) == NULL)
+		abort();
+	for (i = 0; i < p->n; i++) {
+		fprintf(fp, "%s%s=", i ? " " : "", p->k[i]);
+		put_logfmt_value(fp, p->v[i]);
+	}
+	fputc('\n', fp);
+	if (fclose(fp) != 0)
+		abort();
+	return line;
 }
 
 static void
 emit(enum log_level level, const char *stage, const char *msg, va_list ap)
 {
-	char line[8192], ts[32], run[24];
-	size_t len = 0;
+	char ts[32], run[24];
 	time_t now = time(NULL);
 	struct tm tm;
+	struct pairs p = { .n = 0 };
 	const char *k;
+	char *line;
+	va_list count;
+	int n = 7;      /* ts level run stage date msg invocation */
 
 	if (level < min_level)
 		return;
+	va_copy(count, ap);
+	while (va_arg(count, const char *) != NULL) {
+		(void)va_arg(count, const char *);
+		n++;
+	}
+	va_end(count);
+	p.k = xmalloc(sizeof *p.k * (size_t)n);
+	p.v = xmalloc(sizeof *p.v * (size_t)n);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (as_json)
-		line[len++] = '{';
-	line[len] = '\0';
-	put_pair(line, sizeof line - 2, &len, "ts", ts, true);
-	put_pair(line, sizeof line - 2, &len, "level", level_names[level], false);
+	add(&p, "ts", ts);
+	add(&p, "level", level_names[level]);
 	if (ctx_run_id > 0) {
 		snprintf(run, sizeof run, "%lld", (long long)ctx_run_id);
-		put_pair(line, sizeof line - 2, &len, "run", run, false);
+		add(&p, "run", run);
 	}
 	if (stage && *stage)
-		put_pair(line, sizeof line - 2, &len, "stage", stage, false);
+		add(&p, "stage", stage);
 	if (ctx_date[0])
-		put_pair(line, sizeof line - 2, &len, "date", ctx_date, false);
-	put_pair(line, sizeof line - 2, &len, "msg", msg, false);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		const char *v = va_arg(ap, const char *);
-
-		put_pair(line, sizeof line - 2, &len, k, v ? v : "", false);
-	}
+		add(&p, "date", ctx_date);
+	add(&p, "msg", msg);
+	while ((k = va_arg(ap, const char *)) != NULL)
+		add(&p, k, va_arg(ap, const char *));
 	if (ctx_invocation[0])
-		put_pair(line, sizeof line - 2, &len, "invocation", ctx_invocation, false);
-	if (as_json)
-		line[len++] = '}';
-	line[len++] = '\n';
-	line[len] = '\0';
+		add(&p, "invocation", ctx_invocation);
+	line = format_line(&p);
 	fputs(line, stderr);
 	if (log_file) {
 		fputs(line, log_file);
 		fflush(log_file);
 	}
+	free(line);
+	free(p.k);
+	free(p.v);
 }
 
 void
@@ -166,11 +209,13 @@ emit_none(enum log_level level, const char *stage, const char *msg, ...)
 void
 log_msg(enum log_level level, const char *stage, const char *fmt, ...)
 {
-	char msg[4096];
+	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	emit_none(level, stage, msg, (const char *)NULL);
+	emit_none(level, stage, msg ? msg : fmt, (const char *)NULL);
+	free(msg);
 }

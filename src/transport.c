@@ -7,7 +7,7 @@
  * with an sftp and a dir branch sharing the same checks.
  */
 #include "transport.h"
-#include "statement.h"   /* text_check: the one UTF-8 validator */
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

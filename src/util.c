@@ -350,38 +350,3 @@ now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-void
-json_put_string(FILE *fp, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s, *run = p;
-
-	/* Runs of characters that need no escape are written in one call. */
-	putc_unlocked('"', fp);
-	for (; *p != '\0'; p++) {
-		const char *esc;
-		char u[8];
-
-		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f)
-			continue;
-		if (p > run)
-			fwrite_unlocked(run, 1, (size_t)(p - run), fp);
-		run = p + 1;
-		switch (*p) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		default:
-			snprintf(u, sizeof u, "\\u%04x", *p);
-			esc = u;
-		}
-		fputs_unlocked(esc, fp);
-	}
-	if (p > run)
-		fwrite_unlocked(run, 1, (size_t)(p - run), fp);
-	putc_unlocked('"', fp);
-}

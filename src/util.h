@@ -59,12 +59,6 @@ enum perr read_file(const char *path, char **out, size_t *len_out, size_t max_le
 /* fsync the directory that contains `path` (or `path` itself if it is a directory). */
 enum perr fsync_dir_of(const char *path, bool is_dir);
 
-/*
- * Writes s as a JSON string (quotes included) to fp: '"', '\\' and control characters escaped,
- * other bytes (UTF-8) as they are. The one JSON string writer: inspect, export, notify, status.
- */
-void json_put_string(FILE *fp, const char *s);
-
 /* True if stdout/stderr is a terminal (progress bars only then). */
 bool is_terminal(int fd);
 

@@ -1,7 +1,7 @@
 /*
  * test_refx.c - reference extraction and the text helpers: patterns tried in order, first capture
  * group else the whole match, texts tried in order per pattern, a compile error's message, a
- * catastrophic pattern stopped by the match limit, UTF-8 validation and JSON string escaping.
+ * catastrophic pattern stopped by the match limit, and UTF-8 validation (src/utf8.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,20 +98,6 @@ test_text_check(void **state)
 	assert_int_equal(text_check("\xc2\x85", 2, &why), 0);                       /* C1 control NEL */
 }
 
-static void
-test_json(void **state)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	(void)state;
-	json_put_string(fp, "a\"b\\c\n\t\x01 caf\xc3\xa9 \x7f");
-	fclose(fp);
-	assert_string_equal(buf, "\"a\\\"b\\\\c\\n\\t\\u0001 caf\xc3\xa9 \\u007f\"");
-	free(buf);
-}
-
 int
 main(void)
 {
@@ -120,7 +106,6 @@ main(void)
 		cmocka_unit_test(test_bad_pattern),
 		cmocka_unit_test(test_match_limit),
 		cmocka_unit_test(test_text_check),
-		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

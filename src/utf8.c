@@ -1,0 +1,112 @@
+/*
+ * utf8.c - the one UTF-8 validator (utf8.h): statement parsers, the ledger import, remote names,
+ * the payment file's texts and the JSON writer all check text here.
+ */
+#include "utf8.h"
+
+#include <stdint.h>
+#include <string.h>
+
+size_t
+text_check(const char *str, size_t n, const char **why)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	while (i < n) {
+		unsigned char c;
+		uint32_t cp;
+		size_t k, need;
+
+		/*
+		 * Fast path, 8 bytes at a time: plain printable ASCII (no high bit, nothing below 0x20,
+		 * no 0x7F) needs no further look. Anything else goes through the byte loop below.
+		 */
+		while (i + 8 <= n) {
+			uint64_t v, lo, del;
+
+			memcpy(&v, s + i, 8);
+			lo = (v - 0x2020202020202020ULL) & ~v & 0x8080808080808080ULL;
+			del = ((v ^ 0x7f7f7f7f7f7f7f7fULL) - 0x0101010101010101ULL) & ~(v ^ 0x7f7f7f7f7f7f7f7fULL)
+			    & 0x8080808080808080ULL;
+			if ((v & 0x8080808080808080ULL) != 0 || lo != 0 || del != 0)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				*why = "control character";
+				return i;
+			}
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			*why = "not a UTF-8 lead byte";
+			return i;
+		}
+		if (i + need >= n) {
+			*why = "truncated UTF-8 sequence";
+			return i;
+		}
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80) {
+				*why = "truncated UTF-8 sequence";
+				return i;
+			}
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)) {
+			*why = "overlong UTF-8 sequence";
+			return i;
+		}
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			*why = "not a Unicode scalar value";
+			return i;
+		}
+		if (cp >= 0x80 && cp < 0xa0) {
+			*why = "control character";
+			return i;
+		}
+		i += need + 1;
+	}
+	return (size_t)-1;
+}
+
+size_t
+utf8_count(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			count++;
+	return count;
+}
+
+size_t
+utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
