@@ -899,6 +899,16 @@ precheck(struct px *p, const char *buf, size_t len)
 	return true;
 }
 
+/* Only whitespace (the buffer need not end in a NUL). */
+static bool
+blank(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
+			return false;
+	return true;
+}
+
 enum perr
 pain002_parse(const char *buf, size_t len, const char *path, struct pain002_report **out)
 {
@@ -913,7 +923,7 @@ pain002_parse(const char *buf, size_t len, const char *path, struct pain002_repo
 		    PAIN002_MAX_BYTES);
 	if (!precheck(&p, buf, len))
 		return PERR_PARSE;
-	if (strspn(buf, " \t\r\n") == len)
+	if (blank(buf, len))
 		return fail(&p, 1, "XML", "the file is empty, expected a pain.002.001.03 document");
 	xmlInitParser();
 	/* No network, no DTD loading or validation, no entity substitution, no huge-text override. */

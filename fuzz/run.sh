@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 CC=${FUZZ_CC:-clang}
 B=build/fuzz
-PKGS="libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto jansson"
+PKGS="libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto jansson libxml-2.0"
 pkg-config --exists libcurl 2>/dev/null && PKGS="$PKGS libcurl"
 VERSION=$(cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS=(-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -140,6 +140,45 @@ status_night 2026-11-27
 assert_eq "ACCEPTED|CLOSED" "$(t_psql "SELECT t.status, x.status FROM transfer t, exception x
 	WHERE t.transfer_id = 'TRF-S-BIG-FEE' AND x.type = 'PAYMENT_STATUS_MISSING'")" "the status arrived: the warning closed"
 
+# --- what people see: explain, status, the report's Settlements and Exceptions sheets, the notification
+assert_exit 0 t_pipeline explain TRF-S-PRO-PROCEEDS
+assert_contains "$T_OUT" "transfer TRF-S-PRO-PROCEEDS: PROCEEDS of offering S-PRO, SGD 1094.39 from 0123456789 to 8800123456, status REJECTED" "explain: the transfer"
+assert_contains "$T_OUT" "payment file pain001-20261123-01.xml (message DABS-PAY-20261123-01)" "explain: its file"
+assert_contains "$T_OUT" "-> REJECTED (RJCT, reason AC04: Creditor account closed 8800123456) from the bank's status report pain002_20261124_01.xml" \
+	"explain: the status with its source file"
+assert_contains "$T_OUT" "PAYMENT_STATUS_CONFLICT OPEN" "explain: the conflicts about it"
+assert_contains "$T_OUT" "ledger movement TRF-S-PRO-PROCEEDS-DR" "explain: its movements"
+assert_exit 0 t_pipeline explain TRF-S-FULL-FEE
+assert_contains "$T_OUT" "-> ACCEPTED (ACCP) from the bank's status report pain002_20261124_01.xml" "explain: accepted"
+assert_contains "$T_OUT" "-> SETTLED (ACSC) from the bank's status report pain002_20261125_02.xml" "explain: then settled"
+assert_exit 0 t_pipeline status --date 2026-11-26
+assert_contains "$T_OUT" "TRF-S-PRO-PROCEEDS                  REJECTED                    SGD 1094.39  pain001-20261123-01.xml" "status: the rejected transfer"
+assert_contains "$T_OUT" "RJCT AC04 Creditor account closed 8800123456" "status: with the bank's reason"
+assert_exit 0 t_pipeline -q report --date 2026-11-26
+got=$(/usr/bin/python3 - "$T/reports/2026-11-26/recon-2026-11-26.xlsx" <<'PY'
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb["Settlements"]
+h = [c.value for c in ws[2]]
+for r in ws.iter_rows(min_row=3, values_only=True):
+    if r[0] == "TRF-S-PRO-PROCEEDS":
+        v = dict(zip(h, r))
+        print("settlements=%s|%s|%s" % (v["Status"], v["Bank Status"], v["Status Source"]))
+for r in wb["Exceptions"].iter_rows(min_row=3, values_only=True):
+    if r[0] == "PAYMENT_REJECTED":
+        print("exception=%s|%s|%s" % (r[1], r[6], "AC04 Creditor account closed" in r[10]))
+PY
+)
+assert_eq "settlements=REJECTED|RJCT AC04 Creditor account closed 8800123456|pain002_20261124_01.xml
+exception=ERROR|TRF-S-PRO-PROCEEDS|True" "$got" "the report shows the rejection and its reason"
+mkdir -p "$T/bin"
+printf '#!/bin/sh\ncat > "%s/mail.txt"\n' "$T" > "$T/bin/sendmail"
+chmod +x "$T/bin/sendmail"
+sed -i "s#^\[notify\]\$#[notify]\ncommand = $T/bin/sendmail#" "$T/pipeline.conf"
+assert_exit 0 t_pipeline notify --test --date 2026-11-26
+assert_contains "$(cat "$T/mail.txt")" "Payments rejected by the bank (1 open; nothing is re-sent automatically)" "the notification names it"
+assert_contains "$(cat "$T/mail.txt")" "transfer:TRF-S-PRO-PROCEEDS  account 0123456789" "the notification: which transfer"
+
 # --- rejected at group level: all four, with the group's reason
 world pain002_group
 status_night 2026-11-24 rejected-group.xml
