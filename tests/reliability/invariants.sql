@@ -50,13 +50,23 @@ SELECT 'violation', 'transfer missing', s.offering_id || ' ' || x.purpose || ' n
  WHERE CASE x.purpose WHEN 'PROCEEDS' THEN s.proceeds_minor ELSE s.fee_minor END > 0
    AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = s.offering_id AND t.purpose = x.purpose);
 
--- A transfer filed or uploaded is in exactly one payment file that exists; UPLOADED only if that
--- file's upload was recorded.
+-- A transfer filed or uploaded is in exactly one payment file that exists; UPLOADED (and what the
+-- bank's answer makes of it: ACCEPTED, SETTLED, REJECTED) only if that file's upload was recorded.
 SELECT 'violation', 'transfer file', t.transfer_id || ' ' || t.status || ' file ' || coalesce(t.payment_file, '-')
   FROM transfer t LEFT JOIN outbound_file f ON f.file_name = t.payment_file
- WHERE (t.status IN ('FILED', 'UPLOADED') AND f.file_name IS NULL)
-    OR (t.status = 'UPLOADED' AND f.uploaded_at IS NULL)
+ WHERE (t.status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.file_name IS NULL)
+    OR (t.status IN ('UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.uploaded_at IS NULL)
     OR (t.status IN ('AWAITING_APPROVAL', 'READY') AND t.payment_file IS NOT NULL);
+
+-- The bank's answer (sql/115): a transfer ACCEPTED, SETTLED or REJECTED has the event that moved it
+-- there, each move happened once, and only to an uploaded transfer's file.
+SELECT 'violation', 'transfer status event', t.transfer_id || ' ' || t.status || ' without its event'
+  FROM transfer t
+ WHERE t.status IN ('ACCEPTED', 'SETTLED', 'REJECTED')
+   AND NOT EXISTS (SELECT 1 FROM transfer_status_event e WHERE e.transfer_id = t.transfer_id
+                    AND e.status = t.status AND e.moved);
+SELECT 'violation', 'transfer moved twice', e.transfer_id || ' ' || e.status || ' ' || count(*) || ' times'
+  FROM transfer_status_event e WHERE e.moved GROUP BY e.transfer_id, e.status HAVING count(*) > 1;
 
 -- 4. Nothing issued twice; holdings equal issued units: per offering, the issuance records sum to
 --    the allocated units, and the units settle added to the ledger's holdings equal them too.
@@ -90,7 +100,8 @@ SELECT 'violation', 'settle movement', t.transfer_id || ' ' || t.status || ': ' 
          OR (c.movement_id = t.transfer_id || '-CR' AND c.account_no = t.to_account AND c.direction = 'CREDIT'))
        AND c.amount_minor = t.amount_minor
  GROUP BY t.transfer_id, t.status
-HAVING count(c.movement_id) <> CASE WHEN t.status IN ('FILED', 'UPLOADED') THEN 2 ELSE 0 END;
+HAVING count(c.movement_id) <> CASE WHEN t.status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') THEN 2
+                                    WHEN t.status = 'CANCELLED' THEN count(c.movement_id) ELSE 0 END;
 
 SELECT 'violation', 'settle movement without transfer', c.movement_id
   FROM cash_movement c WHERE c.origin = 'SETTLE'
