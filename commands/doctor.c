@@ -97,7 +97,7 @@ check_dir(struct doctor *dr, const char *what, const char *path, bool must_exist
 static bool
 is_builtin_format(const char *f)
 {
-	return !strcmp(f, "mt940") || !strcmp(f, "trustee_register");
+	return !strcmp(f, "mt940") || !strcmp(f, "trustee_register") || !strcmp(f, "pain002");
 }
 
 static void
@@ -116,7 +116,7 @@ check_source_static(struct doctor *dr, const struct config *cfg, const struct so
 		char *layout = xasprintf("%s/%s.layout", cfg->formats_dir, src->format);
 
 		if (access(layout, R_OK) != 0) {
-			snprintf(fix, sizeof fix, "set format to mt940, trustee_register or the name of a layout file "
+			snprintf(fix, sizeof fix, "set format to mt940, trustee_register, pain002 or the name of a layout file "
 			    "in %s (without .layout)", cfg->formats_dir);
 			report(dr, 'f', what, fix, "format %s: %s: %s", src->format, layout, strerror(errno));
 			free(layout);
