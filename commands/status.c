@@ -170,10 +170,11 @@ cmd_status(int argc, char **argv, const char *config_path)
 		}
 		PQclear(res);
 	}
-	if (json && jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
-		e = perr_set(PERR_IO, "status: writing to standard output failed");
-	days = NULL;
-	if (!json) {
+	if (json) {
+		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)    /* frees days */
+			e = perr_set(PERR_IO, "status: writing to standard output failed");
+		days = NULL;
+	} else {
 		char from[DATE_BUFSZ], to[DATE_BUFSZ];
 
 		e = print_transfers(db, date_format_iso(dates[n_dates - 1], from), date_format_iso(dates[0], to));
