@@ -52,6 +52,17 @@ for f in "$FIX"/[!b]*.xml; do
 done
 
 world pain002
+# --- inspect: a report as JSON Lines without the database; a bad one prints its file:line
+assert_exit 0 t_pipeline inspect --format pain002 "$FIX/partial.xml"
+assert_eq 7 "$(echo "$T_OUT" | wc -l)" "inspect: the report and its 6 statuses"
+assert_contains "$(echo "$T_OUT" | head -1)" '"kind":"status_report"' "inspect: the report first"
+assert_contains "$(echo "$T_OUT" | head -1)" '"original_msg_id":"DABS-PAY-20261123-01"' "inspect: our message"
+assert_contains "$(echo "$T_OUT" | tail -1)" '"end_to_end_id":"TRF-S-PRO-PROCEEDS","status":"RJCT","reason_code":"AC04","reason_text":"Creditor account closed 8800123456"' \
+	"inspect: the rejected transaction"
+assert_exit 1 t_pipeline inspect --format pain002 "$FIX/bad-namespace.xml"
+assert_contains "$T_ERR" "bad-namespace.xml:2: Document: this is a camt.053.001.02 document" "inspect: a bad report"
+assert_eq "" "$T_OUT" "inspect: nothing printed for a bad report"
+
 # --- a partially accepted report
 status_night 2026-11-24 partial.xml
 assert_eq "LOADED|6" "$(t_psql "SELECT l.status, l.lines FROM file_load l JOIN fetched_file f USING (file_id)
