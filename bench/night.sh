@@ -91,7 +91,7 @@ for n in $SIZES; do
 	config "$W"
 	P=("$REPO/pipeline" --config "$W/pipeline.conf" -q)
 	"${P[@]}" db init >/dev/null || { echo "night: db init failed" >&2; exit 1; }
-	SOCK=$W/data/pg/run
+	SOCK=$("${P[@]}" db status | awk '$1 == "socket" { print $2 }')
 	lines=$(grep -c '^:61:' "$W/world/statements/$D/bank/client/"*.sta)
 	movements=$(($(wc -l < "$W/world/ledger/$D/cash_movements.csv") - 1))
 	echo "  $lines client-money lines, $movements movements; embedded cluster: fsync=$(psql -X -A -t -h "$SOCK" -U postgres -d pipeline -c 'SHOW fsync'), synchronous_commit=$(psql -X -A -t -h "$SOCK" -U postgres -d pipeline -c 'SHOW synchronous_commit')"

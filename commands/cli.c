@@ -12,6 +12,8 @@
 #include "db.h"
 #include "log.h"
 #include "signals.h"
+#include "trust.h"
+#include "utf8.h"
 
 const char *
 cli_operator(void)
@@ -29,12 +31,22 @@ cli_fail(enum perr e)
 	const char *d = perr_last() == e && perr_detail()[0] ? perr_detail() : perr_message(e);
 	/* Stopped by SIGTERM/SIGINT: 128 + the signal (src/signals.h), not the 0-5 of errors.h. */
 	int code = stop_exit_status(e);
-	char exit_s[16];
+	char exit_s[16], *shown;
 
 	snprintf(exit_s, sizeof exit_s, "%d", code);
-	log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
-	/* The log line above is for machines; the last line is a plain sentence for a person. */
-	fprintf(stderr, "pipeline: %s\n", d);
+	/*
+	 * Said once: a stage's failure was logged already, with its stage (commands/run.c run_one).
+	 * The log line is for machines; the last line is a plain sentence for a person, except in the
+	 * journal, where the log line (with its priority) is what is read. Control, bidi and invisible
+	 * characters (a remote name, a reference) are shown, never obeyed.
+	 */
+	if (!log_error_logged(d))
+		log_event(LOG_ERROR, "", perr_message(e), "error", d, "exit", exit_s, (const char *)NULL);
+	if (!log_to_journal()) {
+		shown = utf8_shown(d, strlen(d), UTF8_SHOWN_FIELD);
+		fprintf(stderr, "pipeline: %s\n", shown);
+		free(shown);
+	}
 	return code;
 }
 
@@ -49,6 +61,11 @@ cli_open(const char *config_path, const char *what, struct config **cfg_out, PGc
 
 	if ((e = config_load(config_path, &cfg)) != PERR_OK)
 		return e;
+	/* StrictModes (src/trust.h): only doctor starts over a file others could have written. */
+	if ((e = trust_require(cfg)) != PERR_OK) {
+		config_free(cfg);
+		return e;
+	}
 	log_set_json(!strcmp(cfg->log_format, "json"));
 	if (db_out == NULL) {
 		*cfg_out = cfg;

@@ -1,7 +1,7 @@
 /*
  * doctor.c - `pipeline doctor`: checks that the pipeline can run tonight and says how to fix what
- * cannot. It changes nothing (except that connecting starts the embedded PostgreSQL cluster, as any
- * command does).
+ * cannot. It changes nothing: it creates no directory and never creates or starts the embedded
+ * PostgreSQL cluster (what is missing is reported with the command that creates it).
  *
  * Checks, in order: the configuration file (and its permissions), the data, report and formats
  * directories, each source's layout and pattern, each SFTP endpoint's key file (exists, private:
@@ -31,11 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "db.h"
 #include "transport.h"
+#include "trust.h"
 #include "util.h"
 
 struct doctor {
@@ -381,53 +383,6 @@ fix_for(enum perr e)
 #define LIBSSH2_DEBIAN_FIXED "1.10.0-3+deb12u1"
 
 /*
- * Runs argv (no shell) and puts the first line of its standard output into out (size n).
- * Returns its exit status, or -1 if it could not run.
- */
-static int
-run_first_line(const char *const *argv, char *out, size_t n)
-{
-	int fds[2], status;
-	ssize_t got;
-	size_t len = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe(fds) != 0)
-		return -1;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(fds[1], 1);
-		if (devnull >= 0)
-			dup2(devnull, 2);
-		close(fds[0]);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len + 1 < n && (got = read(fds[0], out + len, n - 1 - len)) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			break;
-		len += (size_t)got;
-	}
-	out[len] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/*
  * Which libssh2 this process really loaded (dladdr, not the version the headers claimed), which
  * Debian package owns that file, and whether the package's version has the security fixes of
  * LIBSSH2_DEBIAN_FIXED (dpkg --compare-versions, Debian's own ordering).
@@ -446,7 +401,7 @@ check_libssh2_build(struct doctor *dr)
 		return;
 	}
 	/* "libssh2-1:amd64: /usr/lib/x86_64-linux-gnu/libssh2.so.1.0.1": the package is before ": " */
-	if (run_first_line((const char *[]){ "dpkg-query", "-S", real, NULL }, owner, sizeof owner) != 0
+	if (child_first_line((const char *[]){ "dpkg-query", "-S", real, NULL }, owner, sizeof owner) != 0
 	    || (sep = strstr(owner, ": ")) == NULL || sep == owner) {
 		snprintf(fix, sizeof fix, "build the pipeline against Debian's libssh2-1 (apt-get install "
 		    "libssh2-1-dev), which carries the security fixes of %s", min);
@@ -455,12 +410,12 @@ check_libssh2_build(struct doctor *dr)
 		return;
 	}
 	*sep = '\0';
-	if (run_first_line((const char *[]){ "dpkg-query", "-W", "-f", "${Version}", owner, NULL },
+	if (child_first_line((const char *[]){ "dpkg-query", "-W", "-f", "${Version}", owner, NULL },
 	    version, sizeof version) != 0 || version[0] == '\0') {
 		report(dr, 'w', "libssh2", NULL, "%s belongs to %s, whose version dpkg-query does not know", real, owner);
 		return;
 	}
-	if (run_first_line((const char *[]){ "dpkg", "--compare-versions", version, "ge", min, NULL },
+	if (child_first_line((const char *[]){ "dpkg", "--compare-versions", version, "ge", min, NULL },
 	    fix, sizeof fix) != 0) {
 		snprintf(fix, sizeof fix, "apt-get update && apt-get install --only-upgrade %s", owner);
 		report(dr, 'f', "libssh2", fix, "%s from %s %s is older than %s, the first build with the "
@@ -502,6 +457,14 @@ check_reachable(struct doctor *dr, const char *what, const struct endpoint_cfg *
 	transport_close(t);
 }
 
+/* One trust problem (src/trust.h) as a failed check. */
+static void
+report_trust(void *arg, const char *path, const char *what, const char *fix)
+{
+	(void)path;
+	report(arg, 'f', "trust", fix, "%s", what);
+}
+
 /*
  * The role the stages act as must not be able to rewrite money: no superuser (privileges would not
  * apply), no UPDATE, DELETE or TRUNCATE of the journal, transfers or issuance records beyond what
@@ -523,7 +486,12 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "         OR (session_user <> current_user AND pg_has_role(session_user, $1, 'MEMBER'))"
 	    "  FROM pg_roles r,"
 	    "       unnest(ARRAY['journal_txn', 'journal_posting', 'transfer', 'issuance', 'allocation',"
-	    "                    'offering_settlement', 'holding', 'outbound_file']) AS t(tbl),"
+	    "                    'offering_settlement', 'holding', 'outbound_file',"
+	    /* the history (sql/privileges.sql, "THE HISTORY RULE"): changed only by sql/130's functions */
+	    "                    'stage_run', 'fetched_file', 'file_load', 'statement', 'statement_line',"
+	    "                    'trustee_register', 'trustee_holding', 'recon_match', 'recon_match_movement',"
+	    "                    'exception', 'recon_run_config', 'history_replace',"
+	    "                    'payment_status_report', 'payment_status', 'transfer_status_event']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];
@@ -548,7 +516,7 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 		    PQgetvalue(res, 0, 0));
 	else
 		report(dr, 'o', "db role", NULL, "the stages act as %s (owner of the schema: %s); it "
-		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records",
+		    "cannot UPDATE, DELETE or TRUNCATE the journal, transfers or issuance records, nor the history",
 		    PQgetvalue(res, 0, 0), cfg->owner_role);
 	if (PQgetvalue(res, 0, 5)[0] == 't')
 		report(dr, 'w', "db role", "log in as a user that is a member of the nightly role only "
@@ -566,11 +534,23 @@ check_database(struct doctor *dr, const struct config *cfg)
 	int version = 0;
 	char fix[1024];
 
-	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY, &db)) != PERR_OK) {
-		snprintf(fix, sizeof fix, "%s", cfg->db_conninfo[0]
-		    ? "check [database] conninfo, that the server runs and accepts us (pg_hba.conf), and the password"
-		    : "check data_dir/pg/log for why the embedded PostgreSQL did not start; as root, postgres must be "
-		      "able to reach data_dir");
+	if ((e = db_connect(cfg, "pipeline doctor", DB_AS_NIGHTLY_NO_START, &db)) != PERR_OK) {
+		enum embedded_state st = cfg->db_conninfo[0] ? EMBEDDED_RUNNING : db_embedded_state(cfg);
+		char *log = NULL;
+
+		db_embedded_where(cfg, NULL, &log);
+		if (cfg->db_conninfo[0])
+			snprintf(fix, sizeof fix, "check [database] conninfo, that the server runs and accepts us "
+			    "(pg_hba.conf), and the password");
+		else if (st == EMBEDDED_ABSENT)
+			snprintf(fix, sizeof fix, "create it with the schema: pipeline db init (it runs initdb under "
+			    "%s/pg and starts the server)", cfg->data_dir);
+		else if (st == EMBEDDED_STOPPED)
+			snprintf(fix, sizeof fix, "start it: pipeline db start (its log: %s)", log);
+		else
+			snprintf(fix, sizeof fix, "run: pipeline db init (creates the database and the role %s); the "
+			    "server's log: %s", cfg->nightly_role, log);
+		free(log);
 		report(dr, 'f', "database", fix, "%s", perr_detail());
 		return;
 	}
@@ -732,6 +712,10 @@ cmd_doctor(int argc, char **argv, const char *config_path)
 	} else
 		report(&dr, 'o', "config", NULL, "%s (sha256 %.12s), %zu source(s), time zone %s", cfg->path,
 		    cfg->digest, cfg->n_sources, cfg->timezone);
+	/* What every other command refuses to start over (src/trust.h), listed in full here. */
+	if (trust_check_all(cfg, report_trust, &dr) == 0)
+		report(&dr, 'o', "trust", NULL, "the configuration, known_hosts, key files, password file, "
+		    "formats_dir and layouts are owned by root or us and writable by nobody else");
 	check_dir(&dr, "data_dir", cfg->data_dir, false);
 	check_dir(&dr, "report", cfg->report_dir, false);
 	check_dir(&dr, "formats", cfg->formats_dir, true);

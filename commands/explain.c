@@ -17,9 +17,26 @@
 #include "commands.h"
 #include "db.h"
 #include "money.h"
+#include "utf8.h"
 #include "util.h"
 
 static const char explain_usage[] = "usage: pipeline explain REF\n";
+
+/*
+ * A value from outside (a reference, a narrative, a note) as it may be printed: control, bidi and
+ * invisible characters escaped (src/utf8.h). Valid until the eighth call after; owned here.
+ */
+static const char *
+outside(const PGresult *res, int row, int col)
+{
+	static char *ring[8];
+	static unsigned next;
+	char **slot = &ring[next++ % 8];
+
+	free(*slot);
+	*slot = utf8_shown(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), UTF8_SHOWN_FIELD);
+	return *slot;
+}
 
 /* Caps what is printed for a reference shared by very many items (a virtual account, say). */
 #define EXPLAIN_MAX 50
@@ -57,9 +74,9 @@ print_exceptions(PGconn *db, const char *subject, const char *ledger_id, int *sh
 		printf("  exception %s: %s (%s) %s, opened %s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		if (strcmp(PQgetvalue(res, i, 3), "OPEN") != 0)
-			printf(", closed %s by %s%s%s", PQgetvalue(res, i, 5), PQgetvalue(res, i, 6),
-			    *PQgetvalue(res, i, 7) ? ": " : "", PQgetvalue(res, i, 7));
-		printf("\n    %s\n", PQgetvalue(res, i, 8));
+			printf(", closed %s by %s%s%s", PQgetvalue(res, i, 5), outside(res, i, 6),
+			    *PQgetvalue(res, i, 7) ? ": " : "", outside(res, i, 7));
+		printf("\n    %s\n", outside(res, i, 8));
 	}
 	*shown = n;
 	PQclear(res);
@@ -97,9 +114,9 @@ explain_lines(PGconn *db, const char *ref, int *found)
 		    PQgetvalue(res, i, 2));
 		print_money("", PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		printf(", bank reference %s, reference %s\n  statement %s of business date %s; narrative: %s\n",
-		    *PQgetvalue(res, i, 5) ? PQgetvalue(res, i, 5) : "(none)",
-		    *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) : "(none extracted)", PQgetvalue(res, i, 7),
-		    PQgetvalue(res, i, 8), PQgetvalue(res, i, 14));
+		    *PQgetvalue(res, i, 5) ? outside(res, i, 5) : "(none)",
+		    *PQgetvalue(res, i, 6) ? outside(res, i, 6) : "(none extracted)", outside(res, i, 7),
+		    PQgetvalue(res, i, 8), outside(res, i, 14));
 		if (!PQgetisnull(res, i, 10))
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with movement %s\n", PQgetvalue(res, i, 11),
 			    PQgetvalue(res, i, 10), PQgetvalue(res, i, 12), PQgetvalue(res, i, 13));
@@ -159,12 +176,12 @@ explain_movements(PGconn *db, const struct config *cfg, const char *ref, int *fo
 		printf("ledger movement %s: account %s, %s ", mid, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
 		print_money("", PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		printf(", expected %s, reference %s%s%s, kind %s, from %s\n", PQgetvalue(res, i, 5),
-		    *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) : "(none)", *PQgetvalue(res, i, 7) ? ", batch " : "",
-		    PQgetvalue(res, i, 7), PQgetvalue(res, i, 8), PQgetvalue(res, i, 9));
+		    *PQgetvalue(res, i, 6) ? outside(res, i, 6) : "(none)", *PQgetvalue(res, i, 7) ? ", batch " : "",
+		    outside(res, i, 7), PQgetvalue(res, i, 8), PQgetvalue(res, i, 9));
 		if (!PQgetisnull(res, i, 10))
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with statement line %s (bank reference %s)\n",
 			    PQgetvalue(res, i, 11), PQgetvalue(res, i, 10), PQgetvalue(res, i, 12),
-			    PQgetvalue(res, i, 13), *PQgetvalue(res, i, 14) ? PQgetvalue(res, i, 14) : "(none)");
+			    PQgetvalue(res, i, 13), *PQgetvalue(res, i, 14) ? outside(res, i, 14) : "(none)");
 		subject = xasprintf("movement:%s", mid);
 		e = print_exceptions(db, subject, mid, &shown);
 		free(subject);

@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "trust.h"
 #include "errors.h"
 #include "jsonout.h"
 #include "layout.h"
@@ -331,6 +332,11 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 	}
 	/* The configuration is optional here: it only says where the layouts are and what a source uses. */
 	if (config_load(conf_file, &cfg) == PERR_OK) {
+		if (trust_require(cfg) != PERR_OK) {   /* the layouts say how money is read (src/trust.h) */
+			fprintf(stderr, "pipeline: inspect: %s\n", perr_detail());
+			config_free(cfg);
+			return 2;
+		}
 		formats_dir = config_path(cfg, cfg->formats_dir ? cfg->formats_dir : "formats");
 	} else if (source_name != NULL) {
 		fprintf(stderr, "pipeline: inspect: %s\n", perr_detail());

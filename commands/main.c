@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "statement.h"
 
 
 struct command {
@@ -32,7 +34,7 @@ static const struct command commands[] = {
 	{ "settle", cmd_stage, "settle [--date D] [--force]", "run only the settle stage" },
 	{ "report", cmd_stage, "report [--date D] [--force]", "run only the report stage" },
 	{ "status", cmd_status, "status [--date D] [--json]", "show each stage's state for a date or the last 7" },
-	{ "db", cmd_db, "db init", "create or migrate the database schema" },
+	{ "db", cmd_db, "db init|start|stop|status", "create or migrate the schema; start, stop, show the embedded PostgreSQL" },
 	{ "ledger", cmd_ledger, "ledger import DIR", "load a ledger extract (idempotent, all or nothing)" },
 	{ "approve", cmd_approve, "approve TRANSFER_ID --by NAME", "four eyes: approve a held transfer (not its creator)" },
 	{ "inspect", cmd_inspect, "inspect [--format NAME] [--source NAME] FILE...", "parse statement files (no database) and print them as JSON Lines" },
@@ -77,6 +79,8 @@ main(int argc, char **argv)
 
 	if (config_path == NULL || *config_path == '\0')
 		config_path = "pipeline.conf";
+	/* Every source's format is checked when the configuration is loaded, not first at normalize. */
+	config_set_format_check(format_check);
 	while (argi < argc && argv[argi][0] == '-') {
 		const char *a = argv[argi];
 

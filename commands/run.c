@@ -56,11 +56,11 @@ stage_index(const char *name)
 static enum perr
 reap_dead_runs(PGconn *db)
 {
-	/* We hold the lock, so nobody else is running: a 'running' row belongs to a dead process. */
-	return db_command(db,
-	    "UPDATE stage_run SET state = 'failed', finished_at = clock_timestamp(), error_code = 30,"
-	    "       error = 'the process (pid ' || pid || ' on ' || host || ') ended before the stage finished'"
-	    " WHERE state = 'running'", 0, NULL);
+	/*
+	 * We hold the lock, so nobody else is running: a 'running' row belongs to a dead process
+	 * (stage_run_reap, sql/130, checks the lock and records what it marked in history_replace).
+	 */
+	return db_call(db, "SELECT stage_run_reap()", 0, NULL);
 }
 
 static enum perr
@@ -131,23 +131,23 @@ record_end(struct stage_ctx *ctx, enum perr result)
 	params[5] = result == PERR_OK ? NULL : code;
 	params[6] = result == PERR_OK ? NULL
 	    : (perr_last() == result && perr_detail()[0] ? perr_detail() : perr_message(result));
-	return db_command(ctx->db,
-	    "UPDATE stage_run SET state = $2, finished_at = clock_timestamp(), rows_in = $3::bigint,"
-	    "       rows_out = $4::bigint, exceptions = $5::bigint, error_code = $6::integer, error = $7"
-	    " WHERE run_id = $1::bigint", 7, params);
+	/* Only this run's own row, only while it is running (stage_run_finish, sql/130). */
+	return db_call(ctx->db,
+	    "SELECT stage_run_finish($1::bigint, $2, $3::bigint, $4::bigint, $5::bigint, $6::integer, $7)",
+	    7, params);
 }
 
+/* The latest done run of each later stage of the date becomes stale (stage_run_mark_stale, sql/130). */
 static enum perr
-mark_later_stale(PGconn *db, const char *date, int idx)
+mark_later_stale(PGconn *db, int64_t run_id, int idx)
 {
+	char run[24];
 	int i;
 
+	snprintf(run, sizeof run, "%lld", (long long)run_id);
 	for (i = idx + 1; i < N_STAGES; i++) {
-		const char *params[2] = { date, stages[i].name };
-		enum perr e = db_command(db,
-		    "UPDATE stage_run SET state = 'stale' WHERE run_id = ("
-		    "  SELECT max(run_id) FROM stage_run WHERE business_date = $1::date AND stage = $2)"
-		    " AND state = 'done'", 2, params);
+		const char *params[2] = { run, stages[i].name };
+		enum perr e = db_call(db, "SELECT stage_run_mark_stale($1::bigint, $2)", 2, params);
 
 		if (e != PERR_OK)
 			return e;
@@ -253,7 +253,7 @@ run_one(const struct config *cfg, PGconn *db, date_t date, int idx, bool force, 
 		return e;
 	log_event(LOG_INFO, stages[idx].name, "stage done", "counts", counts, (const char *)NULL);
 	*ran = true;
-	if (strcmp(state, "pending") != 0 && (e = mark_later_stale(db, ctx.date_iso, idx)) != PERR_OK)
+	if (strcmp(state, "pending") != 0 && (e = mark_later_stale(db, ctx.run_id, idx)) != PERR_OK)
 		return e;
 	return PERR_OK;
 }

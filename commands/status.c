@@ -1,7 +1,10 @@
 /*
- * status.c - `pipeline status`: each stage's latest state for a business date, or for the last
- * seven business dates, as a table or as JSON; the table is followed by the transfers still on
- * their way (not SETTLED or CANCELLED) or made or moved on those dates, with the bank's last word.
+ * status.c - `pipeline status`: each stage's latest state for a business date, or for the seven
+ * most recent business dates that have anything recorded (newest first), as a table or as JSON.
+ * Times are in the business time zone ([pipeline] timezone, the session's), and say so: the
+ * table's header names the zone, JSON times carry their offset (ISO 8601).
+ * The table is followed by the transfers still on their way (not SETTLED or CANCELLED) or made
+ * or moved on the dates shown, with the bank's last word.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,6 +17,7 @@
 #include "db.h"
 #include "jsonout.h"
 #include "money.h"
+#include "utf8.h"
 #include "util.h"
 
 /*
@@ -28,7 +32,7 @@ print_transfers(PGconn *db, const char *from_iso, const char *to_iso)
 	    "SELECT t.transfer_id, t.status, t.currency,"
 	    "       coalesce(t.payment_file, ''), coalesce(e.bank_status || CASE WHEN e.reason_code <> ''"
 	    "       THEN ' ' || e.reason_code ELSE '' END || CASE WHEN e.reason_text <> '' THEN ' ' || e.reason_text"
-	    "       ELSE '' END, ''), coalesce(to_char(e.status_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ''),"
+	    "       ELSE '' END, ''), coalesce(to_char(e.status_time, 'YYYY-MM-DD HH24:MI'), ''),"
 	    "       cu.exponent, t.amount_minor"
 	    "  FROM transfer t JOIN currency cu ON cu.code = t.currency"
 	    "  LEFT JOIN LATERAL (SELECT * FROM transfer_status_event x WHERE x.transfer_id = t.transfer_id"
@@ -54,6 +58,21 @@ print_transfers(PGconn *db, const char *from_iso, const char *to_iso)
 	}
 	PQclear(res);
 	return PERR_OK;
+
+}
+
+/*
+ * The stage's error as it may be printed: it can quote a remote name, so control, bidi and
+ * invisible characters are escaped (src/utf8.h). Valid until the next call; owned here.
+ */
+static const char *
+error_shown(const PGresult *res, int j)
+{
+	static char *last;
+
+	free(last);
+	last = utf8_shown(PQgetvalue(res, j, 8), (size_t)PQgetlength(res, j, 8), UTF8_SHOWN_FIELD);
+	return last;
 }
 
 /* One stage's row of the status query as a JSON object (the keys of `status --json`). */
@@ -65,14 +84,32 @@ stage_json(const PGresult *res, int j)
 	jsonout_set(o, "stage", jsonout_str(PQgetvalue(res, j, 0)));
 	jsonout_set(o, "state", jsonout_str(PQgetvalue(res, j, 1)));
 	jsonout_set(o, "run_id", jsonout_int(atoll(PQgetvalue(res, j, 9))));
-	jsonout_set(o, "started_at", jsonout_str(PQgetvalue(res, j, 2)));
-	jsonout_set(o, "finished_at", jsonout_str(PQgetvalue(res, j, 3)));
+	jsonout_set(o, "started_at", jsonout_str(PQgetvalue(res, j, 12)));
+	jsonout_set(o, "finished_at", jsonout_str(PQgetvalue(res, j, 13)));
 	jsonout_set(o, "rows_in", jsonout_int(atoll(PQgetvalue(res, j, 5))));
 	jsonout_set(o, "rows_out", jsonout_int(atoll(PQgetvalue(res, j, 6))));
 	jsonout_set(o, "exceptions", jsonout_int(atoll(PQgetvalue(res, j, 7))));
 	jsonout_set(o, "error", jsonout_str(PQgetvalue(res, j, 8)));
 	jsonout_set(o, "invocation", jsonout_str(PQgetvalue(res, j, 11)));
 	return o;
+}
+
+/* The (at most 7) most recent business dates with a stage run recorded, newest first. */
+static enum perr
+recent_dates(PGconn *db, date_t *dates, int *n)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, "SELECT DISTINCT business_date::text FROM stage_run"
+	    " ORDER BY 1 DESC LIMIT 7", 0, NULL);
+	int i;
+
+	*n = 0;
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res); i++)
+		if (date_parse_iso(PQgetvalue(res, i, 0), &dates[(*n)]) == PERR_OK)
+			(*n)++;
+	PQclear(res);
+	return PERR_OK;
 }
 
 int
@@ -88,8 +125,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 	bool json = false;
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
-	date_t dates[7], d;
-	json_t *days = json_array();
+	date_t dates[7];
+	json_t *days = NULL;
 	int n_dates = 0, c, i, j;
 	enum perr e;
 
@@ -100,8 +137,9 @@ cmd_status(int argc, char **argv, const char *config_path)
 		case 'j': json = true; break;
 		case 'h':
 			printf("usage: pipeline status [--date YYYY-MM-DD] [--json]\n"
-			    "Shows each stage's state for the date, or for the last 7 business dates, then each\n"
-			    "transfer on its way or made or moved on those dates, with its status.\n");
+			    "Shows each stage's state for the date, or for the 7 most recent business dates\n"
+			    "with anything recorded, newest first, then each transfer on its way or made or\n"
+			    "moved on those dates, with its status. Times are in [pipeline] timezone.\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
@@ -114,18 +152,17 @@ cmd_status(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "status", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
+	days = json_array();    /* after every early return: the usage and refusal paths leak nothing */
 	if (date_arg) {
 		if ((e = cli_date(cfg, date_arg, &dates[0])) != PERR_OK)
 			goto out;
 		n_dates = 1;
-	} else {
-		if ((e = cli_date(cfg, NULL, &d)) != PERR_OK)
-			goto out;
-		for (n_dates = 0; n_dates < 7; n_dates++) {
-			dates[n_dates] = d;
-			d = calendar_prev_business_day(&cfg->calendar, d);
-		}
-	}
+	} else if ((e = recent_dates(db, dates, &n_dates)) != PERR_OK)
+		goto out;
+	if (n_dates == 0 && !json)
+		printf("nothing recorded yet: no stage has run for any date (pipeline run --date YYYY-MM-DD)\n");
+	else if (!json)
+		printf("times in %s\n\n", cfg->timezone);
 	for (i = 0; i < n_dates; i++) {
 		char iso[DATE_BUFSZ];
 		const char *params[1];
@@ -140,7 +177,9 @@ cmd_status(int argc, char **argv, const char *config_path)
 		    "           'FM999999990.0') || 's', ''),"
 		    "  coalesce(r.rows_in, 0), coalesce(r.rows_out, 0), coalesce(r.exceptions, 0),"
 		    "  coalesce(r.error, ''), coalesce(r.run_id, 0), coalesce(r.operator, ''),"
-		    "  coalesce(r.invocation, '')"
+		    "  coalesce(r.invocation, ''),"
+		    "  coalesce(to_char(r.started_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), ''),"
+		    "  coalesce(to_char(r.finished_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), '')"
 		    "  FROM unnest(ARRAY['fetch','normalize','reconcile','settle','report'])"
 		    "       WITH ORDINALITY AS s(stage, ord)"
 		    "  LEFT JOIN LATERAL (SELECT * FROM stage_run x WHERE x.business_date = $1::date"
@@ -166,15 +205,15 @@ cmd_status(int argc, char **argv, const char *config_path)
 				printf("  %-10s %-8s %-19s %-19s %9s %9s %9s %6s  %s\n", PQgetvalue(res, j, 0),
 				    PQgetvalue(res, j, 1), PQgetvalue(res, j, 2), PQgetvalue(res, j, 3),
 				    PQgetvalue(res, j, 4), PQgetvalue(res, j, 5), PQgetvalue(res, j, 6),
-				    PQgetvalue(res, j, 7), PQgetvalue(res, j, 8));
+				    PQgetvalue(res, j, 7), error_shown(res, j));
 		}
 		PQclear(res);
 	}
-	if (json) {
-		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)    /* frees days */
+	if (json) {     /* jsonout_write frees days; the text form never hands it over */
+		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
 			e = perr_set(PERR_IO, "status: writing to standard output failed");
 		days = NULL;
-	} else {
+	} else if (n_dates > 0) {
 		char from[DATE_BUFSZ], to[DATE_BUFSZ];
 
 		e = print_transfers(db, date_format_iso(dates[n_dates - 1], from), date_format_iso(dates[0], to));

@@ -104,43 +104,34 @@ exceptions_open_many(struct stage_ctx *ctx, const char *stage, const char *rows,
 	return db_exec(db, "DROP TABLE exc_new");
 }
 
+/* The database's replace path (sql/130): closes it for this run's date, recorded in history_replace. */
 enum perr
 exception_close(struct stage_ctx *ctx, const char *type, const char *subject, const char *closed_by)
 {
 	char run[24];
-	const char *params[5];
+	const char *params[4];
 
 	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
-	params[0] = type;
-	params[1] = subject;
-	params[2] = ctx->date_iso;
-	params[3] = run;
-	params[4] = closed_by;
-	return db_command(ctx->db,
-	    "UPDATE exception SET status = 'CLOSED', closed_date = $3::date, closed_run_id = $4::bigint,"
-	    "       closed_by = $5"
-	    " WHERE type = $1 AND subject = $2 AND status = 'OPEN'", 5, params);
+	params[0] = run;
+	params[1] = type;
+	params[2] = subject;
+	params[3] = closed_by;
+	return db_call(ctx->db, "SELECT exception_close_open($1::bigint, $2, $3, $4)", 4, params);
 }
 
+/*
+ * The database's replace path exceptions_replace (sql/130): what this stage closed on this date
+ * goes back to OPEN, then what it opened on this date goes, unless a person has resolved it; both
+ * recorded in history_replace.
+ */
 enum perr
 exceptions_reset(struct stage_ctx *ctx, const char *stage)
 {
-	const char *params[2] = { stage, ctx->date_iso };
-	enum perr e;
+	char run[24];
+	const char *params[2] = { run, stage };
 
-	/* Reopen first: what this stage closed on this date goes back to OPEN. */
-	e = db_command(ctx->db,
-	    "UPDATE exception x SET status = 'OPEN', closed_date = NULL, closed_run_id = NULL,"
-	    "       closed_by = NULL, close_note = NULL"
-	    "  FROM stage_run r"
-	    " WHERE x.status = 'CLOSED' AND x.closed_run_id = r.run_id"
-	    "   AND r.stage = $1 AND r.business_date = $2::date", 2, params);
-	if (e != PERR_OK)
-		return e;
-	/* Then forget what it opened on this date, unless a person has resolved it. */
-	return db_command(ctx->db,
-	    "DELETE FROM exception WHERE stage = $1 AND opened_date = $2::date AND status <> 'RESOLVED'",
-	    2, params);
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	return db_call(ctx->db, "SELECT exceptions_replace($1::bigint, $2)", 2, params);
 }
 
 enum perr
@@ -159,13 +150,11 @@ exception_resolve(PGconn *db, int64_t id, const char *by, const char *note)
 	params[0] = idbuf;
 	params[1] = by;
 	params[2] = note;
-	res = db_query(db, PGRES_TUPLES_OK,
-	    "UPDATE exception SET status = 'RESOLVED', closed_date = current_date, closed_by = $2,"
-	    "       close_note = $3"
-	    " WHERE exception_id = $1::bigint AND status = 'OPEN' RETURNING exception_id", 3, params);
+	/* The database's path for a person's resolution (sql/130): OPEN only, recorded in history_replace. */
+	res = db_query(db, PGRES_TUPLES_OK, "SELECT exception_resolve_open($1::bigint, $2, $3)", 3, params);
 	if (res == NULL)
 		return PERR_DB;
-	n = PQntuples(res);
+	n = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (n == 1)
 		return PERR_OK;

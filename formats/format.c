@@ -11,7 +11,24 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "suggest.h"
 #include "util.h"
+
+/*
+ * The registry: the formats that are code, by the name a source's `format =` gives. Any other
+ * name is a CSV layout, formats_dir/NAME.layout. A new kind of format is one row here (and its
+ * case in format_parse_statements); configuration checking (format_check) reads this table too.
+ */
+static const struct {
+	const char *name;
+	enum format_kind kind;
+} builtin_formats[] = {
+	{ "mt940", FORMAT_MT940 },
+	{ "trustee_register", FORMAT_TRUSTEE },
+	{ "pain002", FORMAT_PAIN002 },          /* payment status reports (pain002.h), not statements */
+	/* FORMATS: add rows here */
+};
+#define N_BUILTIN (sizeof builtin_formats / sizeof builtin_formats[0])
 
 void
 format_free(struct format *f)
@@ -37,12 +54,56 @@ name_ok(const char *name)
 	return true;
 }
 
+static int layout_filter(const struct dirent *d);
+
+/* "format X is not ...": the names there are, and the nearest of them. */
+static enum perr
+unknown_format(const char *formats_dir, const char *name, const char *path)
+{
+	struct dirent **names = NULL;
+	int nn = scandir(formats_dir, &names, layout_filter, alphasort), k;
+	const char **cand = xcalloc(N_BUILTIN + (size_t)(nn > 0 ? nn : 0) + 1, sizeof *cand);
+	char list[1024] = "";
+	const char *near;
+	size_t n = 0, i;
+	enum perr e;
+
+	for (i = 0; i < N_BUILTIN; i++)
+		cand[n++] = builtin_formats[i].name;
+	for (k = 0; k < nn; k++) {
+		names[k]->d_name[strlen(names[k]->d_name) - 7] = '\0';   /* without .layout */
+		cand[n++] = names[k]->d_name;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cand[i]);
+	near = near_word(name, cand, n);
+	e = perr_set(PERR_CONFIG, "format \"%s\" is not a format%s%s%s: the formats are %s (a layout is a "
+	    "file in %s; there is no %s)", name, near ? " (did you mean \"" : "", near ? near : "",
+	    near ? "\"?)" : "", list, formats_dir, path);
+	for (k = 0; k < nn; k++)
+		free(names[k]);
+	free(names);
+	free(cand);
+	return e;
+}
+
+enum perr
+format_check(const char *formats_dir, const char *name)
+{
+	struct format *f = NULL;
+	enum perr e = format_open(formats_dir, name, &f);
+
+	format_free(f);
+	return e;
+}
+
 enum perr
 format_open(const char *formats_dir, const char *name, struct format **out)
 {
 	struct format *f;
 	char *path;
 	enum perr e;
+	size_t i;
 
 	*out = NULL;
 	if (!name_ok(name))
@@ -50,18 +111,14 @@ format_open(const char *formats_dir, const char *name, struct format **out)
 		    name ? name : "");
 	f = xcalloc(1, sizeof *f);
 	f->name = xstrdup(name);
-	if (strcmp(name, "mt940") == 0) {
-		f->kind = FORMAT_MT940;
-	} else if (strcmp(name, "trustee_register") == 0) {
-		f->kind = FORMAT_TRUSTEE;
-	} else if (strcmp(name, "pain002") == 0) {
-		f->kind = FORMAT_PAIN002;      /* payment status reports (pain002.h), not statements */
-	} else {
-		f->kind = FORMAT_BANKCSV;
+	f->kind = FORMAT_BANKCSV;
+	for (i = 0; i < N_BUILTIN; i++)
+		if (strcmp(name, builtin_formats[i].name) == 0)
+			f->kind = builtin_formats[i].kind;
+	if (f->kind == FORMAT_BANKCSV) {
 		path = xasprintf("%s/%s.layout", formats_dir, name);
 		if (access(path, F_OK) != 0) {
-			e = perr_set(PERR_CONFIG, "format \"%s\" is not mt940, trustee_register, pain002 or a layout in %s "
-			    "(there is no %s)", name, formats_dir, path);
+			e = unknown_format(formats_dir, name, path);
 			free(path);
 			format_free(f);
 			return e;

@@ -135,6 +135,13 @@ enum perr format_open(const char *formats_dir, const char *name, struct format *
 /* Safe to call with NULL. */
 void format_free(struct format *f);
 
+/*
+ * Whether `name` is a format (formats/format.c's registry, or a layout in formats_dir that
+ * parses): PERR_OK, or PERR_CONFIG saying why, with the nearest name ("did you mean").
+ * The configuration's check at load (config_set_format_check).
+ */
+enum perr format_check(const char *formats_dir, const char *name);
+
 /* Parses a statement file in format f (not for FORMAT_TRUSTEE: PERR_INTERNAL). */
 enum perr format_parse_statements(const struct format *f, FILE *fp, const struct parse_opts *o,
     const struct stmt_sink *sink);

@@ -4,6 +4,7 @@
  * The command `pipeline notify` is commands/notify.c.
  */
 #include "notify.h"
+#include "childenv.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -457,24 +458,6 @@ notify_format_json(const struct notify_summary *s)
  * (with its process group) after timeout_s, without our secrets in its environment. Non-zero exit
  * is a failure.
  */
-/* In the child: the mail command is another program; it gets none of our secrets. */
-static void
-scrub_secrets(const struct config *cfg)
-{
-	size_t i;
-
-	unsetenv("PGPASSWORD");
-	for (i = 0; i < cfg->n_sources; i++)
-		if (cfg->sources[i].ep.key_passphrase_env)
-			unsetenv(cfg->sources[i].ep.key_passphrase_env);
-	if (cfg->have_payments_out && cfg->payments_out.key_passphrase_env)
-		unsetenv(cfg->payments_out.key_passphrase_env);
-	if (cfg->have_issuance_out && cfg->issuance_out.key_passphrase_env)
-		unsetenv(cfg->issuance_out.key_passphrase_env);
-	if (cfg->notify_webhook_url_env)
-		unsetenv(cfg->notify_webhook_url_env);
-}
-
 static enum perr
 send_command(const struct config *cfg, const char *command, const char *msg, const struct notify_summary *s,
     int timeout_s)
@@ -502,7 +485,7 @@ send_command(const struct config *cfg, const char *command, const char *msg, con
 		/* nothing of ours (database socket, log file) leaks into the mail command */
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
-		scrub_secrets(cfg);
+		child_env_scrub(cfg);   /* the mail command is another program: none of our secrets */
 		setenv("PIPELINE_NOTIFY_DATE", s->date, 1);
 		setenv("PIPELINE_NOTIFY_STATUS", s->status, 1);
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);

@@ -22,6 +22,7 @@ openssh-server
 openssh-client
 python3
 python3-openpyxl
+python3-paramiko
 libxml2-dev
 libxml2-utils
 tzdata

@@ -204,8 +204,9 @@ cmd_start() {
 	printf '%s\n' "$root" > "$STATE/sshd-$port.root"
 	rm -f "$STATE/sshd-$port.pid"
 	nohup /usr/sbin/sshd -D -f "$conf" -E "$log" </dev/null >/dev/null 2>&1 &
-	local pid=$! i
-	for i in $(seq 1 100); do
+	local pid=$! end=$((SECONDS + 120))
+	# ready when the port accepts connections; a generous bound for a loaded machine
+	while [ $SECONDS -lt $end ]; do
 		if port_open "$port"; then
 			printf '%s\n' "$pid" > "$STATE/sshd-$port.pid"
 			if [ -n "${SFTP_OWNER_PID:-}" ]; then

@@ -103,8 +103,10 @@ BEGIN
 END $$;
 
 -- A pain.002 payment status report as normalize loaded it (one per fetched file), and its
--- statuses in file order. Working records: a forced normalize replaces them (the events above
--- that settle derived from them stay).
+-- statuses in file order. History (sql/privileges.sql, "THE HISTORY RULE"): never changed or
+-- deleted, by anyone (triggers below). The rows are a function of the file's bytes, which
+-- normalize checks against the SHA-256 recorded at fetch, so a forced normalize finds them there
+-- and keeps them (INSERT ... ON CONFLICT DO NOTHING) instead of replacing them.
 CREATE TABLE payment_status_report (
     file_id        bigint PRIMARY KEY REFERENCES fetched_file,
     business_date  date NOT NULL,
@@ -119,7 +121,7 @@ CREATE INDEX payment_status_report_date ON payment_status_report (business_date)
 -- the payment information), TX (TxSts: to the one transfer). A lower level overrides a higher.
 -- status '' = the element carries no status of its own at that level (its children do).
 CREATE TABLE payment_status (
-    file_id              bigint NOT NULL REFERENCES payment_status_report ON DELETE CASCADE,
+    file_id              bigint NOT NULL REFERENCES payment_status_report,
     seq                  integer NOT NULL CHECK (seq > 0),
     level                text NOT NULL CHECK (level IN ('GROUP', 'PMTINF', 'TX')),
     orgnl_msg_id         text NOT NULL,
@@ -135,6 +137,11 @@ CREATE TABLE payment_status (
     CHECK ((level = 'GROUP') = (orgnl_pmtinf_id = '')),
     CHECK ((level = 'TX') = (orgnl_end_to_end_id <> ''))
 );
+
+CREATE TRIGGER payment_status_report_append_only BEFORE UPDATE OR DELETE ON payment_status_report
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER payment_status_append_only BEFORE UPDATE OR DELETE ON payment_status
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 
 -- The file_load kinds of row stay: a pain.002 is LOADED (lines = its statuses) or QUARANTINED.
 

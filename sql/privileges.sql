@@ -8,18 +8,43 @@
 -- here, and the tests fail with "permission denied" until it has one.
 --
 -- The money records are append-only for it: journal_txn, journal_posting, allocation,
--- offering_settlement, holding, cash_movement and transfer_status_event (a transfer's history,
--- sql/115) get no UPDATE or DELETE at all; transfer,
+-- offering_settlement, holding and cash_movement get no UPDATE or DELETE at all; transfer,
 -- issuance and outbound_file only on the columns that record their progress (status, approval,
 -- file, upload), which the triggers of sql/091 let go forward once and never back. The triggers
 -- of sql/001, sql/002 and sql/091 refuse the same changes even to the owner.
+--
+-- THE HISTORY RULE (sql/130_history.sql; follow it for every table you add):
+--   History is every record of something that happened: stage_run, fetched_file, file_load,
+--   statement, statement_line, trustee_register, trustee_holding, recon_match,
+--   recon_match_movement, exception (its resolution and note), recon_run_config, history_replace,
+--   payment_status_report, payment_status, transfer_status_event (sql/115: the bank's answers and
+--   a transfer's life; triggers refuse any change to everyone),
+--   and every table of actions by people or stages (approve, accept, cancel, resolve, ...).
+--   1. The nightly role gets NO table-level UPDATE or DELETE on a history table, and no column
+--      UPDATE either: it INSERTs, and it reads. Do not add a GRANT UPDATE/DELETE here for one.
+--   2. A change a stage really must make (a --force rerun replacing its own date's output, a state
+--      change of the engine, the runner's bookkeeping) is a SECURITY DEFINER function owned by the
+--      owner role, `SET search_path = pg_catalog, public, pg_temp`, that checks the stage_run it
+--      acts for is running (history_run), touches only that run's date's own rows, set-based (one
+--      statement per table, no loop over rows), and records what it changed in history_replace
+--      (deletions are counted by the history_count_deleted trigger once you wrap them in
+--      history_begin/history_end; updates with history_note). Being SECURITY DEFINER is what
+--      makes it callable by the nightly role (below) and by nobody else; so never make a function
+--      SECURITY DEFINER that is not such a checked path. Give the table the history_count_deleted
+--      trigger in your migration (CREATE TRIGGER ... REFERENCING OLD TABLE AS gone, as sql/130).
+--   3. An action a person took (an approval, an acceptance, a cancellation, a resolution with its
+--      note) is never changed or deleted, by anyone: a trigger refuses it (see
+--      exception_resolved_guard); a correction is a new row.
+--   4. Name the table in doctor's list (commands/doctor.c, check_nightly_role) and add a refused
+--      UPDATE and DELETE for it to tests/integration/17_history.sh.
+-- Not history: business_holiday (the configuration's calendar, rewritten by every reconcile).
 --
 -- Not covered: `pipeline approve` acts as this role too, so the database cannot tell an approval
 -- from the nightly's own writes; it refuses only an approver who is the transfer's creator.
 DO $$
 DECLARE
     nightly text := current_setting('pipeline.nightly_role');
-    tbl text;
+    fn text;
 BEGIN
     -- start from nothing, so a privilege removed here is removed from the database too
     -- (revoking a table privilege also revokes its column privileges)
@@ -27,30 +52,24 @@ BEGIN
     -- nightly role USAGE on it as the login user, and doctor fails if it may CREATE there)
     EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', nightly);
     EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', nightly);
+    EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM %I', nightly);
 
     EXECUTE format('GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO %I', nightly);
     EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %I', nightly);
     EXECUTE format('REVOKE INSERT ON schema_migrations FROM %I', nightly);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION pipeline_analyze(text[]) TO %I', nightly);
 
-    -- the pipeline's working records, corrected or replaced when a stage is rerun (the rows that
-    -- reference them, statement_line, trustee_holding and recon_match_movement, go by ON DELETE
-    -- CASCADE, which PostgreSQL performs as the table's owner)
-    EXECUTE format('GRANT UPDATE (state, finished_at, rows_in, rows_out, exceptions, error_code, error)'
-                   ' ON stage_run TO %I', nightly);
-    -- a statement streamed in parts gets its header at its end; its gate (BALANCE_BREAK stops
-    -- settle paying out of the account) is written once, by the INSERT
-    EXECUTE format('GRANT UPDATE (statement_no, sequence_no, opening_date, opening_minor, opening_intermediate,'
-                   ' closing_date, closing_minor, closing_intermediate, line_count, content_sha256, currency)'
-                   ' ON statement TO %I', nightly);
-    EXECUTE format('GRANT DELETE ON statement TO %I', nightly);
-    EXECUTE format('GRANT UPDATE, DELETE ON exception TO %I', nightly);
-    -- (payment_status_report: a forced normalize replaces a pain.002's statuses; payment_status goes
-    -- with it by ON DELETE CASCADE)
-    FOREACH tbl IN ARRAY ARRAY['file_load', 'trustee_register', 'recon_match', 'business_holiday',
-                               'payment_status_report'] LOOP
-        EXECUTE format('GRANT DELETE ON %I TO %I', tbl, nightly);
+    -- history (the rule above): no UPDATE or DELETE, only the replace paths of sql/130
+    EXECUTE format('REVOKE INSERT ON history_replace FROM %I', nightly);
+    -- every SECURITY DEFINER function of the schema is a door the nightly role may use (the
+    -- replace paths of sql/130, pipeline_analyze), and nobody else (PUBLIC may execute functions
+    -- by default)
+    FOR fn IN SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = 'public' AND p.prosecdef LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, nightly);
     END LOOP;
+    -- not history: the calendar reconcile rewrites from the configuration each run
+    EXECUTE format('GRANT DELETE ON business_holiday TO %I', nightly);
 
     -- reconcile reserves a block of match ids at once (setval needs UPDATE on the sequence)
     EXECUTE format('GRANT UPDATE ON SEQUENCE %s TO %I', pg_get_serial_sequence('recon_match', 'match_id'), nightly);

@@ -2,8 +2,13 @@
  * config.c - reads pipeline.conf with libinih and validates every key strictly.
  *
  * libinih calls handler() once per key; a handler that returns 0 makes ini_parse() return that
- * line number, which is how every error here names its line. Duplicate sections are detected by
- * remembering which sections were already closed.
+ * line number, which is how every error here names its line. The lines are read through
+ * read_line() below, which counts them, so each key's line is remembered (config_line) and the
+ * checks after parsing (validate: references between sections, patterns, required sections) name
+ * the line too. Duplicate sections are detected by remembering which sections were already closed.
+ *
+ * Adding a key: handle it in handler() (or source_key/endpoint_key) and add its name to
+ * section_keys below, which is what "did you mean" suggests from.
  */
 #include "config.h"
 
@@ -15,17 +20,86 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "money.h"
+#include "suggest.h"
+#include "transport.h"
 #include "util.h"
 
 struct parse_state {
 	struct config *cfg;
+	const char *text;            /* the file's bytes; read_line() walks them */
+	int line;                    /* line number of the line inih read last */
+	int err_line;                /* line of the first error */
+	int header_line;             /* line of the last [section] header read */
+	char **long_values;          /* values of lines too long for inih (read_line) */
+	size_t n_long;
 	char err[512];               /* first error, without the file:line prefix */
 	char current[128];           /* section of the previous key */
 	char *closed[CONFIG_MAX_SOURCES + 16];
 	size_t n_closed;
 	char seen_keys[4096];        /* single-valued keys seen in the current section */
 };
+
+/*
+ * The keys of each section, space-separated: what an unknown key is compared with for "did you
+ * mean". A section name ending in '.' stands for every section with that prefix ([source.NAME]).
+ * Keep in step with handler() and docs/configuration.md.
+ */
+#define ENDPOINT_KEYS "transport host port user key_file key_passphrase_env known_hosts remote_dir " \
+	"connect_timeout io_timeout retries retry_backoff_ms "
+static const struct {
+	const char *section;
+	const char *keys;
+} section_keys[] = {
+	{ "pipeline", "data_dir timezone company formats_dir log_format" },
+	{ "calendar", "holidays" },
+	{ "database", "conninfo password_file pg_bindir owner_role nightly_role" },
+	{ "accounts", "client_money operating trustee other" },
+	{ "match", "window_days rules" },
+	{ "settle", "four_eyes_limit pay_despite_breaks debtor_name debtor_bic" },
+	{ "report", "dir matched_row_cap sheet_row_limit" },
+	{ "notify", "command mail_to mail_from webhook_url webhook_url_env on cut_off timeout" },
+	{ "housekeep", "keep_days action archive_dir" },
+	{ "outbound.payments", ENDPOINT_KEYS },
+	{ "outbound.issuance", ENDPOINT_KEYS },
+	{ "source.", ENDPOINT_KEYS "pattern format encoding account_no reference_pattern required "
+	  "expected_count max_size archive_dir missing_retries missing_backoff_ms" },
+};
+#define N_SECTION_KEYS (sizeof section_keys / sizeof section_keys[0])
+
+/* The section_keys row of `section`, or NULL. */
+static const char *
+keys_of(const char *section)
+{
+	size_t i, n;
+
+	for (i = 0; i < N_SECTION_KEYS; i++) {
+		n = strlen(section_keys[i].section);
+		if (section_keys[i].section[n - 1] == '.' ? !strncmp(section, section_keys[i].section, n)
+		    : !strcmp(section, section_keys[i].section))
+			return section_keys[i].keys;
+	}
+	return NULL;
+}
+
+/* " (did you mean \"X\"?)" for the word of the space-separated `words` closest to `w`, or "". */
+static void
+did_you_mean(const char *w, const char *words, char *out, size_t cap)
+{
+	char *copy = xstrdup(words ? words : ""), *tok, *save = NULL;
+	const char *cand[64], *best;
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (tok = strtok_r(copy, " ", &save); tok && n < 64; tok = strtok_r(NULL, " ", &save))
+		cand[n++] = tok;
+	if ((best = near_word(w, cand, n)) != NULL)
+		snprintf(out, cap, " (did you mean \"%s\"?)", best);
+	free(copy);
+}
 
 static int
 fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -36,10 +110,62 @@ fail(struct parse_state *ps, const char *fmt, ...)
 	va_list ap;
 
 	if (ps->err[0] == '\0') {
+		ps->err_line = ps->line;
 		va_start(ap, fmt);
 		vsnprintf(ps->err, sizeof ps->err, fmt, ap);
 		va_end(ap);
 	}
+	return 0;
+}
+
+/* "unknown key" with the nearest key of the section, if one is near. */
+static int
+unknown_key(struct parse_state *ps, const char *section, const char *k)
+{
+	char hint[128];
+
+	did_you_mean(k, keys_of(section), hint, sizeof hint);
+	return fail(ps, "unknown key \"%s\" in [%s]%s", k, section, hint);
+}
+
+/* "unknown section" with the nearest known section name, if one is near. */
+static int
+unknown_section(struct parse_state *ps, const char *section)
+{
+	char names[512] = "", hint[160];
+	size_t i;
+
+	if (!strncmp(section, "source", 6) || !strncmp(section, "sources.", 8))
+		return fail(ps, "unknown section [%s] (a statement source is [source.NAME])", section);
+	for (i = 0; i < N_SECTION_KEYS; i++)
+		if (section_keys[i].section[strlen(section_keys[i].section) - 1] != '.')
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s ", section_keys[i].section);
+	did_you_mean(section, names, hint, sizeof hint);
+	return fail(ps, "unknown section [%s]%s", section, hint);
+}
+
+/* Remembers the line of `key` in `section` (key NULL: the section's first line). */
+static void
+note_line(struct config *cfg, const char *section, const char *key, int line)
+{
+	struct config_line *l;
+
+	cfg->lines = xrealloc(cfg->lines, (cfg->n_lines + 1) * sizeof *cfg->lines);
+	l = &cfg->lines[cfg->n_lines++];
+	l->section = xstrdup(section);
+	l->key = key ? xstrdup(key) : NULL;
+	l->line = line;
+}
+
+int
+config_line(const struct config *cfg, const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_lines; i++)
+		if (!strcmp(cfg->lines[i].section, section)
+		    && (key == NULL ? cfg->lines[i].key == NULL : cfg->lines[i].key && !strcmp(cfg->lines[i].key, key)))
+			return cfg->lines[i].line;
 	return 0;
 }
 
@@ -101,6 +227,18 @@ int_key(struct parse_state *ps, const char *key, const char *v, long lo, long hi
 	return 1;
 }
 
+/* A 64-bit whole-number key (long is 64 bits on the platforms we build for). */
+static int
+i64_key(struct parse_state *ps, const char *key, const char *v, long lo, long hi, int64_t *out)
+{
+	long n;
+
+	if (!parse_int(ps, key, v, lo, hi, &n))
+		return 0;
+	*out = (int64_t)n;
+	return 1;
+}
+
 /*
  * A database role name: lower-case letters, digits and underscores, starting with a letter or
  * underscore, at most 63 bytes, so it needs no quoting in SQL or in a connection string.
@@ -146,6 +284,11 @@ endpoint_key(struct parse_state *ps, struct endpoint_cfg *ep, const char *k, con
 	if (!strcmp(k, "io_timeout")) return int_key(ps, k, v, 1, 3600, &ep->io_timeout_s);
 	if (!strcmp(k, "retries")) return int_key(ps, k, v, 0, 100, &ep->retries);
 	if (!strcmp(k, "retry_backoff_ms")) return int_key(ps, k, v, 0, 600000, &ep->retry_backoff_ms);
+	if (!strcmp(k, "list_max_entries")) return i64_key(ps, k, v, 1, 100000000, &ep->list_max_entries);
+	if (!strcmp(k, "list_max_bytes")) return i64_key(ps, k, v, 1, 1LL << 32, &ep->list_max_bytes);
+	if (!strcmp(k, "list_timeout")) return int_key(ps, k, v, 1, 86400, &ep->list_timeout_s);
+	if (!strcmp(k, "file_timeout")) return int_key(ps, k, v, 1, 86400, &ep->file_timeout_s);
+	if (!strcmp(k, "max_name_len")) return int_key(ps, k, v, 1, 255, &ep->max_name_len);
 	return -1;
 }
 
@@ -158,6 +301,11 @@ endpoint_defaults(struct endpoint_cfg *ep)
 	ep->io_timeout_s = 60;
 	ep->retries = 3;
 	ep->retry_backoff_ms = 1000;
+	ep->list_max_entries = 100000;
+	ep->list_max_bytes = 16LL * 1024 * 1024;
+	ep->list_timeout_s = 300;
+	ep->file_timeout_s = 3600;
+	ep->max_name_len = 255;
 }
 
 static bool
@@ -206,7 +354,13 @@ source_key(struct parse_state *ps, struct source_cfg *src, const char *k, const 
 	if (!strcmp(k, "archive_dir")) { set_str(&src->archive_dir, v); return 1; }
 	if (!strcmp(k, "missing_retries")) return int_key(ps, k, v, 0, 1000, &src->missing_retries);
 	if (!strcmp(k, "missing_backoff_ms")) return int_key(ps, k, v, 0, 3600000, &src->missing_backoff_ms);
-	return fail(ps, "unknown key \"%s\" in [source.%s]", k, src->name);
+	if (!strcmp(k, "changed_retries")) return int_key(ps, k, v, 0, 1000, &src->changed_retries);
+	{
+		char section[80];
+
+		snprintf(section, sizeof section, "source.%s", src->name);
+		return unknown_key(ps, section, k);
+	}
 }
 
 static int
@@ -240,6 +394,20 @@ parse_holidays(struct parse_state *ps, const char *v)
 		if (j == 0 || cal->holidays[j - 1] != cal->holidays[i])
 			cal->holidays[j++] = cal->holidays[i];
 	cal->n_holidays = j;
+	return 1;
+}
+
+/* A comma-separated list of words, appended to *list. */
+static int
+parse_list(const char *v, char ***list, size_t *n)
+{
+	char *copy = xstrdup(v), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		*list = xrealloc(*list, (*n + 1) * sizeof **list);
+		(*list)[(*n)++] = xstrdup(tok);
+	}
+	free(copy);
 	return 1;
 }
 
@@ -297,6 +465,8 @@ check_section(struct parse_state *ps, const char *section)
 {
 	size_t i;
 
+	if (section[0] == '\0')
+		return fail(ps, "a key before any [section]: every key belongs to a section such as [pipeline]");
 	if (strcmp(ps->current, section) == 0)
 		return 1;
 	if (ps->current[0] != '\0' && ps->n_closed < sizeof ps->closed / sizeof ps->closed[0])
@@ -306,6 +476,7 @@ check_section(struct parse_state *ps, const char *section)
 			return fail(ps, "section [%s] appears twice", section);
 	snprintf(ps->current, sizeof ps->current, "%s", section);
 	strcpy(ps->seen_keys, "\n");
+	note_line(ps->cfg, section, NULL, ps->header_line ? ps->header_line : ps->line);
 	return 1;
 }
 
@@ -325,6 +496,71 @@ check_repeat(struct parse_state *ps, const char *section, const char *name)
 	return 1;
 }
 
+/*
+ * A value too long for inih's line buffer: kept aside and handed to inih as "\001N", which
+ * handler() turns back into the value (inih's own rules applied: leading and trailing blanks and
+ * an inline comment, " ;...", dropped).
+ */
+static char *
+keep_long_value(struct parse_state *ps, const char *v, size_t n)
+{
+	char *val, *c;
+	size_t len;
+
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	val = xstrndup(v, n);
+	for (c = val; (c = strchr(c, ';')) != NULL; c++)
+		if (c > val && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	len = strlen(val);
+	while (len > 0 && (val[len - 1] == ' ' || val[len - 1] == '\t' || val[len - 1] == '\r'))
+		val[--len] = '\0';
+	ps->long_values = xrealloc(ps->long_values, (ps->n_long + 1) * sizeof *ps->long_values);
+	ps->long_values[ps->n_long] = val;
+	return val;
+}
+
+/*
+ * inih's reader (like fgets): hands out the file one line at a time and counts the lines, so the
+ * handler knows the line of the key it is given. inih reads at most num - 1 bytes and would take
+ * the rest of a longer line for a line of its own: here a long comment is cut short, a long
+ * `key = value` line reaches inih as `key = \001N` (keep_long_value), anything else too long is
+ * an error naming its line.
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	const char *p = ps->text, *eq;
+	size_t len, n;
+
+	if (*p == '\0' || num < 3)
+		return NULL;
+	ps->line++;
+	len = strcspn(p, "\n");
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[')
+		ps->header_line = ps->line;
+	n = len < (size_t)num - 2 ? len : (size_t)num - 2;
+	eq = memchr(ps->text, '=', len);
+	if (n < len && *p != ';' && *p != '#' && *p != '[' && eq != NULL && (size_t)(eq - ps->text) + 16 < (size_t)num) {
+		keep_long_value(ps, eq + 1, len - (size_t)(eq + 1 - ps->text));
+		snprintf(str, (size_t)num, "%.*s= \001%zu\n", (int)(eq - ps->text), ps->text, ps->n_long++);
+	} else {
+		if (n < len && *p != ';' && *p != '#')
+			fail(ps, "the line is longer than %d bytes", num - 2);
+		memcpy(str, ps->text, n);
+		str[n] = '\n';
+		str[n + 1] = '\0';
+	}
+	ps->text += len + (ps->text[len] == '\n');
+	return str;
+}
+
 static int
 handler(void *user, const char *section, const char *k, const char *v)
 {
@@ -336,8 +572,16 @@ handler(void *user, const char *section, const char *k, const char *v)
 		return 0;
 	if (k == NULL)
 		return 1;
+	if (v[0] == '\001') {
+		size_t i = strtoul(v + 1, NULL, 10);
+
+		if (i >= ps->n_long)
+			return fail(ps, "%s: a control character in the value", k);
+		v = ps->long_values[i];
+	}
 	if (!check_section(ps, section) || !check_repeat(ps, section, k))
 		return 0;
+	note_line(cfg, section, k, ps->line);
 
 	if (!strcmp(section, "pipeline")) {
 		if (!strcmp(k, "data_dir")) { free(cfg->data_dir); cfg->data_dir = resolve(cfg, v); return 1; }
@@ -365,6 +609,8 @@ handler(void *user, const char *section, const char *k, const char *v)
 	} else if (!strcmp(section, "accounts")) {
 		if (!strcmp(k, "client_money")) { set_str(&cfg->client_money_account, v); return 1; }
 		if (!strcmp(k, "operating")) { set_str(&cfg->operating_account, v); return 1; }
+		if (!strcmp(k, "trustee")) return parse_list(v, &cfg->trustee_accounts, &cfg->n_trustee_accounts);
+		if (!strcmp(k, "other")) return parse_list(v, &cfg->other_accounts, &cfg->n_other_accounts);
 	} else if (!strcmp(section, "match")) {
 		if (!strcmp(k, "window_days")) return int_key(ps, k, v, 0, 60, &cfg->match_window_days);
 		if (!strcmp(k, "rules")) return parse_rules(ps, v);
@@ -451,7 +697,7 @@ handler(void *user, const char *section, const char *k, const char *v)
 		r = endpoint_key(ps, ep, k, v);
 		if (r >= 0)
 			return r;
-		return fail(ps, "unknown key \"%s\" in [%s]", k, section);
+		return unknown_key(ps, section, k);
 	} else if (!strncmp(section, "source.", 7)) {
 		const char *name = section + 7;
 		struct source_cfg *src = NULL;
@@ -472,23 +718,169 @@ handler(void *user, const char *section, const char *k, const char *v)
 			src->expected_count = 1;
 			src->max_size = 256L * 1024 * 1024;
 			src->missing_backoff_ms = 5000;
+			src->changed_retries = 3;
 		}
 		return source_key(ps, src, k, v);
 	} else
-		return fail(ps, "unknown section [%s]", section);
-	return fail(ps, "unknown key \"%s\" in [%s]", k, section);
+		return unknown_section(ps, section);
+	return unknown_key(ps, section, k);
+}
+
+static config_format_check_fn format_check_fn;
+
+void
+config_set_format_check(config_format_check_fn fn)
+{
+	format_check_fn = fn;
+}
+
+/*
+ * The error of a check after parsing: "file:line: key: reason", the line of `key` in [section], or
+ * of the section itself when the key is absent (key NULL: "file:line: [section]: reason").
+ */
+static enum perr
+bad(const struct config *cfg, const char *section, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum perr
+bad(const struct config *cfg, const char *section, const char *key, const char *fmt, ...)
+{
+	char reason[1024], where[200];
+	int line = key ? config_line(cfg, section, key) : 0;
+	va_list ap;
+
+	if (line == 0)
+		line = config_line(cfg, section, NULL);
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	if (key && config_line(cfg, section, key))
+		snprintf(where, sizeof where, "%s", key);
+	else
+		snprintf(where, sizeof where, "[%s]", section);
+	if (line > 0)
+		return perr_set(PERR_CONFIG, "%s:%d: %s: %s", cfg->path, line, where, reason);
+	return perr_set(PERR_CONFIG, "%s: %s: %s", cfg->path, where, reason);
 }
 
 static enum perr
 validate_endpoint(const struct config *cfg, const char *what, const struct endpoint_cfg *ep)
 {
 	if (ep->remote_dir == NULL || ep->remote_dir[0] == '\0')
-		return perr_set(PERR_CONFIG, "%s: [%s] needs remote_dir", cfg->path, what);
+		return bad(cfg, what, NULL, "needs remote_dir");
 	if (ep->transport == TRANSPORT_SFTP) {
 		if (!ep->host || !ep->user || !ep->key_file || !ep->known_hosts)
-			return perr_set(PERR_CONFIG, "%s: [%s] with transport = sftp needs host, user, "
-			    "key_file and known_hosts", cfg->path, what);
+			return bad(cfg, what, NULL, "with transport = sftp needs host, user, key_file and known_hosts");
 	}
+	return PERR_OK;
+}
+
+/* A local `dir` destination named relative to the file: made absolute (documented base). */
+static void
+absolute_dir(const struct config *cfg, struct endpoint_cfg *ep)
+{
+	if (ep->transport == TRANSPORT_DIR && ep->remote_dir[0] != '/') {
+		char *abs = resolve(cfg, ep->remote_dir);
+
+		free(ep->remote_dir);
+		ep->remote_dir = abs;
+	}
+}
+
+/* Compiles a PCRE2 pattern (UTF, as fetch and refx do) to see that it can be; "" or the reason. */
+static bool
+pattern_compiles(const char *re_src, char *why, size_t cap)
+{
+	int code;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)re_src, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+	PCRE2_UCHAR msg[256];
+
+	if (re != NULL) {
+		pcre2_code_free(re);
+		return true;
+	}
+	pcre2_get_error_message(code, msg, sizeof msg);
+	snprintf(why, cap, "%s at offset %zu", (const char *)msg, (size_t)off);
+	return false;
+}
+
+static bool
+is_account(const struct config *cfg, const char *no)
+{
+	size_t i;
+
+	if ((cfg->client_money_account && !strcmp(no, cfg->client_money_account))
+	    || (cfg->operating_account && !strcmp(no, cfg->operating_account)))
+		return true;
+	for (i = 0; i < cfg->n_trustee_accounts; i++)
+		if (!strcmp(no, cfg->trustee_accounts[i]))
+			return true;
+	for (i = 0; i < cfg->n_other_accounts; i++)
+		if (!strcmp(no, cfg->other_accounts[i]))
+			return true;
+	return false;
+}
+
+static enum perr
+validate_source(struct config *cfg, struct source_cfg *src)
+{
+	char what[96], why[300];
+	char *expanded = NULL;
+	const char *cand[16], *near;
+	size_t i, n = 0;
+	enum perr e;
+
+	snprintf(what, sizeof what, "source.%s", src->name);
+	if ((e = validate_endpoint(cfg, what, &src->ep)) != PERR_OK)
+		return e;
+	if (!src->pattern || !src->format)
+		return bad(cfg, what, NULL, "needs pattern and format");
+	if (src->pattern[0] != '^' || src->pattern[strlen(src->pattern) - 1] != '$')
+		return bad(cfg, what, "pattern", "must be anchored (^...$)");
+	if (transport_pattern_expand(src->pattern, 0, &expanded) != PERR_OK)
+		return bad(cfg, what, "pattern", "%s", perr_detail());
+	if (!pattern_compiles(expanded, why, sizeof why)) {
+		free(expanded);
+		return bad(cfg, what, "pattern", "not a regular expression: %s", why);
+	}
+	free(expanded);
+	for (i = 0; i < src->n_reference_patterns; i++)
+		if (!pattern_compiles(src->reference_patterns[i], why, sizeof why))
+			return bad(cfg, what, "reference_pattern", "\"%s\" is not a regular expression: %s",
+			    src->reference_patterns[i], why);
+	if (src->account_no && !is_account(cfg, src->account_no)) {
+		if (cfg->client_money_account)
+			cand[n++] = cfg->client_money_account;
+		if (cfg->operating_account)
+			cand[n++] = cfg->operating_account;
+		for (i = 0; i < cfg->n_trustee_accounts && n < sizeof cand / sizeof cand[0]; i++)
+			cand[n++] = cfg->trustee_accounts[i];
+		for (i = 0; i < cfg->n_other_accounts && n < sizeof cand / sizeof cand[0]; i++)
+			cand[n++] = cfg->other_accounts[i];
+		near = near_word(src->account_no, cand, n);
+		return bad(cfg, what, "account_no", "\"%s\" is not an account of [accounts] (client_money, "
+		    "operating, trustee or other)%s%s%s", src->account_no, near ? " (did you mean \"" : "",
+		    near ? near : "", near ? "\"?)" : "");
+	}
+	if (format_check_fn != NULL && format_check_fn(cfg->formats_dir, src->format) != PERR_OK)
+		return bad(cfg, what, "format", "%s", perr_detail());
+	absolute_dir(cfg, &src->ep);
+	return PERR_OK;
+}
+
+/* Every section the nightly cannot do without, checked after everything else. */
+static enum perr
+validate_required(const struct config *cfg)
+{
+	if (config_line(cfg, "accounts", NULL) == 0)
+		return perr_set(PERR_CONFIG, "%s: [accounts]: the section is missing: it names the client_money "
+		    "and operating accounts (docs/configuration.md)", cfg->path);
+	if (cfg->client_money_account == NULL || cfg->operating_account == NULL)
+		return bad(cfg, "accounts", NULL, "needs client_money and operating");
+	if (cfg->n_sources == 0)
+		return perr_set(PERR_CONFIG, "%s: no [source.NAME] section: the nightly needs at least one "
+		    "statement source", cfg->path);
 	return PERR_OK;
 }
 
@@ -496,64 +888,40 @@ static enum perr
 validate(struct config *cfg)
 {
 	size_t i;
-	char what[96];
 	enum perr e;
 	date_t today;
 
 	if (date_today_in_zone(cfg->timezone, &today) != PERR_OK)
-		return perr_set(PERR_CONFIG, "%s: [pipeline] timezone: %s", cfg->path, perr_detail());
-
-	for (i = 0; i < cfg->n_sources; i++) {
-		struct source_cfg *src = &cfg->sources[i];
-
-		snprintf(what, sizeof what, "source.%s", src->name);
-		if ((e = validate_endpoint(cfg, what, &src->ep)) != PERR_OK)
+		return bad(cfg, "pipeline", "timezone", "%s", perr_detail());
+	if (cfg->pg_bindir && cfg->pg_bindir[0] && cfg->pg_bindir[0] != '/')
+		return bad(cfg, "database", "pg_bindir", "\"%s\" must be an absolute directory", cfg->pg_bindir);
+	for (i = 0; i < cfg->n_sources; i++)
+		if ((e = validate_source(cfg, &cfg->sources[i])) != PERR_OK)
 			return e;
-		if (!src->pattern || !src->format)
-			return perr_set(PERR_CONFIG, "%s: [%s] needs pattern and format", cfg->path, what);
-		if (src->pattern[0] != '^' || src->pattern[strlen(src->pattern) - 1] != '$')
-			return perr_set(PERR_CONFIG, "%s: [%s] pattern must be anchored (^...$)", cfg->path, what);
-		if (src->ep.transport == TRANSPORT_DIR && src->ep.remote_dir[0] != '/') {
-			char *abs = resolve(cfg, src->ep.remote_dir);
-
-			free(src->ep.remote_dir);
-			src->ep.remote_dir = abs;
-		}
-	}
 	if (cfg->have_payments_out && (e = validate_endpoint(cfg, "outbound.payments", &cfg->payments_out)))
 		return e;
 	if (cfg->have_issuance_out && (e = validate_endpoint(cfg, "outbound.issuance", &cfg->issuance_out)))
 		return e;
-	if (cfg->have_payments_out && cfg->payments_out.transport == TRANSPORT_DIR
-	    && cfg->payments_out.remote_dir[0] != '/') {
-		char *abs = resolve(cfg, cfg->payments_out.remote_dir);
-
-		free(cfg->payments_out.remote_dir);
-		cfg->payments_out.remote_dir = abs;
-	}
-	if (cfg->have_issuance_out && cfg->issuance_out.transport == TRANSPORT_DIR
-	    && cfg->issuance_out.remote_dir[0] != '/') {
-		char *abs = resolve(cfg, cfg->issuance_out.remote_dir);
-
-		free(cfg->issuance_out.remote_dir);
-		cfg->issuance_out.remote_dir = abs;
-	}
+	if (cfg->have_payments_out)
+		absolute_dir(cfg, &cfg->payments_out);
+	if (cfg->have_issuance_out)
+		absolute_dir(cfg, &cfg->issuance_out);
 	if (!strcmp(cfg->owner_role, cfg->nightly_role))
-		return perr_set(PERR_CONFIG, "%s: [database] owner_role and nightly_role are both \"%s\": the "
-		    "nightly must run as a role that cannot rewrite the journal, so they must differ", cfg->path,
+		return bad(cfg, "database", "nightly_role", "owner_role and nightly_role are both \"%s\": the "
+		    "nightly must run as a role that cannot rewrite the journal, so they must differ",
 		    cfg->owner_role);
 	if (cfg->db_password_file) {
 		struct stat st;
 
 		if (stat(cfg->db_password_file, &st) != 0)
-			return perr_set(PERR_CONFIG, "%s: password_file %s: %s", cfg->path,
-			    cfg->db_password_file, strerror(errno));
-		if (st.st_mode & 077)
-			return perr_set(PERR_CONFIG, "%s: password_file %s is readable by others (mode %03o); "
-			    "run chmod 600 %s", cfg->path, cfg->db_password_file, st.st_mode & 0777,
+			return bad(cfg, "database", "password_file", "%s: %s (create it: install -m 0600 /dev/null %s, "
+			    "then write the password on its first line)", cfg->db_password_file, strerror(errno),
 			    cfg->db_password_file);
+		if (st.st_mode & 077)
+			return bad(cfg, "database", "password_file", "%s is readable by others (mode %03o); "
+			    "run chmod 600 %s", cfg->db_password_file, st.st_mode & 0777, cfg->db_password_file);
 	}
-	return PERR_OK;
+	return validate_required(cfg);
 }
 
 enum perr
@@ -616,16 +984,21 @@ config_load(const char *path, struct config **out)
 	cfg->notify_timeout_s = 20;
 	cfg->housekeep_keep_days = 90;
 
-	line = ini_parse_string(text, handler, &ps);
+	ps.text = text;
+	line = ini_parse_stream(read_line, &ps, handler, &ps);
 	free(text);
 	for (i = 0; i < ps.n_closed; i++)
 		free(ps.closed[i]);
+	for (i = 0; i < ps.n_long; i++)
+		free(ps.long_values[i]);
+	free(ps.long_values);
 	if (line != 0) {
 		config_free(cfg);
 		if (line < 0)
 			return perr_set(PERR_CONFIG, "%s: cannot parse", path);
-		return perr_set(PERR_CONFIG, "%s:%d: %s", path, line,
-		    ps.err[0] ? ps.err : "syntax error (expected [section] or key = value)");
+		if (ps.err[0])
+			return perr_set(PERR_CONFIG, "%s:%d: %s", path, ps.err_line, ps.err);
+		return perr_set(PERR_CONFIG, "%s:%d: syntax error (expected [section] or key = value)", path, line);
 	}
 	if (cfg->report_dir == NULL)
 		cfg->report_dir = xasprintf("%s/reports", cfg->data_dir);
@@ -686,6 +1059,17 @@ config_free(struct config *cfg)
 	free(cfg->notify_webhook_url);
 	free(cfg->notify_webhook_url_env);
 	free(cfg->housekeep_archive_dir);
+	for (i = 0; i < cfg->n_trustee_accounts; i++)
+		free(cfg->trustee_accounts[i]);
+	free(cfg->trustee_accounts);
+	for (i = 0; i < cfg->n_other_accounts; i++)
+		free(cfg->other_accounts[i]);
+	free(cfg->other_accounts);
+	for (i = 0; i < cfg->n_lines; i++) {
+		free(cfg->lines[i].section);
+		free(cfg->lines[i].key);
+	}
+	free(cfg->lines);
 	for (i = 0; i < cfg->n_sources; i++) {
 		struct source_cfg *s = &cfg->sources[i];
 

@@ -4,7 +4,9 @@
  * INI syntax (libinih). Unknown sections, unknown keys, duplicate sections and bad values are
  * errors naming the file and line. Secrets never live in this file: a key passphrase or database
  * password is named by an environment variable (`*_env`) or a file that must be mode 0600 or stricter.
- * Relative paths in the file are resolved against the directory holding the file.
+ * Relative paths in the file are resolved against the directory holding the file. References between
+ * sections (formats, accounts), patterns, zones and required sections are checked at load too, and
+ * every error names the line (config_line).
  * docs/configuration.md documents every key; keep the two in step.
  */
 #ifndef PIPELINE_CONFIG_H
@@ -36,6 +38,12 @@ struct endpoint_cfg {
 	int io_timeout_s;         /* default 60: a stuck server must not hang the night */
 	int retries;              /* default 3, on connection loss */
 	int retry_backoff_ms;     /* default 1000, doubled each retry */
+	/* Bounds on what an untrusted server can make us do (docs/fetch.md, "Limits"). */
+	int64_t list_max_entries; /* default 100000 entries in one listing */
+	int64_t list_max_bytes;   /* default 16 MiB of names in one listing */
+	int list_timeout_s;       /* default 300: a listing that never ends is cut off */
+	int file_timeout_s;       /* default 3600: a transfer that drips is cut off */
+	int max_name_len;         /* default 255 (the most a local file name can be): longer names are skipped */
 };
 
 /* [source.NAME]: one stream of statement files. */
@@ -54,6 +62,8 @@ struct source_cfg {
 	char *archive_dir;        /* remote directory to move fetched files to, or NULL */
 	int missing_retries;      /* default 0: how often to look again for a missing file before exit 3 */
 	int missing_backoff_ms;   /* default 5000 */
+	int changed_retries;      /* default 3: how often a file that changed while read is read again (after
+	                           * missing_backoff_ms, doubled) before the source fails */
 };
 
 struct config {
@@ -77,9 +87,13 @@ struct config {
 	char *owner_role;         /* owns the schema; `db init` runs the migrations as it (pipeline_owner) */
 	char *nightly_role;       /* every other command runs as it: no UPDATE/DELETE of money (pipeline_nightly) */
 
-	/* [accounts] */
+	/* [accounts]: every account_no a source names must be one of these */
 	char *client_money_account;
 	char *operating_account;
+	char **trustee_accounts;  /* trustee = A, B: trustee accounts whose statements are fetched */
+	size_t n_trustee_accounts;
+	char **other_accounts;    /* other = A, B: any further account a source fetches statements of */
+	size_t n_other_accounts;
 
 	/* [match] */
 	int match_window_days;    /* default 3 business days */
@@ -121,6 +135,12 @@ struct config {
 	size_t n_sources;
 
 	char digest[65];          /* SHA-256 of the file's bytes, recorded with every run */
+
+	struct config_line {      /* where each key was read (config_line) */
+		char *section, *key; /* key NULL: the section's first line */
+		int line;
+	} *lines;
+	size_t n_lines;
 };
 
 /*
@@ -135,5 +155,17 @@ void config_free(struct config *cfg);
 char *config_path(const struct config *cfg, const char *p);
 
 const struct source_cfg *config_source(const struct config *cfg, const char *name);
+
+/* The line `key` of [section] was read from (key NULL: the section's first line), or 0. */
+int config_line(const struct config *cfg, const char *section, const char *key);
+
+/*
+ * Checks a source's `format` name at load: PERR_OK, or an error whose detail says why (not a
+ * format, with "did you mean"; its layout does not parse). src/ cannot call formats/, so the
+ * program sets formats/format.c's format_check here before loading (commands/main.c); without
+ * one, formats are checked only when a stage opens them.
+ */
+typedef enum perr (*config_format_check_fn)(const char *formats_dir, const char *name);
+void config_set_format_check(config_format_check_fn fn);
 
 #endif

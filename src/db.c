@@ -1,8 +1,8 @@
 /*
  * db.c - PostgreSQL: the embedded cluster, connections, migrations, the run lock, libpq wrappers.
  *
- * The embedded cluster lives under <data_dir>/pg (data/, run/ for the Unix socket, postgres.log).
- * It listens on no TCP port at all, only on the socket in run/, which is mode 0700. PostgreSQL
+ * The embedded cluster lives under <data_dir>/pg (data/, postgres.log). It listens on no TCP port
+ * at all, only on a Unix socket in a short private directory under /tmp (embedded_paths). PostgreSQL
  * refuses to run as root, so when we are root the server programs run as the `postgres` user
  * through runuser(1) and the directory belongs to that user.
  */
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "migrations.h"
 #include "signals.h"
 #include "util.h"
@@ -27,7 +28,11 @@
 #define LOCK_KEY 1885958245L   /* "pipe": the pipeline's advisory lock, one per database */
 #define EMBEDDED_DB "pipeline"
 
-/* Runs argv (as `postgres` via runuser when we are root), output appended to logpath. */
+/*
+ * Runs argv (as `postgres` via runuser when we are root), output appended to logpath, with the
+ * minimal environment (src/childenv.h): the postmaster keeps its environment for its whole life,
+ * readable in /proc by the postgres user, so none of our secrets may reach it.
+ */
 static int
 run_program(const char *const *argv, const char *logpath)
 {
@@ -61,6 +66,7 @@ run_program(const char *const *argv, const char *logpath)
 			dup2(fd, 0);
 			close(fd);
 		}
+		child_env_minimal();
 		execvp(args[0], (char *const *)args);
 		_exit(127);
 	}
@@ -75,7 +81,6 @@ static char *
 find_bindir(const struct config *cfg)
 {
 	char buf[512], *path;
-	FILE *p;
 	static const char *const guesses[] = {
 		"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin",
 	};
@@ -91,103 +96,252 @@ find_bindir(const struct config *cfg)
 		}
 		free(path);
 	}
-	if ((p = popen("pg_config --bindir 2>/dev/null", "r")) != NULL) {
-		if (fgets(buf, sizeof buf, p)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			pclose(p);
-			return xstrdup(buf);
-		}
-		pclose(p);
-	}
+	if (child_first_line((const char *[]){ "pg_config", "--bindir", NULL }, buf, sizeof buf) == 0 && buf[0])
+		return xstrdup(buf);
 	return xstrdup("/usr/lib/postgresql/15/bin");
 }
 
+/*
+ * Where the embedded cluster's pieces are. The socket is not under data_dir: a Unix socket path
+ * is limited to 107 bytes, and data_dir may be deep (a checkout under a long path). It lives in
+ * a short private directory, /tmp/pipeline-pg-HASH, HASH the first 16 hex digits of the SHA-256 of
+ * the absolute data directory, so each cluster has its own and nothing depends on where it is.
+ */
+struct embedded {
+	char *pg, *data, *log, *lock, *version, *sockdir;
+};
+
+static void
+embedded_paths(const struct config *cfg, struct embedded *em)
+{
+	char hex[65];
+
+	em->pg = xasprintf("%s/pg", cfg->data_dir);
+	em->data = xasprintf("%s/data", em->pg);
+	em->log = xasprintf("%s/postgres.log", em->pg);
+	em->lock = xasprintf("%s/.lock", em->pg);
+	em->version = xasprintf("%s/PG_VERSION", em->data);
+	sha256_hex(em->data, strlen(em->data), hex);
+	em->sockdir = xasprintf("/tmp/pipeline-pg-%.16s", hex);
+}
+
+static void
+embedded_free(struct embedded *em)
+{
+	free(em->pg); free(em->data); free(em->log); free(em->lock); free(em->version); free(em->sockdir);
+}
+
+/* The uid the server runs as: postgres when we are root, else ourselves. */
 static enum perr
-chown_postgres(const char *path)
+server_uid(uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
 		return PERR_OK;
+	}
 	if ((pw = getpwnam("postgres")) == NULL)
 		return perr_set(PERR_DB, "running as root needs the `postgres` system user "
 		    "(apt-get install postgresql) to run the embedded cluster");
-	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return PERR_OK;
+}
+
+/* As root, gives path to the postgres user the server runs as. */
+static enum perr
+chown_postgres(const char *path)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	enum perr e;
+
+	if (geteuid() != 0)
+		return PERR_OK;
+	if ((e = server_uid(&uid, &gid)) != PERR_OK)
+		return e;
+	if (chown(path, uid, gid) != 0)
 		return perr_set(PERR_IO, "%s: chown postgres: %s", path, strerror(errno));
 	return PERR_OK;
 }
 
-/* Creates and starts the embedded cluster if needed. Serialised by a file lock. */
+/*
+ * Creates the socket directory 0700 for the server's user, or checks the one there: a directory
+ * (not a link) owned by that user and private. Anything else in /tmp under that name is someone
+ * else's and refused.
+ */
 static enum perr
-embedded_ensure(const struct config *cfg, char **socket_dir_out)
+socket_dir_make(const char *dir)
 {
-	char *pg = xasprintf("%s/pg", cfg->data_dir);
-	char *data = xasprintf("%s/data", pg), *run = xasprintf("%s/run", pg);
-	char *log = xasprintf("%s/postgres.log", pg), *lockp = xasprintf("%s/.lock", pg);
-	char *version = xasprintf("%s/PG_VERSION", data), *sock = xasprintf("%s/.s.PGSQL.5432", run);
-	char *bindir = find_bindir(cfg), *initdb = xasprintf("%s/initdb", bindir);
-	char *pg_ctl = xasprintf("%s/pg_ctl", bindir), *opts = NULL;
+	struct stat st;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	enum perr e;
+
+	if ((e = server_uid(&uid, &gid)) != PERR_OK)
+		return e;
+	if (mkdir(dir, 0700) == 0) {
+		if (chown(dir, uid, gid) != 0)
+			return perr_set(PERR_IO, "%s: chown: %s", dir, strerror(errno));
+	} else if (errno != EEXIST)
+		return perr_set(PERR_IO, "%s: cannot create: %s", dir, strerror(errno));
+	if (lstat(dir, &st) != 0)
+		return perr_set(PERR_IO, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0)
+		return perr_set(PERR_DB, "%s (the embedded database's socket directory) is not a private "
+		    "directory of uid %ld (mode 0700): remove it and retry", dir, (long)uid);
+	return PERR_OK;
+}
+
+/*
+ * The socket directory of the running server, from line 5 of its postmaster.pid (one started by an
+ * older pipeline may use another than em->sockdir), else em->sockdir. New string, caller frees.
+ */
+static char *
+live_sockdir(const struct embedded *em)
+{
+	char *pidfile = xasprintf("%s/postmaster.pid", em->data), *text = NULL, *p, *dir = NULL;
+	size_t len;
+	int line;
+
+	if (read_file(pidfile, &text, &len, 4096) == PERR_OK) {
+		for (p = text, line = 1; p && line < 5; line++)
+			if ((p = strchr(p, '\n')) != NULL)
+				p++;
+		if (p && *p == '/')
+			dir = xstrndup(p, strcspn(p, "\n"));
+	}
+	perr_clear();
+	free(text);
+	free(pidfile);
+	return dir ? dir : xstrdup(em->sockdir);
+}
+
+enum embedded_state
+db_embedded_state(const struct config *cfg)
+{
+	struct embedded em;
+	char *bindir, *pg_ctl;
+	enum embedded_state st;
+
+	embedded_paths(cfg, &em);
+	if (access(em.version, F_OK) != 0) {
+		embedded_free(&em);
+		return EMBEDDED_ABSENT;
+	}
+	bindir = find_bindir(cfg);
+	pg_ctl = xasprintf("%s/pg_ctl", bindir);
+	/*
+	 * Asked of pg_ctl, not read from the socket file: a machine that lost power keeps the socket
+	 * file, and the server starts over a stale one by itself.
+	 */
+	st = run_program((const char *[]){ pg_ctl, "-D", em.data, "status", NULL }, "/dev/null") == 0
+	    ? EMBEDDED_RUNNING : EMBEDDED_STOPPED;
+	free(bindir);
+	free(pg_ctl);
+	embedded_free(&em);
+	return st;
+}
+
+void
+db_embedded_where(const struct config *cfg, char **sockdir, char **log)
+{
+	struct embedded em;
+
+	embedded_paths(cfg, &em);
+	if (sockdir)
+		*sockdir = live_sockdir(&em);
+	if (log)
+		*log = xstrdup(em.log);
+	embedded_free(&em);
+}
+
+/* initdb, when the cluster has no PG_VERSION yet. */
+static enum perr
+embedded_initdb(const struct embedded *em, const char *bindir)
+{
+	char *initdb = xasprintf("%s/initdb", bindir);
+	const char *argv[] = { initdb, "-D", em->data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+	    "--no-locale", "--no-sync", NULL };
+	enum perr e = PERR_OK;
+
+	if (access(em->version, F_OK) != 0 && run_program(argv, em->log) != 0)
+		e = perr_set(PERR_DB, "initdb of the embedded cluster in %s failed; see %s%s", em->data, em->log,
+		    geteuid() == 0 ? " (the postgres user must be able to reach it: every directory "
+		    "above it needs o+x)" : "");
+	free(initdb);
+	return e;
+}
+
+enum perr
+db_embedded_start(const struct config *cfg, char **socket_dir_out)
+{
+	struct embedded em;
+	char *bindir = find_bindir(cfg), *pg_ctl = xasprintf("%s/pg_ctl", bindir), *opts = NULL;
 	enum perr e = PERR_OK;
 	int lockfd = -1;
 
-	if (strlen(sock) >= 100) {
-		e = perr_set(PERR_CONFIG, "the embedded database socket path %s is too long for a Unix "
-		    "socket; set [pipeline] data_dir to a shorter path", sock);
-		goto out;
-	}
+	embedded_paths(cfg, &em);
 	/* data_dir must be searchable by the postgres user the server runs as; pg/ itself is private. */
-	if ((e = mkdir_p(cfg->data_dir, 0755)) != PERR_OK || (e = mkdir_p(pg, 0700)) != PERR_OK
-	    || (e = chown_postgres(pg)) != PERR_OK)
+	if ((e = mkdir_p(cfg->data_dir, 0755)) != PERR_OK || (e = mkdir_p(em.pg, 0700)) != PERR_OK
+	    || (e = chown_postgres(em.pg)) != PERR_OK)
 		goto out;
 	/* The server appends to the log too, so it must belong to the user the server runs as. */
-	if ((lockfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
-		e = perr_set(PERR_IO, "%s: cannot create: %s", log, strerror(errno));
+	if ((lockfd = open(em.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+		e = perr_set(PERR_IO, "%s: cannot create: %s", em.log, strerror(errno));
 		goto out;
 	}
 	close(lockfd);
 	lockfd = -1;
-	if ((e = chown_postgres(log)) != PERR_OK)
+	if ((e = chown_postgres(em.log)) != PERR_OK)
 		goto out;
-	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) != 0) {
-		e = perr_set(PERR_IO, "%s: cannot lock: %s", lockp, strerror(errno));
+	/* Serialised by a file lock: two first commands at once create and start it once. */
+	if ((lockfd = open(em.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) != 0) {
+		e = perr_set(PERR_IO, "%s: cannot lock: %s", em.lock, strerror(errno));
 		goto out;
 	}
-	if (access(version, F_OK) != 0) {
-		const char *argv[] = { initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-		    "--no-locale", "--no-sync", NULL };
+	if ((e = embedded_initdb(&em, bindir)) != PERR_OK)
+		goto out;
+	if (run_program((const char *[]){ pg_ctl, "-D", em.data, "status", NULL }, "/dev/null") != 0) {
+		const char *argv[] = { pg_ctl, "-D", em.data, "-l", em.log, "-w", "-t", "60", "-o", NULL, "start", NULL };
 
-		if (run_program(argv, log) != 0) {
-			e = perr_set(PERR_DB, "initdb of the embedded cluster in %s failed; see %s%s", data, log,
-			    geteuid() == 0 ? " (the postgres user must be able to reach it: every directory "
-			    "above it needs o+x)" : "");
+		if ((e = socket_dir_make(em.sockdir)) != PERR_OK)
 			goto out;
-		}
-	}
-	/*
-	 * Running? Asked of pg_ctl, not read from the socket file: a machine that lost power keeps
-	 * run/.s.PGSQL.5432 (it is not under /tmp), and the server starts over a stale one by itself.
-	 */
-	if (run_program((const char *[]){ pg_ctl, "-D", data, "status", NULL }, "/dev/null") != 0) {
-		const char *argv[] = { pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", NULL, "start", NULL };
-
-		if (mkdir_p(run, 0700) != PERR_OK || chown_postgres(run) != PERR_OK) {
-			e = perr_last();
-			goto out;
-		}
 		opts = xasprintf("-c listen_addresses='' -k %s -c unix_socket_permissions=0700 "
-		    "-c fsync=on -c max_connections=50", run);
+		    "-c fsync=on -c max_connections=50", em.sockdir);
 		argv[9] = opts;
-		if (run_program(argv, log) != 0) {
-			e = perr_set(PERR_DB, "could not start the embedded PostgreSQL in %s; see %s", data, log);
+		if (run_program(argv, em.log) != 0) {
+			e = perr_set(PERR_DB, "could not start the embedded PostgreSQL in %s; see %s", em.data, em.log);
 			goto out;
 		}
 	}
-	*socket_dir_out = xstrdup(run);
+	if (socket_dir_out)
+		*socket_dir_out = live_sockdir(&em);
 out:
 	if (lockfd >= 0)
 		close(lockfd);
-	free(pg); free(data); free(run); free(log); free(lockp); free(version); free(sock);
-	free(bindir); free(initdb); free(pg_ctl); free(opts);
+	embedded_free(&em);
+	free(bindir); free(pg_ctl); free(opts);
+	return e;
+}
+
+enum perr
+db_embedded_stop(const struct config *cfg)
+{
+	struct embedded em;
+	char *bindir = find_bindir(cfg), *pg_ctl = xasprintf("%s/pg_ctl", bindir);
+	enum perr e = PERR_OK;
+
+	embedded_paths(cfg, &em);
+	if (run_program((const char *[]){ pg_ctl, "-D", em.data, "status", NULL }, "/dev/null") == 0
+	    && run_program((const char *[]){ pg_ctl, "-D", em.data, "-m", "fast", "-w", "-t", "60", "stop", NULL },
+	    em.log) != 0)
+		e = perr_set(PERR_DB, "could not stop the embedded PostgreSQL in %s; see %s", em.data, em.log);
+	embedded_free(&em);
+	free(bindir);
+	free(pg_ctl);
 	return e;
 }
 
@@ -235,24 +389,40 @@ open_conn(const char *conninfo, const char *appname, const char *what, PGconn **
 	return PERR_OK;
 }
 
-/* First use of the embedded cluster: creates the database through the maintenance database. */
+/*
+ * First use of the embedded cluster: creates the database through the maintenance database. Two
+ * first uses at once (two `db init`s) are serialised by a file lock under data_dir/pg: concurrent
+ * CREATE DATABASEs of one name fail with 23505 on pg_database rather than 42P04; and either code
+ * means another process made it, which is fine.
+ */
 static enum perr
-create_embedded_db(const char *sockdir, const char *appname)
+create_embedded_db(const struct config *cfg, const char *sockdir, const char *appname)
 {
 	char *admin = xasprintf("host=%s user=postgres dbname=postgres", sockdir);
-	PGconn *a;
+	char *lockp = xasprintf("%s/pg/.createdb.lock", cfg->data_dir);
+	PGconn *a = NULL;
 	PGresult *r;
-	enum perr e = open_conn(admin, appname, "cannot connect to the embedded database", &a);
+	int lockfd;
+	enum perr e;
 
-	free(admin);
-	if (e != PERR_OK)
-		return e;
+	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) != 0) {
+		e = perr_set(PERR_IO, "%s: cannot lock: %s", lockp, strerror(errno));
+		goto out;
+	}
+	if ((e = open_conn(admin, appname, "cannot connect to the embedded database", &a)) != PERR_OK)
+		goto out;
 	r = PQexec(a, "CREATE DATABASE " EMBEDDED_DB);
-	/* 42P04 duplicate_database: a concurrent first run created it; fine. */
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0)
+	/* 42P04 duplicate_database, 23505 unique_violation: a concurrent first run created it; fine. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && strcmp(db_sqlstate(r), "42P04") != 0
+	    && strcmp(db_sqlstate(r), "23505") != 0)
 		e = conn_error(a, "cannot create the embedded database");
 	PQclear(r);
+out:
 	PQfinish(a);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(admin);
+	free(lockp);
 	return e;
 }
 
@@ -299,14 +469,24 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 	if (cfg->db_conninfo[0] != '\0') {
 		if ((e = open_conn(cfg->db_conninfo, appname, "cannot connect to the database", &c)) != PERR_OK)
 			return e;
-		if (as == DB_AS_NIGHTLY && (e = db_become_nightly(c, cfg)) != PERR_OK) {
+		if (as != DB_AS_ADMIN && (e = db_become_nightly(c, cfg)) != PERR_OK) {
 			PQfinish(c);
 			return e;
 		}
 		*out = c;
 		return PERR_OK;
 	}
-	if ((e = embedded_ensure(cfg, &sockdir)) != PERR_OK)
+	if (as == DB_AS_NIGHTLY_NO_START) {
+		enum embedded_state st = db_embedded_state(cfg);
+
+		if (st != EMBEDDED_RUNNING)
+			return perr_set(PERR_DB, "the embedded PostgreSQL under %s/pg %s; %s", cfg->data_dir,
+			    st == EMBEDDED_ABSENT ? "does not exist yet" : "is not running",
+			    st == EMBEDDED_ABSENT ? "create it and the schema: pipeline db init"
+			    : "start it: pipeline db start");
+		db_embedded_where(cfg, &sockdir, NULL);
+		as = DB_AS_NIGHTLY;
+	} else if ((e = db_embedded_start(cfg, &sockdir)) != PERR_OK)
 		return e;
 	if (as == DB_AS_NIGHTLY) {
 		/* The nightly logs in as its role: it cannot RESET ROLE to anything more powerful. */
@@ -318,7 +498,7 @@ db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn 
 	} else {
 		conninfo = xasprintf("host=%s user=postgres dbname=" EMBEDDED_DB, sockdir);
 		if (open_conn(conninfo, appname, "cannot connect to the embedded database", &c) != PERR_OK
-		    && (e = create_embedded_db(sockdir, appname)) == PERR_OK)
+		    && (e = create_embedded_db(cfg, sockdir, appname)) == PERR_OK)
 			e = open_conn(conninfo, appname, "cannot connect to the embedded database", &c);
 	}
 	free(conninfo);
@@ -379,6 +559,17 @@ db_command(PGconn *db, const char *sql, int nparams, const char *const *params)
 
 	if (res == NULL)
 		return PERR_DB;         /* a SELECT returns tuples, not COMMAND_OK: use db_query for those */
+	PQclear(res);
+	return PERR_OK;
+}
+
+enum perr
+db_call(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, sql, nparams, params);
+
+	if (res == NULL)
+		return PERR_DB;
 	PQclear(res);
 	return PERR_OK;
 }

@@ -24,6 +24,7 @@
 enum db_as {
 	DB_AS_NIGHTLY,  /* every command but `db init`: the nightly role, no UPDATE/DELETE of money */
 	DB_AS_ADMIN,    /* `db init`: the login user itself, until db_init_schema becomes the owner */
+	DB_AS_NIGHTLY_NO_START, /* doctor: as the nightly, but never create or start the embedded cluster */
 };
 
 /*
@@ -35,6 +36,19 @@ enum db_as {
  * caller (PQfinish).
  */
 enum perr db_connect(const struct config *cfg, const char *appname, enum db_as as, PGconn **out);
+
+/*
+ * The embedded cluster (an empty conninfo): `pipeline db start|stop|status`, and doctor, which
+ * looks without starting anything. The state is asked of pg_ctl.
+ */
+enum embedded_state { EMBEDDED_ABSENT, EMBEDDED_STOPPED, EMBEDDED_RUNNING };
+enum embedded_state db_embedded_state(const struct config *cfg);
+/* Creates (initdb) and starts it if needed; *socket_dir_out (may be NULL) owned by the caller. */
+enum perr db_embedded_start(const struct config *cfg, char **socket_dir_out);
+/* Stops it (fast: sessions are ended) if it runs; nothing if it does not. */
+enum perr db_embedded_stop(const struct config *cfg);
+/* Its socket directory and server log (either may be NULL); new strings owned by the caller. */
+void db_embedded_where(const struct config *cfg, char **sockdir, char **log);
 
 /* Acts as `role` from now on in this session (SET ROLE). */
 enum perr db_set_role(PGconn *db, const char *role);
@@ -69,6 +83,9 @@ PGresult *db_query(PGconn *db, ExecStatusType expect, const char *sql, int npara
 
 /* Same as db_query for statements whose result is not needed. */
 enum perr db_command(PGconn *db, const char *sql, int nparams, const char *const *params);
+
+/* Same for `SELECT f(...)` of a function whose result is not needed (the history replace paths). */
+enum perr db_call(PGconn *db, const char *sql, int nparams, const char *const *params);
 
 /* BEGIN / COMMIT / ROLLBACK (rollback ignores errors: it is the cleanup path). */
 enum perr db_begin(PGconn *db);

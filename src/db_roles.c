@@ -16,8 +16,10 @@
  *   2. lets the owner role create in schema public, and hands it any object of the schema that
  *      another role owns (a database made before roles existed);
  *   3. becomes the owner role (SET ROLE), runs the migrations, re-applies sql/privileges.sql.
- * Concurrent db inits are serialised by the migrations' advisory lock; two creating the same role
- * at once on a shared server is expected and not an error.
+ * Concurrent db inits are serialised: the whole of it runs under a session-level advisory lock
+ * (the migrations' key, which each migration's transaction takes again), so a second waits and
+ * then finds the roles, the grants and the migrations done; two creating the same role at once
+ * from programs of different versions on a shared server is still not an error.
  */
 #include "db.h"
 
@@ -29,6 +31,8 @@
 #include "util.h"
 
 #define INIT_LOCK "SELECT pg_advisory_xact_lock(1885958246)"   /* the same key as db_migrate's */
+#define INIT_SESSION_LOCK "SELECT pg_advisory_lock(1885958246)"
+#define INIT_SESSION_UNLOCK "SELECT pg_advisory_unlock(1885958246)"
 #define ROLE_EXISTS "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)"
 
 /* *answer = the query's one boolean (false if it returns no row). */
@@ -165,8 +169,25 @@ exec_locked(PGconn *db, const char *sql)
 	return db_commit(db);
 }
 
+static enum perr init_steps(PGconn *db, const struct config *cfg, int *applied_out);
+
 enum perr
 db_init_schema(PGconn *db, const struct config *cfg, int *applied_out)
+{
+	enum perr e;
+
+	if ((e = db_exec(db, INIT_SESSION_LOCK)) != PERR_OK)
+		return e;
+	e = init_steps(db, cfg, applied_out);
+	if (PQtransactionStatus(db) != PQTRANS_IDLE)
+		db_rollback(db);
+	PQclear(PQexec(db, INIT_SESSION_UNLOCK));  /* also released when the session ends */
+	return e;
+}
+
+/* The steps of db init, in order (see the top of this file); the caller holds the init lock. */
+static enum perr
+init_steps(PGconn *db, const struct config *cfg, int *applied_out)
 {
 	const char *params[2] = { cfg->owner_role, cfg->nightly_role };
 	bool superuser;

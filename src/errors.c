@@ -44,6 +44,9 @@ perr_message(enum perr code)
 	case PERR_EXCEPTIONS: return "completed with open error exceptions";
 	case PERR_REPORT: return "report could not be written";
 	case PERR_INTERRUPTED: return "interrupted";
+	case PERR_REMOTE_CHANGING: return "remote file changed while it was read";
+	case PERR_REMOTE_OVERRUN: return "remote file size does not match what the server announced";
+	case PERR_LIMIT: return "listing or transfer limit exceeded";
 	}
 	return "unknown error";
 }

@@ -43,6 +43,9 @@ enum perr {
 	PERR_EXCEPTIONS = 28,     /* run completed with open error exceptions (--fail-on-exceptions) */
 	PERR_REPORT = 29,         /* the report could not be written */
 	PERR_INTERRUPTED = 30,    /* stopped by a signal */
+	PERR_REMOTE_CHANGING = 42,/* a remote file changed while it was read: not taken, looked at again later */
+	PERR_REMOTE_OVERRUN = 43, /* the server sent more bytes than it announced, or fewer and ended */
+	PERR_LIMIT = 44,          /* a listing or transfer limit was exceeded (entries, bytes, time) */
 };
 
 /* Static text for a code; never NULL. */

@@ -119,12 +119,31 @@ jsonout_set(json_t *obj, const char *key, json_t *v)
 	return obj;
 }
 
+/*
+ * Bidi controls and invisible characters in the dumped text as \\uXXXX escapes (utf8_invisible):
+ * the same JSON value, but a terminal or an editor showing it cannot be made to reorder or hide
+ * text. jansson escapes only the control characters. Frees s when it returns a new string.
+ */
+static char *
+escape_invisible(char *s)
+{
+	char *t;
+	size_t n = strlen(s);
+
+	if (memchr(s, 0xe2, n) == NULL && memchr(s, 0xef, n) == NULL && memchr(s, 0xd8, n) == NULL)
+		return s;       /* the common case: nothing that could be one */
+	t = utf8_shown(s, n, 0);
+	free(s);
+	return t;
+}
+
 int
 jsonout_write(FILE *fp, json_t *v, size_t flags, const char *end)
 {
-	int rc = json_dumpf(v, fp, flags);
+	char *s = jsonout_dumps(v, flags);
+	int rc = fputs(s, fp) == EOF ? -1 : 0;
 
-	json_decref(v);
+	free(s);
 	if (rc == 0 && end != NULL && fputs(end, fp) == EOF)
 		rc = -1;
 	return rc == 0 && !ferror(fp) ? 0 : -1;
@@ -140,5 +159,5 @@ jsonout_dumps(json_t *v, size_t flags)
 		fprintf(stderr, "pipeline: out of memory (JSON)\n");
 		abort();
 	}
-	return s;
+	return escape_invisible(s);
 }

@@ -4,6 +4,12 @@
  * A line is built in a buffer that grows as needed, so nothing is cut at a fixed size; one value
  * longer than LOG_VALUE_MAX bytes is shortened at a character boundary and ends with
  * "...[N more bytes]", so a line stays readable and, in JSON (written by jansson), valid.
+ *
+ * Timestamps are UTC, written with a Z. Under systemd (stderr is the journal: $JOURNAL_STREAM
+ * names its device and inode) each line on stderr starts with its syslog priority, sd-daemon's
+ * "<3>" (error), "<4>" (warn), "<6>" (info), "<7>" (debug), so `journalctl -p err` finds the
+ * errors; the run log file never has the prefix. The error of the last error line is remembered
+ * (log_error_logged), so the command's final message (commands/cli.c) does not repeat it.
  */
 #include "log.h"
 
@@ -12,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonout.h"
 #include "utf8.h"
@@ -26,8 +34,32 @@ static int64_t ctx_run_id;
 static char ctx_date[16];
 static char ctx_invocation[64];
 static FILE *log_file;
+static int journal = -1;        /* stderr is the journal: unknown (-1), no (0), yes (1) */
+static char *last_error;        /* the "error" value of the last error line, or NULL */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_prio[] = { "<7>", "<6>", "<4>", "<3>" };   /* sd-daemon.h */
+
+bool
+log_to_journal(void)
+{
+	const char *js;
+	struct stat st;
+	unsigned long long dev, ino;
+
+	if (journal < 0) {
+		js = getenv("JOURNAL_STREAM");
+		journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0
+		    && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	}
+	return journal == 1;
+}
+
+bool
+log_error_logged(const char *text)
+{
+	return last_error != NULL && text != NULL && strcmp(last_error, text) == 0;
+}
 
 void log_set_level(enum log_level min) { min_level = min; }
 void log_set_json(int json) { as_json = json; }
@@ -88,7 +120,13 @@ put_logfmt_value(FILE *fp, const char *v)
 	if (quote)
 		fputc('"', fp);
 	for (p = (const unsigned char *)v; p < end; p++) {
-		if (*p == '"' || *p == '\\')
+		unsigned cp;
+		size_t k = utf8_invisible((const char *)p, (size_t)(end - p), &cp);
+
+		if (k > 0) {    /* a bidi control or invisible character: shown, never obeyed */
+			fprintf(fp, "\\u%04x", cp);
+			p += k - 1;
+		} else if (*p == '"' || *p == '\\')
 			fprintf(fp, "\\%c", *p);
 		else if (*p == '\n')
 			fputs("\\n", fp);
@@ -176,6 +214,17 @@ emit(enum log_level level, const char *stage, const char *msg, va_list ap)
 	if (ctx_invocation[0])
 		add(&p, "invocation", ctx_invocation);
 	line = format_line(&p);
+	if (level == LOG_ERROR) {
+		int i;
+
+		for (i = 0; i < p.n; i++)
+			if (!strcmp(p.k[i], "error")) {
+				free(last_error);
+				last_error = xstrdup(p.v[i]);
+			}
+	}
+	if (log_to_journal())
+		fputs(level_prio[level], stderr);
 	fputs(line, stderr);
 	if (log_file) {
 		fputs(line, log_file);

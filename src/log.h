@@ -8,6 +8,7 @@
 #ifndef PIPELINE_LOG_H
 #define PIPELINE_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
@@ -24,6 +25,11 @@ void log_set_invocation(const char *id);
 const char *log_get_invocation(void);
 /* Also append every line to this file (the per-run log); NULL to stop. */
 void log_set_file(const char *path);
+
+/* Whether stderr is the systemd journal ($JOURNAL_STREAM): lines then carry <N> priorities. */
+bool log_to_journal(void);
+/* Whether the last error line logged had error=text (so it need not be said again). */
+bool log_error_logged(const char *text);
 
 void log_event(enum log_level level, const char *stage, const char *msg, ...)
     __attribute__((sentinel));

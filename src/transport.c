@@ -787,6 +787,12 @@ transport_close(struct transport *t)
 	free(t);
 }
 
+bool
+transport_broken(const struct transport *t)
+{
+	return t->broken;
+}
+
 const char *
 transport_describe(const struct transport *t)
 {
@@ -874,40 +880,71 @@ list_push(struct remote_list *l, size_t *cap, const char *name, size_t len, enum
 	r->mtime = mtime;
 }
 
+/*
+ * The listing limits (docs/fetch.md, "Limits"), checked after each entry: an endless or huge
+ * listing from a hostile server is cut off with PERR_LIMIT instead of filling memory.
+ */
+static enum perr
+list_limits(struct transport *t, const struct remote_list *l, int64_t name_bytes, int64_t t0)
+{
+	const struct endpoint_cfg *ep = t->ep;
+
+	if (ep->list_max_entries > 0 && (int64_t)l->n > ep->list_max_entries)
+		return perr_set(PERR_LIMIT, "%s: listing %s: more than %lld entries (list_max_entries)", t->desc,
+		    ep->remote_dir, (long long)ep->list_max_entries);
+	if (ep->list_max_bytes > 0 && name_bytes > ep->list_max_bytes)
+		return perr_set(PERR_LIMIT, "%s: listing %s: more than %lld bytes of names (list_max_bytes)", t->desc,
+		    ep->remote_dir, (long long)ep->list_max_bytes);
+	if (ep->list_timeout_s > 0 && mono_ms() - t0 > (int64_t)ep->list_timeout_s * 1000)
+		return perr_set(PERR_LIMIT, "%s: listing %s: not finished within %d s (list_timeout)", t->desc,
+		    ep->remote_dir, ep->list_timeout_s);
+	return PERR_OK;
+}
+
+/* Names up to this long are read whole (and then refused by name rules if over max_name_len). */
+#define LIST_NAME_BUFSZ (32 * 1024)
+
 static enum perr
 list_sftp(struct transport *t, struct remote_list *out)
 {
 	LIBSSH2_SFTP_HANDLE *dh;
 	LIBSSH2_SFTP_ATTRIBUTES attrs;
-	char name[1024];
+	char *name = xmalloc(LIST_NAME_BUFSZ);
 	size_t cap = 0;
+	int64_t bytes = 0, t0 = mono_ms();
+	enum perr e = PERR_OK;
 	int n;
 
 	dh = libssh2_sftp_open_ex(t->sftp, t->ep->remote_dir, (unsigned)strlen(t->ep->remote_dir), 0, 0,
 	    LIBSSH2_SFTP_OPENDIR);
-	if (dh == NULL)
+	if (dh == NULL) {
+		free(name);
 		return ssh_error(t, PERR_SFTP, "listing %s", t->ep->remote_dir);
+	}
 	for (;;) {
 		enum remote_type type = REMOTE_OTHER;
 
-		memset(&attrs, 0, sizeof attrs);
-		n = libssh2_sftp_readdir_ex(dh, name, sizeof name - 1, NULL, 0, &attrs);
-		if (n == 0)
+		/*
+		 * libssh2 returns 0 both at the end of the listing and for an entry with a zero-length
+		 * name. It clears attrs for every entry and leaves them alone at the end, so a marker
+		 * in attrs.flags tells the two apart: an empty name is an entry (refused later by
+		 * transport_name_safe, with a warning), never the end of the listing.
+		 */
+		memset(&attrs, 0xff, sizeof attrs);
+		n = libssh2_sftp_readdir_ex(dh, name, LIST_NAME_BUFSZ - 1, NULL, 0, &attrs);
+		if (n == 0 && attrs.flags == (unsigned long)-1)
 			break;
 		if (n < 0) {
-			enum perr e;
-
 			if (n == LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
-				e = perr_set(PERR_UNSAFE_NAME, "%s: listing %s: a name longer than %zu bytes", t->desc,
-				    t->ep->remote_dir, sizeof name - 1);
+				e = perr_set(PERR_UNSAFE_NAME, "%s: listing %s: a name longer than %d bytes", t->desc,
+				    t->ep->remote_dir, LIST_NAME_BUFSZ - 1);
 				t->broken = true;   /* the directory stream is out of step now */
 			} else {
 				e = ssh_error(t, PERR_SFTP, "listing %s", t->ep->remote_dir);
 			}
-			libssh2_sftp_closedir(dh);
-			remote_list_free(out);
-			return e;
+			break;
 		}
+		bytes += n;
 		if ((n == 1 && name[0] == '.') || (n == 2 && name[0] == '.' && name[1] == '.'))
 			continue;
 		if (attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) {
@@ -921,9 +958,16 @@ list_sftp(struct transport *t, struct remote_list *out)
 		list_push(out, &cap, name, (size_t)n, type,
 		    (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) ? (int64_t)attrs.filesize : -1,
 		    (attrs.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) ? (int64_t)attrs.mtime : -1);
+		if ((e = list_limits(t, out, bytes, t0)) != PERR_OK) {
+			t->broken = true;   /* the server may still be sending: no polite goodbye */
+			break;
+		}
 	}
 	libssh2_sftp_closedir(dh);
-	return PERR_OK;
+	free(name);
+	if (e != PERR_OK)
+		remote_list_free(out);
+	return e;
 }
 
 static enum perr
@@ -933,6 +977,8 @@ list_dir(struct transport *t, struct remote_list *out)
 	struct dirent *de;
 	struct stat st;
 	size_t cap = 0;
+	int64_t bytes = 0, t0 = mono_ms();
+	enum perr e;
 
 	d = opendir(t->ep->remote_dir);
 	if (d == NULL)
@@ -955,10 +1001,16 @@ list_dir(struct transport *t, struct remote_list *out)
 			mtime = (int64_t)st.st_mtime;
 		}
 		list_push(out, &cap, de->d_name, strlen(de->d_name), type, size, mtime);
+		bytes += (int64_t)strlen(de->d_name);
+		if ((e = list_limits(t, out, bytes, t0)) != PERR_OK) {
+			closedir(d);
+			remote_list_free(out);
+			return e;
+		}
 		errno = 0;
 	}
 	if (errno != 0) {
-		enum perr e = perr_set(PERR_IO, "%s: cannot list: %s", t->desc, strerror(errno));
+		e = perr_set(PERR_IO, "%s: cannot list: %s", t->desc, strerror(errno));
 
 		closedir(d);
 		remote_list_free(out);
@@ -991,33 +1043,56 @@ struct rfile {
 	LIBSSH2_SFTP_HANDLE *h;
 	int fd;
 	char *path;     /* full remote path, for messages */
+	int64_t size;   /* what the server reported for the open handle (-1: it did not say) */
+	int64_t mtime;  /* likewise, -1 if unknown */
+	bool careful;   /* one READ in flight at a time (after a short answer): see stream_file */
 };
 
+/* Size and mtime of the open file as the server reports them now (-1 where it does not say). */
 static enum perr
-rfile_open_read(struct transport *t, const char *name, struct rfile *rf, int64_t *size_out)
+rfile_stat(struct rfile *rf, bool *regular, int64_t *size, int64_t *mtime)
 {
+	*size = *mtime = -1;
+	if (rf->h != NULL) {
+		LIBSSH2_SFTP_ATTRIBUTES a;
+
+		memset(&a, 0, sizeof a);
+		if (libssh2_sftp_fstat_ex(rf->h, &a, 0) != 0)
+			return ssh_error(rf->t, PERR_SFTP, "stat of %s", rf->path);
+		*regular = (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISREG(a.permissions);
+		if (a.flags & LIBSSH2_SFTP_ATTR_SIZE)
+			*size = (int64_t)a.filesize;
+		if (a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME)
+			*mtime = (int64_t)a.mtime;
+	} else {
+		struct stat st;
+
+		if (fstat(rf->fd, &st) != 0)
+			return perr_set(PERR_IO, "%s: stat of %s: %s", rf->t->desc, rf->path, strerror(errno));
+		*regular = S_ISREG(st.st_mode);
+		*size = (int64_t)st.st_size;
+		*mtime = (int64_t)st.st_mtime;
+	}
+	return PERR_OK;
+}
+
+static enum perr
+rfile_open_read(struct transport *t, const char *name, struct rfile *rf)
+{
+	bool regular = false;
+	enum perr e;
+
 	memset(rf, 0, sizeof *rf);
 	rf->t = t;
 	rf->fd = -1;
+	rf->size = rf->mtime = -1;
 	rf->path = join_path(t->ep->remote_dir, name);
-	*size_out = -1;
 	if (t->sftp != NULL) {
-		LIBSSH2_SFTP_ATTRIBUTES a;
-
 		rf->h = libssh2_sftp_open_ex(t->sftp, rf->path, (unsigned)strlen(rf->path), LIBSSH2_FXF_READ, 0,
 		    LIBSSH2_SFTP_OPENFILE);
 		if (rf->h == NULL)
 			return ssh_error(t, PERR_SFTP, "opening %s", rf->path);
-		memset(&a, 0, sizeof a);
-		if (libssh2_sftp_fstat_ex(rf->h, &a, 0) != 0)
-			return ssh_error(t, PERR_SFTP, "stat of %s", rf->path);
-		if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) || !LIBSSH2_SFTP_S_ISREG(a.permissions))
-			return perr_set(PERR_UNSAFE_NAME, "%s: %s is not a regular file", t->desc, rf->path);
-		if (a.flags & LIBSSH2_SFTP_ATTR_SIZE)
-			*size_out = (int64_t)a.filesize;
 	} else {
-		struct stat st;
-
 		/* O_NOFOLLOW: a symlink is refused; O_NONBLOCK: a FIFO cannot block the open. */
 		rf->fd = open(rf->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (rf->fd < 0) {
@@ -1026,12 +1101,11 @@ rfile_open_read(struct transport *t, const char *name, struct rfile *rf, int64_t
 			return perr_set(PERR_IO, "%s: cannot open %s: %s", t->desc,
 			    rf->path, strerror(errno));
 		}
-		if (fstat(rf->fd, &st) != 0)
-			return perr_set(PERR_IO, "%s: stat of %s: %s", t->desc, rf->path, strerror(errno));
-		if (!S_ISREG(st.st_mode))
-			return perr_set(PERR_UNSAFE_NAME, "%s: %s is not a regular file", t->desc, rf->path);
-		*size_out = (int64_t)st.st_size;
 	}
+	if ((e = rfile_stat(rf, &regular, &rf->size, &rf->mtime)) != PERR_OK)
+		return e;
+	if (!regular)
+		return perr_set(PERR_UNSAFE_NAME, "%s: %s is not a regular file", t->desc, rf->path);
 	return PERR_OK;
 }
 
@@ -1067,6 +1141,33 @@ rfile_close(struct rfile *rf)
 	rf->fd = -1;
 }
 
+/*
+ * After a short SFTP answer: continue at exactly `offset` (what we have received and kept) with
+ * one READ request in flight at a time. libssh2 1.10 pipelines READs and, when an answer is
+ * shorter than asked, either takes the server's EOF for the next request as the end of the file
+ * or fails with "Read Packet At Unexpected Offset": a 1-byte answer then looked like a 1-byte
+ * file. Seeking drops every request in flight; a buffer of CAREFUL_BUFSZ keeps libssh2 to one
+ * request (it reads ahead 4 buffers, at most 30,000 bytes a request), so every short answer is
+ * simply followed by a request for the rest.
+ */
+#define CAREFUL_BUFSZ 7500
+
+static bool
+rfile_resume(struct rfile *rf, int64_t offset, int64_t expect)
+{
+	char a[24], b[24];
+
+	if (rf->h == NULL || rf->careful || rf->t->broken || offset >= expect)
+		return false;
+	libssh2_sftp_seek64(rf->h, (libssh2_uint64_t)offset);
+	rf->careful = true;
+	snprintf(a, sizeof a, "%lld", (long long)offset);
+	snprintf(b, sizeof b, "%lld", (long long)expect);
+	log_event(LOG_INFO, "transport", "short read from the server; continuing one request at a time",
+	    "file", rf->path, "received", a, "size", b, (const char *)NULL);
+	return true;
+}
+
 static void
 hex_digest(EVP_MD_CTX *md, char hex[65])
 {
@@ -1097,18 +1198,63 @@ write_all(int fd, const char *buf, size_t len, const char *path)
 }
 
 /*
- * Streams an open remote file into fd (if fd >= 0) while hashing; stops with PERR_TOO_LARGE past
- * max_size (max_size < 0: no limit).
+ * A download is complete only if it received exactly the size the server reported for the open
+ * handle, and the file still has that size and mtime now. Otherwise: the file changed while it
+ * was read (PERR_REMOTE_CHANGING: the caller looks again later), or the server sent more or fewer
+ * bytes than it announced and stands by it (PERR_REMOTE_OVERRUN).
  */
 static enum perr
-stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, int64_t expect,
+check_complete(struct rfile *rf, int64_t total)
+{
+	int64_t size, mtime;
+	bool regular = false;
+	enum perr e;
+
+	if ((e = rfile_stat(rf, &regular, &size, &mtime)) != PERR_OK)
+		return e;
+	if (size != rf->size || mtime != rf->mtime)
+		return perr_set(PERR_REMOTE_CHANGING,
+		    "%s: %s changed while it was read (size %lld, now %lld; %lld bytes received); not taken",
+		    rf->t->desc, rf->path, (long long)rf->size, (long long)size, (long long)total);
+	if (total > rf->size)
+		return perr_set(PERR_REMOTE_OVERRUN,
+		    "%s: %s: the server sent more than the %lld bytes it announced; not taken", rf->t->desc,
+		    rf->path, (long long)rf->size);
+	if (total < rf->size)
+		return perr_set(PERR_REMOTE_OVERRUN,
+		    "%s: %s: the server ended the file after %lld of the %lld bytes it announced; not taken",
+		    rf->t->desc, rf->path, (long long)total, (long long)rf->size);
+	return PERR_OK;
+}
+
+/* The per-file time limit (file_timeout): a server that drips bytes is cut off. */
+static enum perr
+check_file_time(struct rfile *rf, int64_t t0, int64_t total)
+{
+	int limit = rf->t->ep->file_timeout_s;
+
+	if (limit > 0 && mono_ms() - t0 > (int64_t)limit * 1000) {
+		rf->t->broken = true;   /* READs may still be in flight */
+		return perr_set(PERR_LIMIT, "%s: %s: not received within %d s (file_timeout; %lld of %lld bytes)",
+		    rf->t->desc, rf->path, limit, (long long)total, (long long)rf->size);
+	}
+	return PERR_OK;
+}
+
+/*
+ * Streams an open remote file into fd (if fd >= 0) while hashing, up to the size the server
+ * announced (one byte more tells an overrun); stops with PERR_TOO_LARGE past max_size (max_size < 0:
+ * no limit). A short answer is continued at the right offset (rfile_resume).
+ */
+static enum perr
+stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size,
     const char *label, struct transfer_info *info)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	char *buf = xmalloc(XFER_BUFSZ);
 	struct progress_bar *pg;
 	enum perr e = PERR_OK;
-	int64_t total = 0, synced = 0, t0 = mono_ms();
+	int64_t expect = rf->size, total = 0, synced = 0, t0 = mono_ms();
 	time_t next_ka = 0;
 
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
@@ -1126,9 +1272,18 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 			e = perr_set(e, "%s: %s: %s", rf->t->desc, rf->path, perr_detail());
 			goto out;
 		}
-		n = rfile_read(rf, buf, XFER_BUFSZ, &e);
+		if ((e = check_file_time(rf, t0, total)) != PERR_OK)
+			goto out;
+		n = rfile_read(rf, buf, rf->careful ? CAREFUL_BUFSZ : XFER_BUFSZ, &e);
+		if (n < 0 && rf->h != NULL && libssh2_session_last_errno(rf->t->session) == LIBSSH2_ERROR_SFTP_PROTOCOL
+		    && rfile_resume(rf, total, expect)) {
+			e = PERR_OK;
+			continue;
+		}
 		if (n < 0)
 			goto out;
+		if (n == 0 && rfile_resume(rf, total, expect))
+			continue;
 		if (n == 0)
 			break;
 		total += n;
@@ -1137,6 +1292,8 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 			    rf->t->desc, rf->path, (long long)max_size);
 			goto out;
 		}
+		if (total > expect)
+			break;      /* more than announced: check_complete says which error */
 		EVP_DigestUpdate(md, buf, (size_t)n);
 		if (fd >= 0) {
 			e = write_all(fd, buf, (size_t)n, local_path);
@@ -1161,6 +1318,8 @@ stream_file(struct rfile *rf, int fd, const char *local_path, int64_t max_size, 
 	}
 	progress_bar_end(pg);
 	pg = NULL;
+	if ((e = check_complete(rf, total)) != PERR_OK)
+		goto out;
 	if (info != NULL) {
 		info->size = total;
 		hex_digest(md, info->sha256);
@@ -1174,26 +1333,35 @@ out:
 }
 
 enum perr
-transport_get(struct transport *t, const char *name, const char *local_path, int64_t max_size,
-    const char *progress_label, struct transfer_info *info)
+transport_get(struct transport *t, const char *name, int64_t listed_size, const char *local_path,
+    int64_t max_size, const char *progress_label, struct transfer_info *info)
 {
 	struct rfile rf;
 	struct transfer_info ti;
 	char *tmp = NULL, *slash;
 	const char *why;
-	int64_t size;
 	int fd = -1;
 	enum perr e;
 
 	memset(&ti, 0, sizeof ti);
 	if (!transport_name_safe(name, strlen(name), &why))
 		return perr_set(PERR_UNSAFE_NAME, "%s: refusing remote name \"%s\": it %s", t->desc, name, why);
-	e = rfile_open_read(t, name, &rf, &size);
+	e = rfile_open_read(t, name, &rf);
 	if (e != PERR_OK)
 		goto out;
-	if (max_size >= 0 && size > max_size) {
+	if (rf.size < 0) {
+		e = perr_set(PERR_REMOTE_OVERRUN, "%s: %s: the server did not report the file's size, so a download"
+		    " could not be checked for completeness; not taken", t->desc, rf.path);
+		goto out;
+	}
+	if (listed_size >= 0 && listed_size != rf.size) {
+		e = perr_set(PERR_REMOTE_CHANGING, "%s: %s changed since it was listed (%lld bytes, now %lld); not taken",
+		    t->desc, rf.path, (long long)listed_size, (long long)rf.size);
+		goto out;
+	}
+	if (max_size >= 0 && rf.size > max_size) {
 		e = perr_set(PERR_TOO_LARGE, "%s: %s is %lld bytes, over the limit of %lld bytes (max_size)", t->desc,
-		    rf.path, (long long)size, (long long)max_size);
+		    rf.path, (long long)rf.size, (long long)max_size);
 		goto out;
 	}
 	slash = strrchr(local_path, '/');
@@ -1206,7 +1374,7 @@ transport_get(struct transport *t, const char *name, const char *local_path, int
 		e = perr_set(PERR_IO, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	e = stream_file(&rf, fd, tmp, max_size, size, progress_label, &ti);
+	e = stream_file(&rf, fd, tmp, max_size, progress_label, &ti);
 	if (e != PERR_OK)
 		goto out;
 	if (fsync(fd) != 0) {
@@ -1248,7 +1416,6 @@ static enum perr
 remote_digest(struct transport *t, const char *name, bool *exists, struct transfer_info *info)
 {
 	struct rfile rf;
-	int64_t size;
 	enum perr e;
 
 	*exists = false;
@@ -1282,9 +1449,9 @@ remote_digest(struct transport *t, const char *name, bool *exists, struct transf
 		free(path);
 	}
 	*exists = true;
-	e = rfile_open_read(t, name, &rf, &size);
+	e = rfile_open_read(t, name, &rf);
 	if (e == PERR_OK)
-		e = stream_file(&rf, -1, NULL, -1, size, NULL, info);
+		e = stream_file(&rf, -1, NULL, -1, NULL, info);
 	rfile_close(&rf);
 	if (e == PERR_UNSAFE_NAME)   /* a directory or symlink of that name: never replace it either */
 		return perr_set(PERR_REMOTE_CONFLICT, "%s: %s exists and is not a regular file; not replaced",
@@ -1298,7 +1465,6 @@ local_digest(const char *path, struct transfer_info *info)
 	struct transport lt;
 	struct endpoint_cfg lep;
 	struct rfile rf;
-	int64_t size;
 	enum perr e;
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	const char *base = path;
@@ -1315,9 +1481,9 @@ local_digest(const char *path, struct transfer_info *info)
 	lt.ep = &lep;
 	lt.sock = -1;
 	lt.desc = (char *)"local";
-	e = rfile_open_read(&lt, base, &rf, &size);
+	e = rfile_open_read(&lt, base, &rf);
 	if (e == PERR_OK)
-		e = stream_file(&rf, -1, NULL, -1, size, NULL, info);
+		e = stream_file(&rf, -1, NULL, -1, NULL, info);
 	rfile_close(&rf);
 	free(dir);
 	return e;

@@ -64,6 +64,9 @@ enum perr transport_open(const struct endpoint_cfg *ep, struct transport **out);
 /* Disconnects and frees. Safe to call with NULL. */
 void transport_close(struct transport *t);
 
+/* True once the connection is unusable (lost, timed out, or a transfer cut off by a limit). */
+bool transport_broken(const struct transport *t);
+
 /* "sftp://user@host:port/dir" or "dir:/path": for log lines and messages. Owned by t. */
 const char *transport_describe(const struct transport *t);
 
@@ -77,8 +80,11 @@ bool transport_negotiated(const struct transport *t, char *buf, size_t n);
 
 /*
  * Lists ep->remote_dir (every entry except "." and ".."; no filtering: the caller applies
- * transport_name_safe, the pattern and the type). On success fills *out (caller frees with
- * remote_list_free); entries are sorted by name bytes.
+ * transport_name_safe, the pattern and the type; an entry with an empty name is listed too, so that
+ * it is refused with a warning rather than taken for the end of the listing). On success fills *out
+ * (caller frees with remote_list_free); entries are sorted by name bytes. More entries than
+ * ep->list_max_entries, more bytes of names than ep->list_max_bytes, or a listing taking longer than
+ * ep->list_timeout_s is PERR_LIMIT.
  */
 enum perr transport_list(struct transport *t, struct remote_list *out);
 
@@ -94,10 +100,17 @@ struct transfer_info {
  * same directory (".<basename>.part.<pid>"), are hashed while read, fsynced, and the temporary file is
  * renamed to local_path (replacing it if it exists: the caller decides names). The remote file must
  * be a regular file (checked on the open handle) of at most max_size bytes (checked before and while
- * reading: PERR_TOO_LARGE, nothing left behind). On any failure the temporary file is removed.
- * `progress_label` non-NULL shows a progress bar on a terminal for large files.
+ * reading: PERR_TOO_LARGE, nothing left behind).
+ *
+ * Complete means exactly the size the server reported for the open handle, which must equal
+ * `listed_size` (the listing's size; -1 if it gave none). Short answers are continued at the right
+ * offset. A file whose size or mtime changes between the listing, the open and the end is
+ * PERR_REMOTE_CHANGING (look again later); more bytes than announced, or an end before the
+ * announced size, PERR_REMOTE_OVERRUN; a transfer longer than ep->file_timeout_s PERR_LIMIT. On
+ * any failure the temporary file is removed. `progress_label` non-NULL shows a progress bar on a
+ * terminal for large files.
  */
-enum perr transport_get(struct transport *t, const char *name, const char *local_path,
+enum perr transport_get(struct transport *t, const char *name, int64_t listed_size, const char *local_path,
     int64_t max_size, const char *progress_label, struct transfer_info *info);
 
 /*

@@ -5,6 +5,8 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t
@@ -109,4 +111,57 @@ utf8_cut(const char *s, size_t n, size_t max)
 	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
 		max--;
 	return max;
+}
+
+size_t
+utf8_invisible(const char *str, size_t n, unsigned *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned c;
+
+	if (n >= 2 && s[0] == 0xd8 && s[1] == 0x9c) {          /* U+061C ARABIC LETTER MARK */
+		*cp = 0x061c;
+		return 2;
+	}
+	if (n < 3 || (s[0] != 0xe2 && s[0] != 0xef) || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+		return 0;
+	c = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (unsigned)(s[2] & 0x3f);
+	if ((c >= 0x200b && c <= 0x200f)       /* zero-width space, non-joiner, joiner; LRM, RLM */
+	    || (c >= 0x202a && c <= 0x202e)    /* LRE, RLE, PDF, LRO, RLO */
+	    || (c >= 0x2060 && c <= 0x2064)    /* word joiner, invisible operators */
+	    || (c >= 0x2066 && c <= 0x2069)    /* LRI, RLI, FSI, PDI */
+	    || c == 0xfeff) {                  /* zero-width no-break space (BOM) */
+		*cp = c;
+		return 3;
+	}
+	return 0;
+}
+
+
+char *
+utf8_shown(const char *str, size_t n, int flags)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *b = malloc(n * 6 + 1);
+	size_t i = 0, len = 0, k;
+	unsigned cp;
+
+	if (b == NULL)
+		abort();
+	while (i < n) {
+		if ((k = utf8_invisible(str + i, n - i, &cp)) > 0) {
+			len += (size_t)snprintf(b + len, 7, "\\u%04x", cp);   /* 6 bytes for >= 2 in */
+			i += k;
+			continue;
+		}
+		if (((flags & UTF8_SHOWN_CONTROLS) && ((s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f))
+		    || ((flags & UTF8_SHOWN_NEWLINE) && s[i] == '\n')
+		    || ((flags & UTF8_SHOWN_BACKSLASH) && s[i] == '\\'))
+			len += (size_t)snprintf(b + len, 5, "\\x%02x", s[i]);
+		else
+			b[len++] = (char)s[i];
+		i++;
+	}
+	b[len] = '\0';
+	return b;
 }

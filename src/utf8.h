@@ -24,4 +24,24 @@ size_t utf8_count(const char *s, size_t n);
  */
 size_t utf8_cut(const char *s, size_t n, size_t max);
 
+/*
+ * Bidirectional controls and invisible characters, which can make a name, a reference or a
+ * narrative read differently from what it is (a file "invoice\u202Efdp.sta" shows as
+ * "invoiceats.pdf"): U+061C, U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, U+2066-U+2069, U+FEFF.
+ * If s[0..n) starts with one, returns its length in bytes and sets *cp; else 0.
+ */
+size_t utf8_invisible(const char *s, size_t n, unsigned *cp);
+
+/*
+ * s[0..n) as it may be shown on a terminal or in a log: every utf8_invisible character as \\uXXXX;
+ * with UTF8_SHOWN_CONTROLS also C0 controls but the newline, and DEL, as \\xNN; with
+ * UTF8_SHOWN_NEWLINE the newline too; with UTF8_SHOWN_BACKSLASH the backslash too (so that the
+ * escapes cannot be forged). A new string: the caller frees it.
+ */
+#define UTF8_SHOWN_CONTROLS 1
+#define UTF8_SHOWN_BACKSLASH 2
+#define UTF8_SHOWN_NEWLINE 4
+#define UTF8_SHOWN_FIELD (UTF8_SHOWN_CONTROLS | UTF8_SHOWN_NEWLINE)
+char *utf8_shown(const char *s, size_t n, int flags);
+
 #endif

@@ -43,6 +43,7 @@
 #include "signals.h"
 #include "stage.h"
 #include "transport.h"
+#include "utf8.h"
 #include "util.h"
 
 #define STAGE "fetch"
@@ -55,6 +56,8 @@ struct source_state {
 	int fetched;            /* new rows written by this execution */
 	int64_t have;           /* NEW and CONFLICT rows recorded for source and date */
 	int64_t dups;           /* DUPLICATE rows: a re-sent old file is not today's input */
+	int changing;           /* files seen changing while read in the last pass (looked at again) */
+	char *changing_detail;  /* the last such file's detail */
 	enum perr err;          /* hard error of this source, PERR_OK if none */
 	char *err_detail;
 };
@@ -72,23 +75,45 @@ msleep(int64_t ms)
 		;   /* a stop (SIGTERM/SIGINT, src/signals.h) ends the wait; the next connect refuses */
 }
 
-/* A remote name made printable for a log line: control bytes as \xNN. Caller frees. */
+/*
+ * A remote name made printable for a log line: control bytes and the backslash as \xNN, bidi
+ * controls and invisible characters as \uXXXX (src/utf8.h). Caller frees.
+ */
 static char *
 printable(const char *s, size_t len)
 {
-	char *out = xmalloc(len * 4 + 1), *p = out;
-	size_t i;
+	return utf8_shown(s, len, UTF8_SHOWN_FIELD | UTF8_SHOWN_BACKSLASH);
+}
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+/* The longest local file name (NAME_MAX on Linux). */
+#define NAME_MAX_BYTES 255
 
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			p += sprintf(p, "\\x%02x", c);
-		else
-			*p++ = (char)c;
-	}
-	*p = '\0';
-	return out;
+/* How many bytes of UTF-8 `s` fit in `max` without cutting a character. */
+static size_t
+name_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/*
+ * The inbox name a download is staged under: derived from a hash of the remote name, so that any
+ * name the server may legally send (up to max_name_len, 255 bytes) still leaves room for the
+ * transport's own ".<name>.part.<pid>" temporary. Caller frees.
+ */
+static char *
+staged_name(const char *inbox, const char *name)
+{
+	char hex[65];
+
+	sha256_hex(name, strlen(name), hex);
+	return xasprintf("%s/.incoming.%.24s", inbox, hex);
 }
 
 static enum perr
@@ -235,11 +260,15 @@ record_file(struct stage_ctx *ctx, struct source_state *ss, const char *name, co
 		}
 		PQclear(r);
 	}
-	/* The first file of a remote name keeps it; later versions go beside it as NAME.<sha-12>. */
+	/*
+	 * The first file of a remote name keeps it; later versions go beside it as NAME.<sha-12>, the
+	 * name cut (at a UTF-8 character boundary) so that it still fits NAME_MAX.
+	 */
 	if (first == NULL)
 		local = xasprintf("%s/%s", ss->inbox, name);
 	else
-		local = xasprintf("%s/%s.%.12s", ss->inbox, name, ti->sha256);
+		local = xasprintf("%s/%.*s.%.12s", ss->inbox, (int)name_cut(name, NAME_MAX_BYTES - 13), name,
+		    ti->sha256);
 
 	snprintf(size, sizeof size, "%lld", (long long)ti->size);
 	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
@@ -336,6 +365,12 @@ fetch_pass(struct stage_ctx *ctx, struct source_state *ss, enum perr *file_err, 
 		struct transfer_info ti;
 		bool is_new;
 
+		if (re->name_len > (size_t)src->ep.max_name_len) {
+			log_event(LOG_WARN, STAGE, "remote name refused", "source", src->name, "file", shown,
+			    "reason", "is longer than max_name_len", (const char *)NULL);
+			free(shown);
+			continue;
+		}
 		if (!transport_name_safe(re->name, re->name_len, &why)) {
 			log_event(LOG_WARN, STAGE, "remote name refused", "source", src->name, "file", shown,
 			    "reason", why, (const char *)NULL);
@@ -356,10 +391,10 @@ fetch_pass(struct stage_ctx *ctx, struct source_state *ss, enum perr *file_err, 
 			continue;
 		}
 		ctx->rows_in++;
-		staged = xasprintf("%s/.incoming.%s", ss->inbox, re->name);
+		staged = staged_name(ss->inbox, re->name);
 		label = xasprintf("%s/%s", src->name, re->name);
 		memset(&ti, 0, sizeof ti);
-		e = transport_get(t, re->name, staged, src->max_size, label, &ti);
+		e = transport_get(t, re->name, re->size, staged, src->max_size, label, &ti);
 		free(label);
 		if (e == PERR_OK) {
 			e = record_file(ctx, ss, re->name, staged, &ti, &is_new);
@@ -372,7 +407,20 @@ fetch_pass(struct stage_ctx *ctx, struct source_state *ss, enum perr *file_err, 
 			}
 		}
 		free(staged);
-		if (e == PERR_TOO_LARGE || e == PERR_UNSAFE_NAME) {
+		if (e == PERR_REMOTE_CHANGING) {
+			/* Not taken now; fetch_source looks at the source again later (changed_retries). */
+			log_event(LOG_WARN, STAGE, "file changed while it was read; not taken, looking again later",
+			    "source", src->name, "file", shown, "error", perr_detail(), (const char *)NULL);
+			ss->changing++;
+			free(ss->changing_detail);
+			ss->changing_detail = xstrdup(perr_detail());
+			free(shown);
+			e = PERR_OK;
+			if (transport_broken(t))
+				break;
+			continue;
+		}
+		if (e == PERR_TOO_LARGE || e == PERR_UNSAFE_NAME || e == PERR_REMOTE_OVERRUN || e == PERR_LIMIT) {
 			/* This file is refused; the others may still come. The stage fails at the end. */
 			log_event(LOG_ERROR, STAGE, "file refused", "source", src->name, "file", shown, "error",
 			    perr_detail(), (const char *)NULL);
@@ -381,6 +429,10 @@ fetch_pass(struct stage_ctx *ctx, struct source_state *ss, enum perr *file_err, 
 				*file_detail = xstrdup(perr_detail());
 			}
 			free(shown);
+			if (transport_broken(t)) {    /* a cut-off transfer leaves the session unusable: the stage fails */
+				e = PERR_OK;
+				break;
+			}
 			continue;
 		}
 		free(shown);
@@ -399,7 +451,7 @@ fetch_source(struct stage_ctx *ctx, struct source_state *ss)
 	const struct source_cfg *src = ss->src;
 	int64_t backoff = src->ep.retry_backoff_ms > 0 ? src->ep.retry_backoff_ms : 0;
 	int64_t mbackoff = src->missing_backoff_ms > 0 ? src->missing_backoff_ms : 0;
-	int conn_try = 0, miss_try = 0;
+	int conn_try = 0, miss_try = 0, change_try = 0;
 	enum perr file_err = PERR_OK;
 	char *file_detail = NULL;
 	char num[16];
@@ -418,6 +470,18 @@ fetch_source(struct stage_ctx *ctx, struct source_state *ss)
 		}
 		if (e != PERR_OK)
 			break;
+		if (ss->changing > 0) {
+			if (change_try >= src->changed_retries) {
+				e = perr_set(PERR_REMOTE_CHANGING, "%s (still changing after %d look(s) again: changed_retries)",
+				    ss->changing_detail, change_try);
+				break;
+			}
+			change_try++;
+			ss->changing = 0;
+			msleep(mbackoff);
+			mbackoff *= 2;
+			continue;
+		}
 		if ((e = count_recorded(ctx, src->name, &ss->have, &ss->dups)) != PERR_OK)
 			break;
 		if (!src->required || ss->have >= src->expected_count || miss_try >= src->missing_retries)
@@ -437,8 +501,10 @@ fetch_source(struct stage_ctx *ctx, struct source_state *ss)
 	if (e != PERR_OK) {
 		ss->err = e;
 		ss->err_detail = xstrdup(perr_detail());
-		log_event(LOG_ERROR, STAGE, "source failed", "source", src->name, "error", ss->err_detail,
-		    (const char *)NULL);
+		/* said once: a refused file's own line already gave this error */
+		if (!log_error_logged(ss->err_detail))
+			log_event(LOG_ERROR, STAGE, "source failed", "source", src->name, "error", ss->err_detail,
+			    (const char *)NULL);
 	}
 }
 
@@ -514,6 +580,7 @@ out:
 		pcre2_code_free(st[i].re);
 		free(st[i].inbox);
 		free(st[i].err_detail);
+		free(st[i].changing_detail);
 	}
 	free(st);
 	free(hard_detail);

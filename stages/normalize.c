@@ -783,11 +783,14 @@ flush_pending(struct load *L)
 		goto out;
 	}
 	if (dups.len > 0) {
-		const char *p[1];
+		char run[24];
+		const char *p[2] = { run, NULL };
 
 		fbuf_putc(&dups, '}');
-		p[0] = dups.p;
-		if ((e = db_command(ctx->db, "DELETE FROM statement WHERE statement_id = ANY ($1::bigint[])", 1, p))
+		p[1] = dups.p;
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		/* this run's own rows, through the database's replace path (sql/130) */
+		if ((e = db_call(ctx->db, "SELECT normalize_drop_statements($1::bigint, $2::bigint[])", 2, p))
 		    != PERR_OK) {
 			L->db_failed = true;
 			goto out;
@@ -998,17 +1001,21 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		PQclear(res);
 	}
 	if (dup) {
-		const char *p[1] = { L->stmt_id };
+		char run[24], ids[32];
+		const char *p[2] = { run, ids };
 
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		snprintf(ids, sizeof ids, "{%s}", L->stmt_id);
 		L->duplicates++;
 		log_duplicate(L, L->account, h);
-		if ((e = db_command(ctx->db, "DELETE FROM statement WHERE statement_id = $1::bigint", 1, p)) != PERR_OK)
+		if ((e = db_call(ctx->db, "SELECT normalize_drop_statements($1::bigint, $2::bigint[])", 2, p))
+		    != PERR_OK)
 			L->db_failed = true;
 		return e;
 	}
 	{
-		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24];
-		const char *p[12];
+		char od[DATE_BUFSZ], cd[DATE_BUFSZ], om[24], cm[24], lc[24], run[24];
+		const char *p[13];
 
 		snprintf(om, sizeof om, "%lld", (long long)h->opening.amount_minor);
 		snprintf(cm, sizeof cm, "%lld", (long long)h->closing.amount_minor);
@@ -1025,11 +1032,12 @@ stream_end(struct load *L, const struct stmt_header *h, const char *sha)
 		p[9] = lc;
 		p[10] = sha;
 		p[11] = h->currency;
-		e = db_command(ctx->db,
-		    "UPDATE statement SET statement_no = $2, sequence_no = $3, opening_date = $4::date,"
-		    " opening_minor = $5::bigint, opening_intermediate = $6::boolean, closing_date = $7::date,"
-		    " closing_minor = $8::bigint, closing_intermediate = $9::boolean, line_count = $10::integer,"
-		    " content_sha256 = $11, currency = $12 WHERE statement_id = $1::bigint", 12, p);
+		snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+		p[12] = run;
+		/* the header of this run's own statement, through the database's path (sql/130) */
+		e = db_call(ctx->db,
+		    "SELECT normalize_statement_header($13::bigint, $1::bigint, $2, $3, $4::date, $5::bigint,"
+		    " $6::boolean, $7::date, $8::bigint, $9::boolean, $10::integer, $11, $12)", 13, p);
 		if (e != PERR_OK) {
 			L->db_failed = true;
 			return e;
@@ -1245,21 +1253,16 @@ reg_end(void *arg, int64_t rows, bool have_as_of, date_t as_of)
 static enum perr
 delete_file_output(struct stage_ctx *ctx, const char *file_id)
 {
-	const char *p[1] = { file_id };
-	enum perr e;
+	char run[24];
+	const char *p[2] = { run, file_id };
 
-	/* Reconcile's matches of these lines go first (its stage is marked stale by the runner). */
-	if ((e = db_command(ctx->db,
-	    "DELETE FROM recon_match WHERE line_id IN (SELECT l.line_id FROM statement_line l"
-	    " JOIN statement s USING (statement_id) WHERE s.file_id = $1::bigint)", 1, p)) != PERR_OK)
-		return e;
-	if ((e = db_command(ctx->db, "DELETE FROM statement WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
-		return e;
-	if ((e = db_command(ctx->db, "DELETE FROM trustee_register WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
-		return e;
-	if ((e = db_command(ctx->db, "DELETE FROM payment_status_report WHERE file_id = $1::bigint", 1, p)) != PERR_OK)
-		return e;
-	return db_command(ctx->db, "DELETE FROM file_load WHERE file_id = $1::bigint", 1, p);
+	/*
+	 * The database's replace path (sql/130): reconcile's matches of the file's lines (its stage is
+	 * marked stale by the runner), its statements, register and file_load row, recorded in
+	 * history_replace; only for a file of this run's date.
+	 */
+	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
+	return db_call(ctx->db, "SELECT normalize_replace_file($1::bigint, $2::bigint)", 2, p);
 }
 
 static enum perr

@@ -1,7 +1,9 @@
 /*
  * normalize_pain002.c - part of the normalize stage: a pain.002 file becomes one
  * payment_status_report row and one payment_status row per status (group, payment information,
- * transaction), in file order. Nothing is decided here about the transfers: settle applies the
+ * transaction), in file order. The rows are history (sql/115): a forced normalize of the same
+ * file (its bytes checked against the fetch's SHA-256) finds them and keeps them, inserting
+ * nothing twice. Nothing is decided here about the transfers: settle applies the
  * statuses (engine/payment_status.c), so a report that arrives before or after the statement, or
  * twice, is judged in one place.
  */
@@ -31,7 +33,7 @@ insert_report(struct stage_ctx *ctx, const struct pain002_report *r, const char 
 	p[5] = run;
 	return db_command(ctx->db,
 	    "INSERT INTO payment_status_report (file_id, business_date, msg_id, created_at, orgnl_msg_id, run_id)"
-	    " VALUES ($1::bigint, $2::date, $3, $4::timestamptz, $5, $6::bigint)", 6, p);
+	    " VALUES ($1::bigint, $2::date, $3, $4::timestamptz, $5, $6::bigint) ON CONFLICT DO NOTHING", 6, p);
 }
 
 static enum perr
@@ -57,7 +59,8 @@ insert_status(struct stage_ctx *ctx, const struct pain002_report *r, size_t i, c
 	return db_command(ctx->db,
 	    "INSERT INTO payment_status (file_id, seq, level, orgnl_msg_id, orgnl_pmtinf_id, orgnl_end_to_end_id,"
 	    "  status, reason_code, reason_text, status_time, src_line)"
-	    " VALUES ($1::bigint, $2::integer, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::integer)", 11, p);
+	    " VALUES ($1::bigint, $2::integer, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::integer)"
+	    " ON CONFLICT DO NOTHING", 11, p);
 }
 
 enum perr

@@ -559,11 +559,16 @@ flush_exceptions(struct recon *r)
 static enum perr
 undo_date(struct recon *r)
 {
-	const char *params[1] = { r->ctx->date_iso };
+	char run[24];
+	const char *params[1] = { run };
 	enum perr e;
 
-	/* recon_match_movement rows go with their match (ON DELETE CASCADE). */
-	if ((e = db_command(r->ctx->db, "DELETE FROM recon_match WHERE business_date = $1::date", 1, params)))
+	/*
+	 * The database's replace path (sql/130): this date's matches, recorded in history_replace;
+	 * recon_match_movement rows go with their match (ON DELETE CASCADE).
+	 */
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	if ((e = db_call(r->ctx->db, "SELECT recon_replace_date($1::bigint)", 1, params)))
 		return e;
 	return exceptions_reset(r->ctx, STAGE);
 }

@@ -2,6 +2,9 @@
 # helpers, end with t_done. A failed assertion prints what was expected and what was found and
 # exits 1. The tests talk to a real PostgreSQL (tests/pg.sh) and run the real ./pipeline.
 set -uo pipefail
+# The trusted files the tests write (configurations, known_hosts, keys, layouts) must not be
+# group- or world-writable, or the pipeline refuses to start (src/trust.h).
+umask 022
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIPELINE=${PIPELINE:-$REPO/pipeline}
@@ -66,6 +69,29 @@ t_day() {
 		rc=$?
 	fi
 	return $rc
+}
+
+# t_wait_file FILE PID [SECONDS]: waits until FILE exists and is not empty (a server writes it once
+# it listens: its port), while the process PID lives, at most SECONDS (default 120: a generous bound
+# for a loaded machine, not a fixed wait). Returns 1 if PID died or the time ran out.
+t_wait_file() {
+	local f=$1 pid=$2 end=$((SECONDS + ${3:-120}))
+	while [ ! -s "$f" ]; do
+		kill -0 "$pid" 2>/dev/null || { [ -s "$f" ]; return; }
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# t_until SECONDS CMD...: runs CMD every 25 ms until it succeeds (0) or SECONDS pass (1). For
+# "wait until it has started": the bound is generous (a loaded machine), the wait as short as it can be.
+t_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.025
+	done
 }
 
 t_fail() {

@@ -58,10 +58,8 @@ assert_contains "$T_ERR" "open error exception(s)" "exit 5 says why"
 sed -i 's/^required = .*//; /^\[source.bank_client\]/a missing_retries = 4\nmissing_backoff_ms = 1000' "$T/pipeline.conf"
 "$PIPELINE" --config "$T/pipeline.conf" -q run --date 2026-11-26 >/dev/null 2>&1 &
 first=$!
-for _ in $(seq 50); do
-	[ "$(t_psql "SELECT count(*) FROM stage_run WHERE business_date = '2026-11-26' AND state = 'running'")" = 1 ] && break
-	sleep 0.1
-done
+running() { [ "$(t_psql "SELECT count(*) FROM stage_run WHERE business_date = '2026-11-26' AND state = 'running'")" = 1 ]; }
+t_until 120 running || t_fail "the first run never started its stage"
 start=$(date +%s)
 assert_exit 4 t_pipeline run --date 2026-11-26
 assert_contains "$T_ERR" "another pipeline run holds the lock: pipeline pid=$first run" "holder named with its pid and command"

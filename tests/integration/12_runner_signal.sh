@@ -157,7 +157,7 @@ SH
 chmod 755 "$T/stub/pipeline"
 PIPELINE=$T/stub/pipeline PIPELINE_NIGHTLY_BACKOFF=60 setsid "$REPO/deploy/pipeline-nightly" 2>"$T/wrap.err" &
 pid=$!
-for _ in $(seq 500); do grep -q 'retrying' "$T/wrap.err" 2>/dev/null && break; sleep 0.02; done
+t_until 120 grep -q 'retrying' "$T/wrap.err"
 kill -TERM -- -$pid
 wait $pid
 assert_eq 143 $? "the wrapper stopped in its retry wait: exit 143"
@@ -172,9 +172,9 @@ sed -i "/^\[notify\]/a mail_to = oncall@example.com\ncommand = echo \$\$ > $T/no
 rm -f "$T/notify.pid"
 "$PIPELINE" --config "$T/pipeline.conf" run --date 2026-11-26 >"$T/run5.out" 2>"$T/run5.err" &
 pid=$!
-for _ in $(seq 500); do grep -q 'expected file not there yet; looking again' "$T/run5.err" && break; sleep 0.02; done
+t_until 120 grep -q 'expected file not there yet; looking again' "$T/run5.err"
 kill -TERM $pid
-for _ in $(seq 500); do [ -s "$T/notify.pid" ] && break; sleep 0.02; done
+t_until 120 test -s "$T/notify.pid"
 [ -s "$T/notify.pid" ] || t_fail "the stopped run did not start its notification"
 assert_eq "failed|stopped by SIGTERM" "$(t_psql "SELECT state || '|' || error FROM stage_run WHERE business_date = '2026-11-26'
 	ORDER BY run_id DESC LIMIT 1")" "the first SIGTERM recorded the fetch stopped"

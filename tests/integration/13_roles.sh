@@ -42,7 +42,7 @@ pipeline_owner|f|f" "$(admin "SELECT rolname, rolcanlogin, rolsuper FROM pg_role
 	"both roles exist, neither may log in on a server given by conninfo, neither is a superuser"
 assert_exit 0 t_day $DATE
 assert_eq "pipeline_nightly" "$(t_psql "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" "the stages ran as the nightly role"
-assert_eq "f|f|t|t|f|t" "$(t_psql "SELECT has_table_privilege('pipeline_nightly', 'journal_posting', 'UPDATE'),
+assert_eq "f|f|t|t|f|f" "$(t_psql "SELECT has_table_privilege('pipeline_nightly', 'journal_posting', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'transfer', 'DELETE'), has_column_privilege('pipeline_nightly', 'transfer', 'status', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'journal_posting', 'INSERT'), has_column_privilege('pipeline_nightly', 'transfer', 'amount_minor', 'UPDATE'),
 	has_table_privilege('pipeline_nightly', 'exception', 'DELETE')")" "the privileges of sql/privileges.sql"
@@ -117,18 +117,17 @@ admin "DROP ROLE t13_admin" && admin "DROP ROLE t13_night"
 E=$T/emb-data
 second_world emb
 sed -i "s|^conninfo = .*|conninfo =|" "$T/emb.conf"
-stop_embedded() {
-	[ -f "$E/pg/data/postmaster.pid" ] || return 0
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$E/pg/data" -m fast -w stop >/dev/null
-	else "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$E/pg/data" -m fast -w stop >/dev/null; fi
-}
+stop_embedded() { "$PIPELINE" --config "$T/emb.conf" db stop >/dev/null; }
 trap stop_embedded EXIT
 assert_exit 1 "$PIPELINE" --config "$T/emb.conf" status
 assert_contains "$T_ERR" "has \`pipeline db init\` been run? it creates the database and the role pipeline_nightly" "before db init"
 assert_exit 0 "$PIPELINE" --config "$T/emb.conf" db init
 assert_exit 0 "$PIPELINE" --config "$T/emb.conf" ledger import "$REPO/fixtures/ledger/$DATE"
 assert_exit 0 "$PIPELINE" --config "$T/emb.conf" run --date $DATE
-emb() { psql -X -q -A -t -h "$E/pg/run" -U "$1" -d pipeline -c "$2" 2>&1; }
+# its socket is in a short directory of its own, whatever the checkout's path (src/db.c embedded_paths)
+ESOCK=$("$PIPELINE" --config "$T/emb.conf" db status | awk '$1 == "socket" { print $2 }')
+case "$ESOCK" in /tmp/pipeline-pg-????????????????) ;; *) t_fail "embedded socket directory: $ESOCK" ;; esac
+emb() { psql -X -q -A -t -h "$ESOCK" -U "$1" -d pipeline -c "$2" 2>&1; }
 assert_eq "pipeline_nightly" "$(emb postgres "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE application_name LIKE 'pipeline%'")$(emb postgres "SELECT string_agg(DISTINCT db_role, ',') FROM stage_run")" \
 	"the stages ran as the nightly role (and no pipeline session is left)"
 assert_eq "t|f" "$(emb postgres "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'pipeline_nightly'")" "embedded: the nightly role logs in, not a superuser"
@@ -140,12 +139,15 @@ assert_contains "$(emb pipeline_nightly "RESET ROLE; UPDATE journal_posting SET 
 assert_contains "$(emb pipeline_nightly "DELETE FROM transfer")" "permission denied for table transfer" "embedded: the nightly cannot delete a transfer"
 assert_eq "$(t_psql "SELECT count(*) FROM journal_posting")" "$(emb postgres "SELECT count(*) FROM journal_posting")" "the embedded night posted what the other one did"
 # the lock holder, a session of the same role, is named with its start time
-PGAPPNAME="pipeline pid=4343 run" psql -X -q -h "$E/pg/run" -U pipeline_nightly -d pipeline \
-	-c "SELECT pg_advisory_lock(1885958245), pg_sleep(3)" >/dev/null 2>&1 &
+PGAPPNAME="pipeline pid=4343 run" psql -X -q -h "$ESOCK" -U pipeline_nightly -d pipeline \
+	-c "SELECT pg_advisory_lock(1885958245), pg_sleep(600)" >/dev/null 2>&1 &
 holder=$!
-sleep 1
+# held when pg_locks says so (not after a fixed wait); cancelled below
+lock_held() { [ "$(emb postgres "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; }
+t_until 120 lock_held || t_fail "the holder never got the lock"
 assert_exit 4 "$PIPELINE" --config "$T/emb.conf" run --date $DATE
 assert_contains "$T_ERR" "another pipeline run holds the lock: pipeline pid=4343 run (database backend pid " "embedded: holder named"
 assert_contains "$T_ERR" ", connected since 20" "embedded: since when"
+emb postgres "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pipeline pid=4343 run'" >/dev/null
 wait $holder
 t_done

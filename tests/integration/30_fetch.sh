@@ -146,7 +146,8 @@ conf_set source.bank_operating max_size 100
 deliver_all 20261202
 head -c 1000 /dev/zero > "$(remote_path bank_operating 20261202)"
 assert_exit 1 t_pipeline fetch --date 2026-12-02
-assert_contains "$T_ERR" 'msg="file too large"' "too large log line"
+# logged once where it is found, by the file's own line (the command's last line does not repeat it)
+assert_contains "$T_ERR" 'msg="file refused" source=bank_operating file=acct_0123456790_20261202.csv error=' "too large log line"
 assert_contains "$T_ERR" "pipeline: sftp://dabs@127.0.0.1:$SFTP_PORT/bank/operating: /bank/operating/acct_0123456790_20261202.csv is 1000 bytes, over the limit of 100 bytes (max_size)" "too large message"
 assert_eq "bank_client trustee_cash trustee_register" "$(t_psql "SELECT string_agg(source, ' ' ORDER BY source) FROM fetched_file WHERE business_date = '2026-12-02'")" "others fetched"
 assert_eq "" "$(inbox_files 2026-12-02 | grep bank_operating)" "no part of the big file kept"

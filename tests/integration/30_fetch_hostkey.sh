@@ -104,7 +104,7 @@ while True:
     c, _ = s.accept(); held.append(c)
 ' > "$T/blackhole.port" &
 BLACKHOLE_PID=$!
-for i in $(seq 50); do [ -s "$T/blackhole.port" ] && break; sleep 0.1; done
+t_wait_file "$T/blackhole.port" $BLACKHOLE_PID
 bh=$(cat "$T/blackhole.port")
 sed -i "s|^port = .*|port = $bh|; s|^io_timeout = .*|io_timeout = 2|; s|^retries = .*|retries = 1|" "$T/pipeline.conf"
 sed -i "s|^known_hosts = .*|known_hosts = $good_kh|" "$T/pipeline.conf"

@@ -15,16 +15,8 @@ bigsha=$(sha256sum "$big" | cut -d' ' -f1)
 final=$T/data/inbox/2026-11-25/bank_client/$(basename "$big")
 
 # wait_part: waits until a temporary download of more than 20 MB exists in the inbox
-wait_part() {
-	local i
-	for i in $(seq 400); do
-		if [ -n "$(find "$T/data/inbox/2026-11-25" -name '*.part.*' -size +20M 2>/dev/null)" ]; then
-			return 0
-		fi
-		sleep 0.025
-	done
-	return 1
-}
+part_started() { [ -n "$(find "$T/data/inbox/$1" -name '*.part.*' -size +20M 2>/dev/null)" ]; }
+wait_part() { t_until 120 part_started 2026-11-25; }
 
 # --- 1. the server dies mid-transfer
 t_pipeline fetch --date 2026-11-25 > "$T/out1" 2> "$T/err1" &
@@ -57,10 +49,7 @@ sed -i "s|^io_timeout = .*|io_timeout = 2|" "$T/pipeline.conf"
 start=$(date +%s)
 t_pipeline fetch --date 2026-11-27 > "$T/out3" 2> "$T/err3" &
 pid=$!
-for i in $(seq 400); do
-	[ -n "$(find "$T/data/inbox/2026-11-27" -name '*.part.*' -size +20M 2>/dev/null)" ] && break
-	sleep 0.025
-done
+t_until 120 part_started 2026-11-27
 stalled=$("$REPO/scripts/sftp-server.sh" stall "$SFTP_PORT")
 [ -n "$stalled" ] || t_fail "no session to stall"
 wait "$pid"
@@ -82,10 +71,7 @@ big2sha=$(sha256sum "$big2" | cut -d' ' -f1)
 final2=$T/data/inbox/2026-11-26/bank_client/$(basename "$big2")
 "$PIPELINE" --config "$T/pipeline.conf" fetch --date 2026-11-26 > "$T/out2" 2> "$T/err2" &
 pid=$!
-for i in $(seq 400); do
-	[ -n "$(find "$T/data/inbox/2026-11-26" -name '*.part.*' -size +20M 2>/dev/null)" ] && break
-	sleep 0.025
-done
+t_until 120 part_started 2026-11-26
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 [ -e "$final2" ] && t_fail "killed: a partial file under the final name"

@@ -19,10 +19,8 @@ final=$T/data/inbox/$D/bank_client/$(basename "$big")
 # --- 1. SIGTERM while a large file is being downloaded
 "$PIPELINE" --config "$T/pipeline.conf" fetch --date $D > "$T/out1" 2> "$T/err1" &
 pid=$!
-for _ in $(seq 400); do
-	[ -n "$(find "$T/data/inbox/$D" -name '*.part.*' -size +20M 2>/dev/null)" ] && break
-	sleep 0.025
-done
+part_started() { [ -n "$(find "$T/data/inbox/$1" -name '*.part.*' -size +20M 2>/dev/null)" ]; }
+t_until 120 part_started $D
 [ -n "$(find "$T/data/inbox/$D" -name '*.part.*' -size +20M 2>/dev/null)" ] || t_fail "the large transfer never started"
 t0=$EPOCHREALTIME
 kill -TERM $pid
@@ -46,10 +44,7 @@ conf_set source.bank_client missing_backoff_ms 30000
 D2=2026-11-26
 "$PIPELINE" --config "$T/pipeline.conf" fetch --date $D2 > "$T/out2" 2> "$T/err2" &
 pid=$!
-for _ in $(seq 400); do
-	grep -q 'expected file not there yet; looking again' "$T/err2" && break
-	sleep 0.025
-done
+t_until 120 grep -q 'expected file not there yet; looking again' "$T/err2"
 grep -q 'expected file not there yet; looking again' "$T/err2" || t_fail "fetch never waited for the missing file"
 kill -TERM $pid
 # the 30 s wait is cut short: the run ends long before it (a bound, not a measurement)
@@ -72,11 +67,11 @@ while True:
     c, _ = s.accept(); held.append(c); print("accepted", flush=True)
 ' > "$T/blackhole.out" &
 BLACKHOLE_PID=$!
-for _ in $(seq 50); do [ -s "$T/blackhole.out" ] && break; sleep 0.1; done
+t_wait_file "$T/blackhole.out" $BLACKHOLE_PID
 sed -i "s|^port = .*|port = $(head -1 "$T/blackhole.out")|; s|^io_timeout = .*|io_timeout = 30|; s|^retries = .*|retries = 3|" "$T/pipeline.conf"
 "$PIPELINE" --config "$T/pipeline.conf" fetch --date 2026-11-27 > "$T/out3" 2> "$T/err3" &
 pid=$!
-for _ in $(seq 200); do grep -q accepted "$T/blackhole.out" && break; sleep 0.025; done
+t_until 120 grep -q accepted "$T/blackhole.out"
 grep -q accepted "$T/blackhole.out" || t_fail "fetch never connected to the silent server"
 sleep 0.2                      # inside libssh2's wait for the server's banner
 kill -TERM $pid

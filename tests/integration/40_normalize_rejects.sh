@@ -24,6 +24,8 @@ account_no = DE44500105175407324931
 required = no
 EOF
 mkdir -p "$T/remote/eu"
+# a source's account_no must be one of [accounts] (checked at load)
+sed -i '/^\[accounts\]/a other = DE44500105175407324931' "$T/pipeline.conf"
 
 # the ledger knows the client-money account (in SGD): a USD statement for it is refused
 q "INSERT INTO bank_account VALUES ('0123456789', 'SGD', 'CLIENT_MONEY', 'Client money')" >/dev/null

@@ -52,6 +52,27 @@ assert_exit 3 t_pipeline -q run --date 2026-11-20
 if echo "$T_ERR" | grep -q 'level=info'; then t_fail "-q printed info lines"; fi
 assert_contains "$T_ERR" "level=error" "-q keeps errors"
 
+# each error once: the stage's failure line names it; the command's own log line does not repeat it
+assert_exit 3 t_pipeline run --date 2026-11-20
+why="input for 2026-11-20 not there yet: bank_client: 0 of 1 expected file(s)"
+assert_contains "$(echo "$T_ERR" | tail -1)" "pipeline: $why" "the last line is the plain sentence"
+assert_eq 1 "$(echo "$T_ERR" | grep '^ts=' | grep -cF -- "$why")" "the error is logged once"
+
+# under systemd (stderr is the journal, $JOURNAL_STREAM names it): syslog priorities, no plain line
+: > "$T/journal"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal") t_pipeline run --date 2026-11-20 2>>"$T/journal"
+assert_eq 3 $? "journal: exit 3"
+assert_eq 0 "$(grep -vc '^<[3467]>ts=' "$T/journal")" "journal: every line starts with its priority"
+assert_eq "$(grep -c '^<3>' "$T/journal")" "$(grep -c 'level=error' "$T/journal")" "journal: errors are <3>"
+assert_eq "$(grep -c '^<6>' "$T/journal")" "$(grep -c 'level=info' "$T/journal")" "journal: info lines are <6>"
+[ "$(grep -c '^<3>' "$T/journal")" -ge 1 ] || t_fail "journal: no error line"
+assert_eq 1 "$(grep -cF -- "$why" "$T/journal")" "journal: the error once"
+grep -q '^pipeline: ' "$T/journal" && t_fail "journal: the plain last line repeats the error"
+grep -rq '^<' "$T/data/log" && t_fail "the run log file has priority prefixes"
+# the same variable for another file (a shell redirected elsewhere) is not the journal
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal") t_pipeline run --date 2026-11-20 2>"$T/not-journal"
+grep -q '^<' "$T/not-journal" && t_fail "priorities written to a stderr that is not the journal"
+
 # the password never appears
 pw=$(cat "$T/db.password")
 if grep -rq -- "$pw" "$T/data/log" "$T/stderr"; then t_fail "the database password appears in a log"; fi

@@ -159,7 +159,9 @@ assert_exit 1 t_pipeline notify --test --date 2026-11-25
 rm -f "$T/mail/exit"
 
 # --- a stuck command is killed after [notify] timeout; nothing listening on the webhook port
-conf_set notify command "sleep 30"
+# (an argument of its own: other checkouts on this machine may run this test at the same time)
+STUCK="sleep 30.$$"
+conf_set notify command "$STUCK"
 conf_set notify timeout 1
 kill "$HOOK_PID"; wait "$HOOK_PID" 2>/dev/null
 start=$(date +%s)
@@ -168,7 +170,7 @@ took=$(( $(date +%s) - start ))
 [ "$took" -lt 15 ] || t_fail "a stuck mail command held the run for ${took}s"
 assert_contains "$T_ERR" "notify: command did not finish within 1 s; killed" "stuck command killed"
 assert_contains "$T_ERR" "channel=webhook error=\"notify: webhook http://127.0.0.1:$HOOK_PORT: Couldn't connect to server\"" "webhook down"
-pgrep -f "^sleep 30$" >/dev/null && t_fail "the stuck command survived"
+pgrep -f "^$STUCK\$" >/dev/null && t_fail "the stuck command survived"
 
 # --- notify --test sends the date's summary as TEST
 conf_set notify command "$T/bin/sendmail -t"

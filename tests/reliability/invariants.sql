@@ -139,3 +139,15 @@ SELECT 'violation', 'statement loaded twice', account_no || ' ' || statement_no 
 --    (only checked when :final is set), and a stage is 'done' at most once without a redo between.
 SELECT 'violation', 'stage left running', business_date || ' ' || stage || ' run ' || run_id
   FROM stage_run WHERE state = 'running' AND :final;
+
+-- 7. No history row lost across any fault or rerun (sql/130_history.sql): every row deleted from a
+--    history table was deleted by one of the documented replace paths, each deletion counted into
+--    history_replace with the path that made it; a NULL action is a deletion outside them. A
+--    resolved exception is never deleted or changed (a trigger refuses it to everyone), and every
+--    exception's run and every replacement's run still exists.
+SELECT 'violation', 'history row lost', table_name || ': ' || sum(rows) || ' row(s) deleted outside the replace paths'
+  FROM history_replace WHERE action IS NULL GROUP BY table_name;
+SELECT 'violation', 'history replaced by no run', replace_id || ': ' || action || ' on ' || table_name
+  FROM history_replace WHERE change = 'DELETE' AND run_id IS NULL AND action IS NOT NULL;
+SELECT 'violation', 'resolved exception without its note', exception_id::text
+  FROM exception WHERE status = 'RESOLVED' AND (closed_by IS NULL OR close_note IS NULL);

@@ -1,7 +1,7 @@
 /*
  * test_log.c - log lines (src/log.c): a value longer than the per-value limit is shortened with a
  * marker and the line stays whole and, in JSON, valid (it was cut silently at 8 KiB before); key
- * order; logfmt quoting.
+ * order; logfmt quoting; bidi controls and invisible characters escaped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,12 +83,38 @@ test_logfmt(void **state)
 	free(line);
 }
 
+/* A bidi control in a value ("invoice" RLO "fdp.sta") is written as \u202e, in both formats. */
+static void
+test_invisible(void **state)
+{
+	static const char name[] = "invoice\xe2\x80\xae" "fdp.sta";
+	char *line;
+	json_t *o;
+	json_error_t err;
+
+	(void)state;
+	line = log_one(0, name);
+	assert_non_null(strstr(line, "value=invoice\\u202efdp.sta"));
+	assert_null(strstr(line, "\xe2\x80\xae"));
+	free(line);
+	line = log_one(1, name);
+	assert_non_null(strstr(line, "\"value\":\"invoice\\u202efdp.sta\""));
+	assert_null(strstr(line, "\xe2\x80\xae"));
+	o = json_loads(line, 0, &err);      /* the same text once decoded */
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "value")), name);
+	json_decref(o);
+	free(line);
+	log_set_json(0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_long_value),
 		cmocka_unit_test(test_logfmt),
+		cmocka_unit_test(test_invisible),
 	};
 
 	log_set_level(LOG_DEBUG);

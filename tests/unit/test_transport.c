@@ -225,7 +225,7 @@ test_dir_list_and_get(void **state)
 	remote_list_free(&l);
 
 	dst = xasprintf("%s/b.sta", s->local);
-	assert_int_equal(transport_get(t, "b.sta", dst, 1000, NULL, &ti), PERR_OK);
+	assert_int_equal(transport_get(t, "b.sta", -1, dst, 1000, NULL, &ti), PERR_OK);
 	got = read_str(dst);
 	assert_non_null(got);
 	assert_string_equal(got, "hello statement\n");
@@ -237,21 +237,21 @@ test_dir_list_and_get(void **state)
 
 	/* a symlink is refused, nothing is written */
 	dst = xasprintf("%s/link.sta", s->local);
-	assert_int_equal(transport_get(t, "link.sta", dst, 1000, NULL, &ti), PERR_UNSAFE_NAME);
+	assert_int_equal(transport_get(t, "link.sta", -1, dst, 1000, NULL, &ti), PERR_UNSAFE_NAME);
 	assert_int_equal(access(dst, F_OK), -1);
 	free(dst);
 	/* a directory is refused */
 	dst = xasprintf("%s/archive", s->local);
-	assert_int_equal(transport_get(t, "archive", dst, 1000, NULL, &ti), PERR_UNSAFE_NAME);
+	assert_int_equal(transport_get(t, "archive", -1, dst, 1000, NULL, &ti), PERR_UNSAFE_NAME);
 	free(dst);
 	/* over the size limit: refused, nothing under the final name, no temporary left */
 	dst = xasprintf("%s/big.sta", s->local);
-	assert_int_equal(transport_get(t, "b.sta", dst, 15, NULL, &ti), PERR_TOO_LARGE);
+	assert_int_equal(transport_get(t, "b.sta", -1, dst, 15, NULL, &ti), PERR_TOO_LARGE);
 	assert_int_equal(access(dst, F_OK), -1);
 	free(dst);
 	/* unsafe names are refused before anything is opened */
-	assert_int_equal(transport_get(t, "../remote/b.sta", "/tmp/never", 1000, NULL, &ti), PERR_UNSAFE_NAME);
-	assert_int_equal(transport_get(t, ".hidden", "/tmp/never", 1000, NULL, &ti), PERR_UNSAFE_NAME);
+	assert_int_equal(transport_get(t, "../remote/b.sta", -1, "/tmp/never", 1000, NULL, &ti), PERR_UNSAFE_NAME);
+	assert_int_equal(transport_get(t, ".hidden", -1, "/tmp/never", 1000, NULL, &ti), PERR_UNSAFE_NAME);
 	{
 		/* only b.sta in local/: no temporary files left */
 		char *cmd = xasprintf("test $(ls -A '%s' | wc -l) -eq 1", s->local);

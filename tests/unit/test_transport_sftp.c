@@ -248,11 +248,11 @@ test_put_large_and_get_back(void **state)
 	assert_int_equal(transport_put_file(t, l, "large.bin", &there, &up), PERR_OK);
 	assert_false(there);
 	assert_int_equal(up.size, 20000000);
-	assert_int_equal(transport_get(t, "large.bin", back, 20000000, NULL, &down), PERR_OK);
+	assert_int_equal(transport_get(t, "large.bin", -1, back, 20000000, NULL, &down), PERR_OK);
 	assert_string_equal(up.sha256, down.sha256);
 	assert_int_equal(down.size, 20000000);
 	/* the size limit is enforced on download */
-	assert_int_equal(transport_get(t, "large.bin", back, 19999999, NULL, &down), PERR_TOO_LARGE);
+	assert_int_equal(transport_get(t, "large.bin", -1, back, 19999999, NULL, &down), PERR_TOO_LARGE);
 	/* the earlier complete copy is still intact; no temporary file beside it */
 	cmd = xasprintf("cmp -s '%s' '%s' && test -z \"$(ls -A '%s' | grep part)\"", l, back, S.dir);
 	assert_int_equal(system(cmd), 0);
