@@ -6,6 +6,7 @@
 #   make test       install what is missing, run unit and integration tests (SANITIZE=1: ASan+UBSan)
 #   make bench      print benchmark figures (never fails because the machine is slow)
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS each
+#   make currencies  regenerate src/currencies.inc from ICU (tools/gencurrencies.c)
 #   make fixtures-large N=100000   write a generated world of N statement lines under var/large
 #   make install PREFIX=/usr/local / make uninstall
 
@@ -38,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 
-.PHONY: pipeline all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview
+.PHONY: pipeline all deps demo test unit integration bench fuzz fixtures-large install uninstall clean reliability report-preview currencies
 
 all: pipeline
 
@@ -67,6 +68,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+$(BUILD)/src/money.o: src/currencies.inc
+
+# The unit test of the currency table compares it with ICU.
+ICU_LIBS := $(shell pkg-config --libs icu-uc 2>/dev/null)
+$(BUILD)/tests/test_money: LDLIBS += $(ICU_LIBS)
+
+# src/currencies.inc is generated from ICU (with the ISO 4217 corrections in the generator) and committed.
+currencies:
+	@mkdir -p $(BUILD)/tools
+	@$(CC) -std=c11 -Wall -Wextra -Werror -o $(BUILD)/tools/gencurrencies tools/gencurrencies.c $(ICU_LIBS)
+	@$(BUILD)/tools/gencurrencies > src/currencies.inc.tmp && mv src/currencies.inc.tmp src/currencies.inc
 
 deps:
 	@sh scripts/deps.sh

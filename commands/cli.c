@@ -25,6 +25,32 @@ cli_operator(void)
 	return (s && *s) ? s : "scheduler";
 }
 
+enum perr
+cli_exception_id(const char *what, const char *arg, int64_t *out)
+{
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || id <= 0) {
+		fprintf(stderr, "pipeline: usage error: %s: \"%s\" is not an exception id (a positive number)\n", what, arg);
+		return PERR_USAGE;
+	}
+	*out = (int64_t)id;
+	return PERR_OK;
+}
+
+enum perr
+cli_person(const char *what, const char **by)
+{
+	if (*by == NULL)
+		*by = cli_operator();
+	if (**by == '\0' || !strcmp(*by, "scheduler")) {
+		fprintf(stderr, "pipeline: usage error: %s: say who you are (--by NAME or $USER)\n", what);
+		return PERR_USAGE;
+	}
+	return PERR_OK;
+}
+
 int
 cli_fail(enum perr e)
 {

@@ -27,6 +27,15 @@ enum perr cli_date(const struct config *cfg, const char *arg, date_t *out);
 /* Who runs this: $PIPELINE_OPERATOR, else $USER, else "scheduler". Static storage. */
 const char *cli_operator(void);
 
+/* An exception id from the command line (a positive number); else a usage message for `what`, PERR_USAGE. */
+enum perr cli_exception_id(const char *what, const char *arg, int64_t *out);
+
+/*
+ * The person acting: *by if given, else cli_operator(); a usage message for `what` and PERR_USAGE
+ * when that is the scheduler (a person's act must name the person).
+ */
+enum perr cli_person(const char *what, const char **by);
+
 /* Prints "pipeline: <message>: <detail>" for e on stderr (and the log) and returns its exit code. */
 int cli_fail(enum perr e);
 

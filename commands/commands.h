@@ -20,5 +20,8 @@ int cmd_doctor(int argc, char **argv, const char *config_path);
 int cmd_explain(int argc, char **argv, const char *config_path);
 int cmd_export(int argc, char **argv, const char *config_path);
 int cmd_resolve(int argc, char **argv, const char *config_path);
+int cmd_assign(int argc, char **argv, const char *config_path);
+int cmd_comment(int argc, char **argv, const char *config_path);
+int cmd_signoff(int argc, char **argv, const char *config_path);
 
 #endif

@@ -490,7 +490,8 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    /* the history (sql/privileges.sql, "THE HISTORY RULE"): changed only by sql/130's functions */
 	    "                    'stage_run', 'fetched_file', 'file_load', 'statement', 'statement_line',"
 	    "                    'trustee_register', 'trustee_holding', 'recon_match', 'recon_match_movement',"
-	    "                    'exception', 'recon_run_config', 'history_replace',"
+	    "                    'exception', 'recon_run_config', 'history_replace', 'bank_rec', 'bank_rec_item',"
+	    "                    'book_balance', 'recon_signoff', 'exception_assignment', 'exception_comment',"
 	    "                    'payment_status_report', 'payment_status', 'transfer_status_event']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);

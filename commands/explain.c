@@ -51,18 +51,46 @@ print_money(const char *label, const char *minor, const char *cur)
 	printf("%s%s %s", label, cur, money_format((int64_t)v, c ? c->exponent : 0, buf));
 }
 
-/* Prints the exceptions about a subject (and, for a movement, those naming it as ledger_id). */
+/*
+ * Prints the owners and comments of an exception, oldest first (sql/142: by type and subject, so the
+ * notes of an exception a rerun re-created are still its own).
+ */
+static enum perr
+print_notes(PGconn *db, const char *type, const char *subject)
+{
+	const char *params[2] = { type, subject };
+	PGresult *res;
+	int i;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT to_char(at, 'YYYY-MM-DD HH24:MI'), what, who, body FROM ("
+	    "  SELECT assigned_at AS at, 'assigned to ' || assigned_to AS what, assigned_by AS who, '' AS body,"
+	    "         assignment_id AS id, 0 AS k FROM exception_assignment WHERE type = $1 AND subject = $2"
+	    "  UNION ALL"
+	    "  SELECT written_at, 'comment', written_by, body, comment_id, 1 FROM exception_comment"
+	    "   WHERE type = $1 AND subject = $2) n ORDER BY at, k, id", 2, params);
+	if (res == NULL)
+		return PERR_DB;
+	for (i = 0; i < PQntuples(res); i++)
+		printf("    %s %s by %s%s%s\n", PQgetvalue(res, i, 0), outside(res, i, 1), outside(res, i, 2),
+		    *PQgetvalue(res, i, 3) ? ": " : "", outside(res, i, 3));
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* Prints the exceptions about a subject (and, for a movement, those naming it as ledger_id), with their notes. */
 static enum perr
 print_exceptions(PGconn *db, const char *subject, const char *ledger_id, int *shown)
 {
 	const char *params[2] = { subject, ledger_id ? ledger_id : "" };
 	PGresult *res;
+	enum perr e = PERR_OK;
 	int i, n;
 
 	res = db_query(db, PGRES_TUPLES_OK,
 	    "SELECT exception_id, type, severity, status, to_char(opened_date, 'YYYY-MM-DD'),"
 	    "       coalesce(to_char(closed_date, 'YYYY-MM-DD'), ''), coalesce(closed_by, ''),"
-	    "       coalesce(close_note, ''), detail"
+	    "       coalesce(close_note, ''), detail, subject"
 	    "  FROM exception"
 	    " WHERE subject = $1 OR ($2 <> '' AND subject <> $1 AND type IN ('AMOUNT_MISMATCH', 'AMBIGUOUS')"
 	    "                        AND $2 = ANY (string_to_array(ledger_id, ',')))"
@@ -77,10 +105,12 @@ print_exceptions(PGconn *db, const char *subject, const char *ledger_id, int *sh
 			printf(", closed %s by %s%s%s", PQgetvalue(res, i, 5), outside(res, i, 6),
 			    *PQgetvalue(res, i, 7) ? ": " : "", outside(res, i, 7));
 		printf("\n    %s\n", outside(res, i, 8));
+		if ((e = print_notes(db, PQgetvalue(res, i, 1), PQgetvalue(res, i, 9))) != PERR_OK)
+			break;
 	}
 	*shown = n;
 	PQclear(res);
-	return PERR_OK;
+	return e;
 }
 
 static enum perr
@@ -97,7 +127,7 @@ explain_lines(PGconn *db, const char *ref, int *found)
 	    "       m.rule, coalesce(to_char(m.business_date, 'YYYY-MM-DD'), ''), coalesce(m.run_id, 0),"
 	    "       coalesce((SELECT string_agg(mm.movement_id, ', ' ORDER BY mm.movement_id)"
 	    "                   FROM recon_match_movement mm WHERE mm.match_id = m.match_id), ''),"
-	    "       l.narrative, count(*) OVER ()"
+	    "       l.narrative, count(*) OVER (), l.counterparty, l.counterparty_account"
 	    "  FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id"
 	    "  LEFT JOIN recon_match m ON m.line_id = l.line_id"
 	    " WHERE l.reference = $1 OR l.bank_ref = $1"
@@ -117,6 +147,9 @@ explain_lines(PGconn *db, const char *ref, int *found)
 		    *PQgetvalue(res, i, 5) ? outside(res, i, 5) : "(none)",
 		    *PQgetvalue(res, i, 6) ? outside(res, i, 6) : "(none extracted)", outside(res, i, 7),
 		    PQgetvalue(res, i, 8), outside(res, i, 14));
+		if (*PQgetvalue(res, i, 16) || *PQgetvalue(res, i, 17))
+			printf("  counterparty: %s%s%s\n", outside(res, i, 16),
+			    *PQgetvalue(res, i, 16) && *PQgetvalue(res, i, 17) ? ", " : "", outside(res, i, 17));
 		if (!PQgetisnull(res, i, 10))
 			printf("  MATCHED on %s by rule %s (reconcile run %s) with movement %s\n", PQgetvalue(res, i, 11),
 			    PQgetvalue(res, i, 10), PQgetvalue(res, i, 12), PQgetvalue(res, i, 13));

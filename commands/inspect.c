@@ -1,9 +1,12 @@
 /*
- * inspect.c - `pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] FILE...`: parses
- * statement files without touching the database and prints them as JSON Lines: per statement a
+ * inspect.c - `pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] [--strict] FILE...`:
+ * parses statement files without touching the database and prints them as JSON Lines: per statement a
  * {"kind":"statement",...} object, then one {"kind":"line",...} object per line (a trustee
- * register prints {"kind":"register",...} then {"kind":"holding",...}; a pain.002 status report
- * {"kind":"status_report",...} then {"kind":"status",...}). This is how a person
+ * register prints {"kind":"register",...} then {"kind":"holding",...}). A line whose MT940 :86: is
+ * structured (formats/mt940_86.h) carries "details" (counterparty, end-to-end reference, purpose);
+ * a file that is not standard MT940 ends with {"kind":"deviations",...} listing what was
+ * tolerated (--strict, or the source's mt940_strict, refuses it instead); a pain.002 status report
+ * prints {"kind":"status_report",...} then {"kind":"status",...}. This is how a person
  * checks a new bank's file before it goes live.
  *
  * Each file is read twice: the first pass validates the whole file and collects the statement
@@ -23,6 +26,7 @@
 #include "jsonout.h"
 #include "layout.h"
 #include "money.h"
+#include "mt940_86.h"
 #include "pain002.h"
 #include "refx.h"
 #include "statement.h"
@@ -98,6 +102,53 @@ put_record(FILE *fp, json_t *o)
 	return PERR_OK;
 }
 
+/* A structured :86:, decoded: only for lines that have one (the other lines keep their shape). */
+static json_t *
+details_json(const struct info86 *in)
+{
+	json_t *o = json_object();
+
+	jsonout_set(o, "structure", jsonout_str(in->kind == INFO86_GVC ? "gvc" : "slash"));
+	jsonout_set(o, "code", jsonout_str(in->code));
+	jsonout_set(o, "posting_text", jsonout_str(in->posting_text.p));
+	jsonout_set(o, "end_to_end_ref", jsonout_str(in->eref.p));
+	jsonout_set(o, "customer_ref", jsonout_str(in->kref.p));
+	jsonout_set(o, "mandate_ref", jsonout_str(in->mref.p));
+	jsonout_set(o, "creditor_id", jsonout_str(in->cred.p));
+	jsonout_set(o, "remittance", jsonout_str(in->svwz.p));
+	jsonout_set(o, "purpose", jsonout_str(in->purpose.p));
+	jsonout_set(o, "counterparty_name", jsonout_str(in->name.p));
+	jsonout_set(o, "counterparty_account", jsonout_str(in->account.p));
+	jsonout_set(o, "counterparty_bic", jsonout_str(in->bic.p));
+	return o;
+}
+
+/* {"kind":"deviations",...} after a file's statements, when the parser tolerated any. */
+static enum perr
+print_deviations(FILE *fp, const char *path, const char *format, const struct deviations *dv)
+{
+	json_t *o, *a;
+
+	if (dv->n == 0)
+		return PERR_OK;
+	o = json_object();
+	a = json_array();
+	for (int i = 0; i < dv->n; i++) {
+		json_t *d = json_object();
+
+		jsonout_set(d, "code", jsonout_str(dv->d[i].code));
+		jsonout_set(d, "first_line", jsonout_int(dv->d[i].first_line));
+		jsonout_set(d, "count", jsonout_int(dv->d[i].count));
+		jsonout_set(d, "what", jsonout_str(dv->d[i].what));
+		json_array_append_new(a, d);
+	}
+	jsonout_set(o, "kind", jsonout_str("deviations"));
+	jsonout_set(o, "file", jsonout_str(path));
+	jsonout_set(o, "format", jsonout_str(format));
+	jsonout_set(o, "deviations", a);
+	return put_record(fp, o);
+}
+
 static enum perr
 print_begin(void *arg, const struct stmt_header *hb)
 {
@@ -143,6 +194,8 @@ print_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	jsonout_set(o, "supplementary", jsonout_str(l->supplementary));
 	jsonout_set(o, "narrative", jsonout_str(l->narrative));
 	jsonout_set(o, "reference", jsonout_str(l->reference));
+	if (l->info != NULL && l->info->kind != INFO86_TEXT)
+		jsonout_set(o, "details", details_json(l->info));
 	return put_record(p->out, o);
 }
 
@@ -230,11 +283,13 @@ inspect_pain002(const char *path)
 
 /* Parses one file twice (validate + collect, then print). */
 static enum perr
-inspect_file(const char *path, const struct format *fmt, enum text_encoding enc, const struct refx *rx)
+inspect_file(const char *path, const struct format *fmt, enum text_encoding enc, const struct refx *rx,
+    bool strict)
 {
 	struct collect c = { 0 };
 	struct printer pr = { .out = stdout, .c = &c, .file = path, .format = fmt->name };
-	struct parse_opts o = { .path = path, .encoding = enc, .refx = rx };
+	struct deviations dv = { 0 };
+	struct parse_opts o = { .path = path, .encoding = enc, .refx = rx, .deviations = &dv, .strict = strict };
 	FILE *fp;
 	enum perr e;
 
@@ -263,8 +318,11 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 		e = format_parse_statements(fmt, fp, &o, &s1);
 		if (e == PERR_OK) {
 			rewind(fp);
+			o.deviations = NULL;     /* counted by the first pass */
 			e = format_parse_statements(fmt, fp, &o, &s2);
 		}
+		if (e == PERR_OK)
+			e = print_deviations(stdout, path, fmt->name, &dv);
 	}
 	fclose(fp);
 	free(c.h);
@@ -274,12 +332,13 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 static void
 inspect_usage(FILE *fp)
 {
-	fprintf(fp, "usage: pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] FILE...\n"
+	fprintf(fp, "usage: pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] [--strict] FILE...\n"
 	    "Parses statement files without the database and prints them as JSON Lines.\n"
 	    "  --format NAME    mt940, trustee_register, pain002 or a layout under formats/ (default:\n"
 	    "                   guessed; a pain.002 status report needs --format pain002)\n"
 	    "  --source NAME    use that [source.NAME]'s format, encoding and reference patterns\n"
 	    "  --encoding ENC   UTF-8 (default) or ISO-8859-1 for MT940 and the trustee register\n"
+	    "  --strict         refuse MT940 that is not standard (as mt940_strict = yes does)\n"
 	    "Errors go to standard error; the exit status is 1 if any file failed.\n");
 }
 
@@ -293,6 +352,7 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 	struct refx *rx = NULL;
 	struct format *fixed = NULL;
 	enum text_encoding enc = ENC_UTF8;
+	bool strict = false;
 	int i, rc = 0;
 	enum perr e;
 
@@ -304,6 +364,10 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			inspect_usage(stdout);
 			return 0;
+		}
+		if (strcmp(argv[i], "--strict") == 0) {
+			strict = true;
+			continue;
 		}
 		if (i + 1 >= argc) {
 			inspect_usage(stderr);
@@ -385,7 +449,7 @@ cmd_inspect(int argc, char **argv, const char *conf_file)
 			rc = 1;
 			continue;
 		}
-		e = inspect_file(argv[i], f, enc, rx);
+		e = inspect_file(argv[i], f, enc, rx, strict || (src != NULL && src->mt940_strict));
 		if (e != PERR_OK) {
 			fflush(stdout);
 			fprintf(stderr, "pipeline: inspect: %s\n", perr_detail());

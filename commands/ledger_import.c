@@ -35,6 +35,8 @@ enum col_kind {
 	C_UNITS,     /* whole number >= min */
 	C_DATE,      /* YYYY-MM-DD */
 	C_TIMESTAMP, /* ISO 8601 with offset: YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM) */
+	C_BALANCE,   /* signed decimal in major units of the account in column `ref` (its currency is in
+	                the database, not the row: the decimals are checked and the value scaled in SQL) */
 };
 
 struct column {
@@ -150,6 +152,18 @@ static const struct extract_file extract_files[] = {
 		{ "NOT EXISTS (SELECT 1 FROM investor i WHERE i.investor_id = s.investor_id)",
 		  "unknown investor %s", "investor_id" },
 		{ NULL, NULL, NULL } }, NULL },
+	{ "balances.csv", "book_balance", 3, {
+		{ "account_no", "account_no", "text", C_ID, NULL, 0, 0 },
+		{ "as_of_date", "as_of_date", "date", C_DATE, NULL, 0, 0 },
+		{ "book_balance", "balance_minor", "bigint", C_BALANCE, NULL, 0, 0 },
+	  }, "account_no,as_of_date", {
+		{ "NOT EXISTS (SELECT 1 FROM bank_account a WHERE a.account_no = s.account_no)",
+		  "unknown account %s", "account_no" },
+		{ "scale(s.balance_minor::numeric) > (SELECT c.exponent FROM bank_account a"
+		  " JOIN currency c ON c.code = a.currency WHERE a.account_no = s.account_no)",
+		  "book_balance %s has more decimals than the account's currency allows", "balance_minor" },
+		{ "abs(s.balance_minor::numeric) >= 1e15", "book_balance %s is out of range", "balance_minor" },
+		{ NULL, NULL, NULL } }, NULL },
 };
 #define N_EXTRACT_FILES ((int)(sizeof extract_files / sizeof extract_files[0]))
 
@@ -248,6 +262,26 @@ valid_timestamp(const char *s)
 	return strlen(s) == 6 && (s[0] == '+' || s[0] == '-') && s[1] >= '0' && s[1] <= '2'
 	    && s[2] >= '0' && s[2] <= '9' && s[3] == ':' && s[4] >= '0' && s[4] <= '5'
 	    && s[5] >= '0' && s[5] <= '9';
+}
+
+/* -?DIGITS[.DIGITS], at most 15 integer and 4 decimal digits (no currency has more, money.h). */
+static bool
+valid_decimal(const char *s)
+{
+	size_t n;
+
+	if (*s == '-')
+		s++;
+	n = strspn(s, "0123456789");
+	if (n == 0 || n > 15)
+		return false;
+	s += n;
+	if (*s == '\0')
+		return true;
+	if (*s++ != '.')
+		return false;
+	n = strspn(s, "0123456789");
+	return n >= 1 && n <= 4 && s[n] == '\0';
 }
 
 static bool
@@ -384,6 +418,11 @@ take_record(struct reader *r)
 				return row_error(r, c, "\"%.24s\" is not a date YYYY-MM-DD", v);
 			copy_field(r, v, false);
 			break;
+		case C_BALANCE:
+			if (!valid_decimal(v))
+				return row_error(r, c, "\"%.32s\" is not a decimal amount like -1500.00", v);
+			copy_field(r, v, false);
+			break;
 		case C_TIMESTAMP:
 			if (!valid_timestamp(v))
 				return row_error(r, c, "\"%.40s\" is not an ISO 8601 timestamp with offset", v);
@@ -509,7 +548,15 @@ sql_join(const struct extract_file *ef, enum join_form form)
 		switch (form) {
 		case J_DECL_TEXT: tmp = xasprintf("%s%s%s text", out, sep, c->db_name); break;
 		case J_NAME: tmp = xasprintf("%s%s%s", out, sep, c->db_name); break;
-		case J_CAST_S: tmp = xasprintf("%s%ss.%s::%s", out, sep, c->db_name, c->db_type); break;
+		case J_CAST_S:
+			if (c->kind == C_BALANCE)       /* major units to minor units of the account's currency */
+				tmp = xasprintf("%s%s(s.%s::numeric * power(10::numeric, (SELECT cu.exponent"
+				    " FROM bank_account ba JOIN currency cu ON cu.code = ba.currency"
+				    " WHERE ba.account_no = s.%s)))::bigint", out, sep, c->db_name,
+				    ef->cols[c->ref].db_name);
+			else
+				tmp = xasprintf("%s%ss.%s::%s", out, sep, c->db_name, c->db_type);
+			break;
 		default: tmp = xasprintf("%s%st.%s", out, sep, c->db_name); break;
 		}
 		free(out);
@@ -661,7 +708,7 @@ usage_ledger(FILE *fp)
 {
 	fprintf(fp, "usage: pipeline ledger import DIR\n\n"
 	    "Loads a ledger extract: accounts.csv, investors.csv, offerings.csv, subscriptions.csv,\n"
-	    "cash_movements.csv, holdings.csv (any may be absent). All or nothing; importing the\n"
+	    "cash_movements.csv, holdings.csv, balances.csv (any may be absent). All or nothing; importing the\n"
 	    "same extract again changes nothing; a changed row with an existing id is an error.\n");
 }
 
@@ -722,7 +769,7 @@ cmd_ledger(int argc, char **argv, const char *config_path)
 		goto out;
 	/* Fresh statistics for the stages that plan queries over what was just loaded. */
 	if (total_new > 0 && (e = db_exec(db, "SELECT pipeline_analyze('bank_account', 'investor', 'offering',"
-	    " 'subscription', 'cash_movement', 'holding')")) != PERR_OK)      /* as the owner (sql/090) */
+	    " 'subscription', 'cash_movement', 'holding', 'book_balance')")) != PERR_OK)      /* as the owner (sql/090) */
 		goto out;
 	for (i = 0; i < N_EXTRACT_FILES; i++)
 		if (access(readers[i].path, F_OK) == 0)

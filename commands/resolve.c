@@ -29,8 +29,7 @@ cmd_resolve(int argc, char **argv, const char *config_path)
 	const char *note = NULL, *by = NULL;
 	struct config *cfg = NULL;
 	PGconn *db = NULL;
-	long long id;
-	char *end;
+	int64_t id;
 	int c;
 	enum perr e;
 
@@ -55,23 +54,14 @@ cmd_resolve(int argc, char **argv, const char *config_path)
 		fputs(resolve_usage, stderr);
 		return 2;
 	}
-	id = strtoll(argv[optind], &end, 10);
-	if (*argv[optind] == '\0' || *end != '\0' || id <= 0) {
-		fprintf(stderr, "pipeline: usage error: resolve: \"%s\" is not an exception id (a positive number)\n",
-		    argv[optind]);
+	if (cli_exception_id("resolve", argv[optind], &id) != PERR_OK)
 		return 2;
-	}
 	if (note == NULL || note[strspn(note, " \t")] == '\0') {
 		fprintf(stderr, "pipeline: usage error: resolve: a note saying why is required (--note TEXT)\n");
 		return 2;
 	}
-	if (by == NULL) {
-		by = cli_operator();
-		if (!strcmp(by, "scheduler")) {
-			fprintf(stderr, "pipeline: usage error: resolve: say who resolves it (--by NAME or $USER)\n");
-			return 2;
-		}
-	}
+	if (cli_person("resolve", &by) != PERR_OK)
+		return 2;
 	if ((e = cli_open(config_path, "resolve", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
 	/* Like approve: a person's change waits for no run; while one holds the lock, exit 4 and retry. */
@@ -82,9 +72,9 @@ cmd_resolve(int argc, char **argv, const char *config_path)
 	if (e == PERR_OK) {
 		char idbuf[24];
 
-		snprintf(idbuf, sizeof idbuf, "%lld", id);
+		snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
 		log_event(LOG_INFO, "resolve", "exception resolved", "id", idbuf, "by", by, (const char *)NULL);
-		printf("exception %lld resolved by %s\n", id, by);
+		printf("exception %lld resolved by %s\n", (long long)id, by);
 	}
 	PQfinish(db);
 	config_free(cfg);

@@ -112,6 +112,56 @@ recent_dates(PGconn *db, date_t *dates, int *n)
 	return PERR_OK;
 }
 
+/*
+ * The latest sign-off of each role for the date (recon_signoff, `pipeline signoff`): printed under the
+ * stages, or added to the date's JSON object `day` as "signoff": {"prepared": {"by", "at"} or null, ...}.
+ */
+static enum perr
+signoff_show(PGconn *db, const char *iso, json_t *day)
+{
+	const char *params[1] = { iso };
+	PGresult *res;
+	json_t *obj;
+	int j;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT r.role, s.signed_by, to_char(s.signed_at, 'YYYY-MM-DD HH24:MI:SS'),"
+	    "       to_char(s.signed_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF')"
+	    "  FROM unnest(ARRAY['prepared', 'reviewed']) WITH ORDINALITY AS r(role, ord)"
+	    "  LEFT JOIN LATERAL (SELECT * FROM recon_signoff x WHERE x.business_date = $1::date"
+	    "                      AND x.role = r.role ORDER BY signoff_id DESC LIMIT 1) s ON true"
+	    " ORDER BY r.ord", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	obj = day ? json_object() : NULL;
+	if (!day)
+		printf("  bank reconciliation:");
+	for (j = 0; j < PQntuples(res); j++) {
+		bool signed_ = !PQgetisnull(res, j, 1);
+
+		if (day) {
+			json_t *o = json_null();
+
+			if (signed_) {
+				o = json_object();
+				jsonout_set(o, "by", jsonout_str(PQgetvalue(res, j, 1)));
+				jsonout_set(o, "at", jsonout_str(PQgetvalue(res, j, 3)));
+			}
+			jsonout_set(obj, PQgetvalue(res, j, 0), o);
+		} else if (signed_)
+			printf("%s %s by %s at %s", j ? ";" : "", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
+			    PQgetvalue(res, j, 2));
+		else
+			printf("%s not %s", j ? ";" : "", PQgetvalue(res, j, 0));
+	}
+	if (day)
+		jsonout_set(day, "signoff", obj);
+	else
+		printf("\n");
+	PQclear(res);
+	return PERR_OK;
+}
+
 int
 cmd_status(int argc, char **argv, const char *config_path)
 {
@@ -208,6 +258,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 				    PQgetvalue(res, j, 7), error_shown(res, j));
 		}
 		PQclear(res);
+		if ((e = signoff_show(db, iso, json ? json_array_get(days, json_array_size(days) - 1) : NULL)))
+			goto out;
 	}
 	if (json) {     /* jsonout_write frees days; the text form never hands it over */
 		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)

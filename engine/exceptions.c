@@ -172,3 +172,42 @@ exception_resolve(PGconn *db, int64_t id, const char *by, const char *note)
 	PQclear(res);
 	return PERR_STATE;
 }
+
+/* Inserts a note (`sql` takes $1 id, $2 and $3 the note's values) for an existing exception. */
+static enum perr
+exception_note(PGconn *db, int64_t id, const char *sql, const char *a, const char *b, int64_t *note_id)
+{
+	char idbuf[24];
+	const char *params[3] = { idbuf, a, b };
+	PGresult *res;
+
+	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+	res = db_query(db, PGRES_TUPLES_OK, sql, 3, params);
+	if (res == NULL)
+		return PERR_DB;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return perr_set(PERR_NOT_FOUND, "exception %lld does not exist", (long long)id);
+	}
+	*note_id = db_get_i64(res, 0, 0);
+	PQclear(res);
+	return PERR_OK;
+}
+
+enum perr
+exception_assign(PGconn *db, int64_t id, const char *to, const char *by, int64_t *note_id)
+{
+	return exception_note(db, id,
+	    "INSERT INTO exception_assignment (exception_id, type, subject, assigned_to, assigned_by)"
+	    " SELECT exception_id, type, subject, $2, $3 FROM exception WHERE exception_id = $1::bigint"
+	    " RETURNING assignment_id", to, by, note_id);
+}
+
+enum perr
+exception_comment(PGconn *db, int64_t id, const char *text, const char *by, int64_t *note_id)
+{
+	return exception_note(db, id,
+	    "INSERT INTO exception_comment (exception_id, type, subject, body, written_by)"
+	    " SELECT exception_id, type, subject, $2, $3 FROM exception WHERE exception_id = $1::bigint"
+	    " RETURNING comment_id", text, by, note_id);
+}

@@ -57,6 +57,14 @@ enum perr exception_close(struct stage_ctx *ctx, const char *type, const char *s
 /* Undoes what `stage` did to exceptions on ctx->date (see above). Inside the caller's transaction. */
 enum perr exceptions_reset(struct stage_ctx *ctx, const char *stage);
 
+/*
+ * `pipeline assign ID --to NAME` / `pipeline comment ID --text TEXT --by NAME`: adds an owner or a
+ * comment to the exception (open or not), recorded by its id, type and subject (sql/142), never
+ * changed. PERR_NOT_FOUND for an id that does not exist. *note_id gets the new row's id.
+ */
+enum perr exception_assign(PGconn *db, int64_t id, const char *to, const char *by, int64_t *note_id);
+enum perr exception_comment(PGconn *db, int64_t id, const char *text, const char *by, int64_t *note_id);
+
 /* `pipeline resolve ID --note TEXT [--by NAME]`: closes one by hand (RESOLVED). */
 enum perr exception_resolve(PGconn *db, int64_t id, const char *by, const char *note);
 

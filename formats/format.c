@@ -179,9 +179,10 @@ format_guess(const char *formats_dir, const char *path, enum text_encoding enc, 
 	p = head;
 	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
-	while (*p == '\r' || *p == '\n' || *p == ' ')
+	while (*p == '\r' || *p == '\n' || *p == ' ' || *p == 0x01)
 		p++;
-	if (strncmp(p, "{1:", 3) == 0 || strncmp(p, ":20:", 4) == 0) {
+	/* MT940 also after bank header lines (a BIC, "940"): a line starting with :20: early on */
+	if (strncmp(p, "{1:", 3) == 0 || strncmp(p, ":20:", 4) == 0 || strstr(p, "\n:20:") != NULL) {
 		fclose(fp);
 		return format_open(formats_dir, "mt940", out);
 	}

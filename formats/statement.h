@@ -22,6 +22,7 @@
 
 struct refx;
 struct layout;
+struct info86;
 
 /* A balance as booked: MT940 :60F:/:60M:/:62F:/:62M:, or a CSV preamble/trailer/running balance. */
 struct stmt_balance {
@@ -64,14 +65,42 @@ struct stmt_line {
 	date_t entry_date;
 	char mark[3];            /* "C", "D", "RC" (reversal of a credit: negative), "RD" (positive) */
 	char funds_code[2];      /* MT940 optional funds-code letter, or "" */
-	int64_t amount_minor;    /* signed: debits and credit reversals negative; never 0 */
+	int64_t amount_minor;    /* signed: debits and credit reversals negative; 0 only in an MT940
+	                            zero-amount line (a recorded deviation) */
 	char type_code[16];      /* MT940 "NTRF" etc., a CSV type column, or "" */
 	const char *customer_ref;
 	const char *bank_ref;
 	const char *supplementary;
 	const char *narrative;
 	const char *reference;   /* extracted by the reference patterns, or "" */
+	/*
+	 * Decoded from a structured MT940 :86: (formats/mt940_86.c); NULL for formats without them
+	 * (CSV), "" when the :86: had no such part.
+	 */
+	const struct info86 *info;
 };
+
+/*
+ * A departure from the standard that a parser tolerated (an MT940 dialect): recorded per file in
+ * file_load.deviations, shown by `pipeline inspect` and the report; refused with mt940_strict.
+ * `code` and `what` are static strings; one entry per code, with its first line and a count.
+ */
+#define DEVIATIONS_MAX 32
+struct deviation {
+	const char *code;        /* "blank_line", "tag_28", ... */
+	const char *what;        /* "blank line inside a message" */
+	long first_line;
+	int64_t count;
+};
+struct deviations {
+	int n;
+	struct deviation d[DEVIATIONS_MAX];
+};
+/* Counts one occurrence of `code` at `line` (a new code is added in order of first occurrence). */
+void deviations_add(struct deviations *dv, const char *code, const char *what, long line);
+/* "code (line N[, M times]): what" into buf (cap bytes; DEVIATION_BUFSZ is enough). Returns buf. */
+#define DEVIATION_BUFSZ 256
+char *deviation_text(const struct deviation *d, char *buf, size_t cap);
 
 struct stmt_sink {
 	void *arg;
@@ -102,6 +131,8 @@ struct parse_opts {
 	const char *path;            /* for messages */
 	enum text_encoding encoding; /* bytes outside ASCII: validated UTF-8, or ISO-8859-1 converted */
 	const struct refx *refx;     /* reference patterns; NULL: the layout's own (CSV) or none */
+	struct deviations *deviations; /* tolerated deviations are counted here; may be NULL */
+	bool strict;                 /* MT940: a deviation is an error (mt940_strict = yes) */
 };
 
 /* ---- the parsers ---- */
@@ -147,7 +178,8 @@ enum perr format_parse_statements(const struct format *f, FILE *fp, const struct
     const struct stmt_sink *sink);
 
 /*
- * Guesses the format of the file at `path` from its content: MT940 (":20:" or "{1:" first),
+ * Guesses the format of the file at `path` from its content: MT940 (":20:" or "{1:" first, or a
+ * line starting with ":20:" in the first 512 bytes, after bank header lines),
  * the trustee register (its header), else the first layout in formats_dir that parses the whole
  * file. On success *out is owned by the caller. PERR_PARSE if nothing fits, naming what was tried.
  */

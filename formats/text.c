@@ -1,6 +1,7 @@
 /*
  * text.c - text helpers shared by the statement parsers: growable buffers, decoding (UTF-8 checked
- * by src/utf8.c, ISO-8859-1 converted exactly) and bounded line reading.
+ * by src/utf8.c, ISO-8859-1 converted exactly), bounded line reading and the list of tolerated
+ * deviations a parser records.
  */
 #include "statement.h"
 
@@ -146,4 +147,35 @@ stmt_balanced(const struct stmt_header *h, int64_t *expected)
 	if (expected != NULL)
 		*expected = e;
 	return e == h->closing.amount_minor;
+}
+
+void
+deviations_add(struct deviations *dv, const char *code, const char *what, long line)
+{
+	int i;
+
+	if (dv == NULL)
+		return;
+	for (i = 0; i < dv->n; i++)
+		if (strcmp(dv->d[i].code, code) == 0) {
+			dv->d[i].count++;
+			return;
+		}
+	if (dv->n == DEVIATIONS_MAX)
+		return;    /* more kinds than there are codes: cannot happen, the codes are fixed */
+	dv->d[dv->n].code = code;
+	dv->d[dv->n].what = what;
+	dv->d[dv->n].first_line = line;
+	dv->d[dv->n].count = 1;
+	dv->n++;
+}
+
+char *
+deviation_text(const struct deviation *d, char *buf, size_t cap)
+{
+	if (d->count > 1)
+		snprintf(buf, cap, "%s (line %ld, %lld times): %s", d->code, d->first_line, (long long)d->count, d->what);
+	else
+		snprintf(buf, cap, "%s (line %ld): %s", d->code, d->first_line, d->what);
+	return buf;
 }

@@ -18,6 +18,7 @@ libpcre2-dev
 libinih-dev
 libssl-dev
 libcmocka-dev
+libicu-dev
 openssh-server
 openssh-client
 python3

@@ -1,12 +1,13 @@
 #!/bin/bash
-# report-preview.sh - renders a report workbook to PDF with LibreOffice headless and page 1 to PNG,
+# report-preview.sh - renders a report workbook to PDF with LibreOffice headless and every page to PNG,
 # so a person can look at it without Excel (`make report-preview`).
 #
 #   scripts/report-preview.sh [WORKBOOK.xlsx]
 #
 # Without an argument it takes the newest var/reports/*/recon-*.xlsx (what `make demo` wrote on the
 # fixture world); if there is none, it builds the hand-made day of tests/report/world.sql in a
-# test database and renders that. Output: var/report-preview/<name>.pdf and <name>-page1.png.
+# test database and renders that. Output: var/report-preview/<name>.pdf, <name>-page-NN.png (every page)
+# and <name>-page1.png.
 # Needs libreoffice-calc-nogui and poppler-utils (scripts/deps.sh installs them).
 set -euo pipefail
 
@@ -46,8 +47,11 @@ timeout 300 soffice -env:UserInstallation=file://"$profile" --headless --noresto
 	exit 1
 }
 [ -s "$OUT/$name.pdf" ] || { echo "report-preview: LibreOffice wrote no PDF" >&2; exit 1; }
+# Every page, so a person can look at each one: NAME-page-01.png ... (and NAME-page1.png, the first).
+rm -f "$OUT/$name"-page-*.png
+pdftoppm -r 90 -png "$OUT/$name.pdf" "$OUT/$name-page"
 pdftoppm -r 90 -png -f 1 -l 1 -singlefile "$OUT/$name.pdf" "$OUT/$name-page1"
 pages=$(pdfinfo "$OUT/$name.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
 echo "report-preview: $X"
 echo "report-preview: $OUT/$name.pdf (${pages:-?} pages)"
-echo "report-preview: $OUT/$name-page1.png"
+echo "report-preview: $OUT/$name-page-*.png (one per page)"

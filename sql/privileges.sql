@@ -19,7 +19,9 @@
 --   recon_match_movement, exception (its resolution and note), recon_run_config, history_replace,
 --   payment_status_report, payment_status, transfer_status_event (sql/115: the bank's answers and
 --   a transfer's life; triggers refuse any change to everyone),
---   and every table of actions by people or stages (approve, accept, cancel, resolve, ...).
+--   bank_rec and bank_rec_item (sql/140: replaced only by bank_rec_replace_date), and every table
+--   of actions by people or stages (approve, accept, cancel, resolve, ...; recon_signoff of sql/141,
+--   exception_assignment and exception_comment of sql/142: INSERT only, their triggers refuse the rest).
 --   1. The nightly role gets NO table-level UPDATE or DELETE on a history table, and no column
 --      UPDATE either: it INSERTs, and it reads. Do not add a GRANT UPDATE/DELETE here for one.
 --   2. A change a stage really must make (a --force rerun replacing its own date's output, a state

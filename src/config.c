@@ -344,6 +344,7 @@ source_key(struct parse_state *ps, struct source_cfg *src, const char *k, const 
 		return 1;
 	}
 	if (!strcmp(k, "required")) return parse_bool(ps, k, v, &src->required);
+	if (!strcmp(k, "mt940_strict")) return parse_bool(ps, k, v, &src->mt940_strict);
 	if (!strcmp(k, "expected_count")) return int_key(ps, k, v, 0, 1000, &src->expected_count);
 	if (!strcmp(k, "max_size")) {
 		if (!parse_int(ps, k, v, 1, LONG_MAX, &n))
@@ -458,6 +459,55 @@ parse_limit(struct parse_state *ps, const char *v)
 		return fail(ps, "four_eyes_limit: %s", perr_detail());
 	set_str(&cfg->four_eyes_currency, code);
 	return 1;
+}
+
+/*
+ * [report] sla_large_amount = CUR AMOUNT: an ERROR exception of that currency at least this large
+ * (either direction) is due within sla_large_days business days, whatever its type.
+ */
+static int
+parse_sla_amount(struct parse_state *ps, const char *v)
+{
+	struct config *cfg = ps->cfg;
+	const struct currency *cur;
+
+	if (strlen(v) < 5 || v[3] != ' ')
+		return fail(ps, "sla_large_amount = \"%s\": expected \"CUR AMOUNT\" (e.g. SGD 50000.00)", v);
+	memcpy(cfg->sla_large_currency, v, 3);
+	cfg->sla_large_currency[3] = '\0';
+	if ((cur = currency_find(cfg->sla_large_currency)) == NULL)
+		return fail(ps, "sla_large_amount: unknown currency \"%s\"", cfg->sla_large_currency);
+	if (money_parse(v + 4, strlen(v + 4), cur->exponent, &money_style_plain, &cfg->sla_large_minor) != PERR_OK ||
+	    cfg->sla_large_minor <= 0)
+		return fail(ps, "sla_large_amount: %s", cfg->sla_large_minor <= 0 ? "must be positive" : perr_detail());
+	return 1;
+}
+
+/* [report] sla_days.TYPE = N: business days an open ERROR exception of TYPE may age before it is overdue. */
+static int
+parse_sla_type(struct parse_state *ps, const char *k, const char *v)
+{
+	struct config *cfg = ps->cfg;
+	const char *type = k + strlen("sla_days.");
+	long n;
+
+	if (*type == '\0' || strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != strlen(type))
+		return fail(ps, "%s: expected sla_days.TYPE with an exception type in capitals (e.g. sla_days.AMOUNT_MISMATCH)", k);
+	if (!parse_int(ps, k, v, 0, 365, &n))
+		return 0;
+	cfg->sla_types = xrealloc(cfg->sla_types, (cfg->n_sla_types + 1) * sizeof(*cfg->sla_types));
+	cfg->sla_types[cfg->n_sla_types].type = xstrdup(type);
+	cfg->sla_types[cfg->n_sla_types++].days = (int)n;
+	return 1;
+}
+
+int
+config_sla_days(const struct config *cfg, const char *type)
+{
+	for (size_t i = cfg->n_sla_types; i > 0; i--)       /* the last setting of a type wins */
+		if (!strcmp(cfg->sla_types[i - 1].type, type))
+			return cfg->sla_types[i - 1].days;
+	return cfg->sla_days;
 }
 
 static int
@@ -632,6 +682,10 @@ handler(void *user, const char *section, const char *k, const char *v)
 			cfg->sheet_row_limit = n;
 			return 1;
 		}
+		if (!strcmp(k, "sla_days")) return int_key(ps, k, v, 0, 365, &cfg->sla_days);
+		if (!strncmp(k, "sla_days.", 9)) return parse_sla_type(ps, k, v);
+		if (!strcmp(k, "sla_large_amount")) return parse_sla_amount(ps, v);
+		if (!strcmp(k, "sla_large_days")) return int_key(ps, k, v, 0, 365, &cfg->sla_large_days);
 	} else if (!strcmp(section, "notify")) {
 		if (!strcmp(k, "command")) { set_str(&cfg->notify_command, v); return 1; }
 		if (!strcmp(k, "mail_to") || !strcmp(k, "mail_from")) {
@@ -980,6 +1034,8 @@ config_load(const char *path, struct config **out)
 	cfg->status_deadline_days = 2;
 	cfg->matched_row_cap = 100000;
 	cfg->sheet_row_limit = 1048576;
+	cfg->sla_days = 5;
+	cfg->sla_large_days = 1;
 	cfg->notify_cut_off_min = -1;
 	cfg->notify_timeout_s = 20;
 	cfg->housekeep_keep_days = 90;
@@ -1053,6 +1109,9 @@ config_free(struct config *cfg)
 	endpoint_free(&cfg->payments_out);
 	endpoint_free(&cfg->issuance_out);
 	free(cfg->report_dir);
+	for (size_t k = 0; k < cfg->n_sla_types; k++)
+		free(cfg->sla_types[k].type);
+	free(cfg->sla_types);
 	free(cfg->notify_command);
 	free(cfg->notify_mail_to);
 	free(cfg->notify_mail_from);

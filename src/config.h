@@ -57,6 +57,7 @@ struct source_cfg {
 	char *reference_patterns[CONFIG_MAX_PATTERNS]; /* PCRE2, tried in order; first capture group or whole match */
 	size_t n_reference_patterns;
 	bool required;            /* default true: missing means exit 3 */
+	bool mt940_strict;        /* default false: MT940 dialects are tolerated and recorded; true refuses them */
 	int expected_count;       /* default 1 */
 	int64_t max_size;         /* bytes, default 256 MiB */
 	char *archive_dir;        /* remote directory to move fetched files to, or NULL */
@@ -114,6 +115,15 @@ struct config {
 	char *report_dir;         /* default data_dir/reports */
 	long matched_row_cap;     /* default 100000 */
 	long sheet_row_limit;     /* default 1048576 (Excel's limit, header included) */
+	/* Service levels of open ERROR exceptions ("needs action today" on the Summary): overdue once
+	 * older than config_sla_days(type) business days, or sla_large_days when at least
+	 * sla_large_minor in sla_large_currency (no currency set: no amount rule). */
+	int sla_days;                       /* default 5 */
+	struct { char *type; int days; } *sla_types;   /* sla_days.TYPE, in file order */
+	size_t n_sla_types;
+	char sla_large_currency[4];
+	int64_t sla_large_minor;
+	int sla_large_days;                 /* default 1 */
 
 	/* [notify] (docs/operations.md): the end-of-run summary */
 	char *notify_command;     /* message on stdin; default "/usr/sbin/sendmail -t" when mail_to is set */
@@ -155,6 +165,9 @@ void config_free(struct config *cfg);
 char *config_path(const struct config *cfg, const char *p);
 
 const struct source_cfg *config_source(const struct config *cfg, const char *name);
+
+/* Business days an open ERROR exception of `type` may age before it is overdue ([report] sla_days*). */
+int config_sla_days(const struct config *cfg, const char *type);
 
 /* The line `key` of [section] was read from (key NULL: the section's first line), or 0. */
 int config_line(const struct config *cfg, const char *section, const char *key);

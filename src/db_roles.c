@@ -15,7 +15,10 @@
  *      member of the owner role if it is neither a member nor a superuser;
  *   2. lets the owner role create in schema public, and hands it any object of the schema that
  *      another role owns (a database made before roles existed);
- *   3. becomes the owner role (SET ROLE), runs the migrations, re-applies sql/privileges.sql.
+ *   3. becomes the owner role (SET ROLE), runs the migrations, re-applies sql/privileges.sql;
+ *   4. adds to the currency table every currency src/money.c knows (src/currencies.inc), and fails
+ *      if a currency already there has other minor units (amounts were stored against them: it is
+ *      never changed behind their back).
  * Concurrent db inits are serialised: the whole of it runs under a session-level advisory lock
  * (the migrations' key, which each migration's transaction takes again), so a second waits and
  * then finds the roles, the grants and the migrations done; two creating the same role at once
@@ -28,6 +31,7 @@
 #include <string.h>
 
 #include "migrations.h"
+#include "money.h"
 #include "util.h"
 
 #define INIT_LOCK "SELECT pg_advisory_xact_lock(1885958246)"   /* the same key as db_migrate's */
@@ -169,6 +173,73 @@ exec_locked(PGconn *db, const char *sql)
 	return db_commit(db);
 }
 
+/*
+ * Writes money.c's table as two PostgreSQL array literals, "{AED,AFN,...}" and "{2,2,...}", into
+ * *codes and *exps, which the caller frees. Each entry is 4 bytes ("AED," / "2,") at most.
+ */
+static void
+currency_arrays(char **codes, char **exps)
+{
+	size_t n = currency_count(), i;
+	char *c = xmalloc(4 * n + 3), *x = xmalloc(4 * n + 3), *pc = c, *px = x;
+
+	for (i = 0; i < n; i++) {
+		*pc++ = i ? ',' : '{';
+		memcpy(pc, currency_at(i)->code, 3);
+		pc += 3;
+		*px++ = i ? ',' : '{';
+		*px++ = (char)('0' + currency_at(i)->exponent);
+	}
+	memcpy(pc, n ? "}" : "{}", n ? 2 : 3);
+	memcpy(px, n ? "}" : "{}", n ? 2 : 3);
+	*codes = c;
+	*exps = x;
+}
+
+#define SEED_CURRENCIES "INSERT INTO currency (code, exponent)" \
+	" SELECT code, exponent FROM unnest($1::text[], $2::smallint[]) AS t(code, exponent)" \
+	" ON CONFLICT (code) DO NOTHING"
+#define CURRENCY_DIFFERS "SELECT c.code, c.exponent, t.exponent" \
+	" FROM currency c JOIN unnest($1::text[], $2::smallint[]) AS t(code, exponent) ON t.code = c.code" \
+	" WHERE c.exponent <> t.exponent ORDER BY c.code LIMIT 1"
+
+/* Step 4 above, in one transaction under the db init lock. */
+static enum perr
+seed_currencies(PGconn *db)
+{
+	char *codes, *exps;
+	const char *params[2];
+	PGresult *res = NULL;
+	enum perr e;
+
+	currency_arrays(&codes, &exps);
+	params[0] = codes;
+	params[1] = exps;
+	if ((e = db_begin(db)) != PERR_OK)
+		goto out;
+	if ((e = db_exec(db, INIT_LOCK)) != PERR_OK || (e = db_command(db, SEED_CURRENCIES, 2, params)) != PERR_OK)
+		goto fail;
+	if ((res = db_query(db, PGRES_TUPLES_OK, CURRENCY_DIFFERS, 2, params)) == NULL) {
+		e = PERR_DB;
+		goto fail;
+	}
+	if (PQntuples(res) > 0) {
+		e = perr_set(PERR_DB, "the database's currency %s has %s minor units, ISO 4217 (src/currencies.inc) "
+		    "says %s: amounts are stored in its minor units, so it is not changed; correct it by hand",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		goto fail;
+	}
+	e = db_commit(db);
+	goto out;
+fail:
+	db_rollback(db);
+out:
+	PQclear(res);
+	free(codes);
+	free(exps);
+	return e;
+}
+
 static enum perr init_steps(PGconn *db, const struct config *cfg, int *applied_out);
 
 enum perr
@@ -214,5 +285,5 @@ init_steps(PGconn *db, const struct config *cfg, int *applied_out)
 		return e;
 	if ((e = exec_locked(db, privileges_sql)) != PERR_OK)
 		return perr_set(PERR_DB, "sql/privileges.sql failed: %s", perr_detail());
-	return PERR_OK;
+	return seed_currencies(db);
 }

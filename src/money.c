@@ -1,16 +1,24 @@
 /*
- * money.c - exact parsing, formatting and checked arithmetic of minor-unit amounts.
+ * money.c - exact parsing, formatting and checked arithmetic of minor-unit amounts, and the one
+ * currency table of the program.
  */
 #include "money.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/*
+ * Every active ISO 4217 currency with its minor units, sorted by code: generated from ICU with
+ * ISO 4217's corrections by tools/gencurrencies.c (`make currencies`). The ledger import, the
+ * layouts, MT940, the trustee register, the report and the database's currency table (seeded by
+ * `pipeline db init` from currency_at()) all read this one table.
+ */
 static const struct currency currencies[] = {
-	{ "AUD", 2 }, { "BHD", 3 }, { "CHF", 2 }, { "CNY", 2 }, { "EUR", 2 }, { "GBP", 2 },
-	{ "HKD", 2 }, { "JPY", 0 }, { "KRW", 0 }, { "KWD", 3 }, { "MYR", 2 }, { "SGD", 2 },
-	{ "USD", 2 },
+#include "currencies.inc"
 };
+
+#define N_CURRENCIES (sizeof currencies / sizeof currencies[0])
 
 const struct money_style money_style_plain = {
 	.decimal_sep = '.', .thousands_sep = 0, .allow_parens = false,
@@ -22,17 +30,31 @@ const struct money_style money_style_mt940 = {
 	.allow_trailing_minus = false, .allow_sign = false, .allow_empty_decimals = true,
 };
 
+static int
+currency_cmp(const void *key, const void *elem)
+{
+	return memcmp(key, ((const struct currency *)elem)->code, 3);
+}
+
+/* O(log N): a binary search of the sorted table. */
 const struct currency *
 currency_find(const char *code)
 {
-	size_t i;
-
 	if (code == NULL || strlen(code) != 3)
 		return NULL;
-	for (i = 0; i < sizeof currencies / sizeof currencies[0]; i++)
-		if (memcmp(currencies[i].code, code, 3) == 0)
-			return &currencies[i];
-	return NULL;
+	return bsearch(code, currencies, N_CURRENCIES, sizeof currencies[0], currency_cmp);
+}
+
+size_t
+currency_count(void)
+{
+	return N_CURRENCIES;
+}
+
+const struct currency *
+currency_at(size_t i)
+{
+	return i < N_CURRENCIES ? &currencies[i] : NULL;
 }
 
 bool

@@ -16,11 +16,18 @@
 
 struct currency {
 	char code[4];   /* "SGD" */
-	int exponent;   /* minor-unit digits: SGD 2, JPY 0, BHD 3 */
+	int exponent;   /* ISO 4217 minor units: SGD 2, JPY 0, BHD 3, CLF 4 */
 };
 
-/* The currency for an ISO 4217 code (exactly three upper-case letters), or NULL if unknown. Static. */
+/*
+ * The currency for an ISO 4217 code (exactly three upper-case letters), or NULL if it is not an
+ * active ISO 4217 currency with a minor unit. Static.
+ */
 const struct currency *currency_find(const char *code);
+
+/* The table in code order, for seeding the database: currency_at(0 .. currency_count()-1). Static. */
+size_t currency_count(void);
+const struct currency *currency_at(size_t i);
 
 /*
  * How an amount is written. The default (money_style_plain) is "-1234.56": optional leading

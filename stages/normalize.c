@@ -40,9 +40,11 @@
 #include "config.h"
 #include "db.h"
 #include "exceptions.h"
+#include "jsonout.h"
 #include "layout.h"
 #include "log.h"
 #include "money.h"
+#include "mt940_86.h"
 #include "normalize_pain002.h"
 #include "progress.h"
 #include "refx.h"
@@ -136,6 +138,7 @@ struct load {
 
 	/* totals for file_load; rows_out goes to ctx only when the file's transaction commits */
 	int64_t statements, lines, duplicates, rows_out;
+	struct deviations dev;    /* the MT940 dialects the parser tolerated (file_load.deviations) */
 	/* a statement that failed the gate (kept for the BALANCE_BREAK record) */
 	bool gate_failed;
 	struct stmt_header broken;
@@ -623,7 +626,7 @@ find_duplicates(struct load *L)
 	" closing_minor, closing_intermediate, line_count, content_sha256, gate, run_id) FROM STDIN"
 #define LINE_COPY "COPY statement_line (statement_id, line_no, account_no, entry_date, value_date," \
 	" amount_minor, currency, mark, funds_code, type_code, customer_ref, bank_ref, supplementary," \
-	" narrative, reference) FROM STDIN"
+	" narrative, reference, counterparty, counterparty_account) FROM STDIN"
 
 static void
 statement_row(struct fbuf *b, const struct load *L, const struct pending *q)
@@ -965,7 +968,14 @@ sink_line(void *arg, const struct stmt_header *h, const struct stmt_line *l)
 	fbuf_putc(r, '\t');
 	copy_text(r, l->reference);
 	fbuf_putc(r, '\n');
+	/* the content hash covers the columns above only, so it is what it was before sql/101 */
 	EVP_DigestUpdate(L->sha, r->p, r->len);
+	r->len--;
+	fbuf_putc(r, '\t');
+	copy_text(r, l->info != NULL ? l->info->name.p : "");
+	fbuf_putc(r, '\t');
+	copy_text(r, l->info != NULL ? l->info->account.p : "");
+	fbuf_putc(r, '\n');
 	L->ctx->rows_in++;
 	if (!L->in_copy) {
 		fbuf_append(&L->pend_rows, r->p, r->len);
@@ -1265,12 +1275,26 @@ delete_file_output(struct stage_ctx *ctx, const char *file_id)
 	return db_call(ctx->db, "SELECT normalize_replace_file($1::bigint, $2::bigint)", 2, p);
 }
 
+/* The deviations as a JSON array of texts, for file_load.deviations (the caller frees it). */
+static char *
+deviations_json(const struct deviations *dv)
+{
+	json_t *a = json_array();
+	char buf[DEVIATION_BUFSZ];
+
+	for (int i = 0; dv != NULL && i < dv->n; i++)
+		json_array_append_new(a, jsonout_str(deviation_text(&dv->d[i], buf, sizeof buf)));
+	return jsonout_dumps(a, JSONOUT_COMPACT);
+}
+
 static enum perr
 record_file_load(struct stage_ctx *ctx, const char *file_id, const char *format, const char *status,
-    const char *reason, int64_t statements, int64_t lines)
+    const char *reason, int64_t statements, int64_t lines, const struct deviations *dv)
 {
 	char run[24], st[24], ln[24];
-	const char *p[8];
+	char *devs = deviations_json(dv);
+	const char *p[9];
+	enum perr e;
 
 	snprintf(run, sizeof run, "%lld", (long long)ctx->run_id);
 	snprintf(st, sizeof st, "%lld", (long long)statements);
@@ -1283,9 +1307,13 @@ record_file_load(struct stage_ctx *ctx, const char *file_id, const char *format,
 	p[5] = st;
 	p[6] = ln;
 	p[7] = run;
-	return db_command(ctx->db,
-	    "INSERT INTO file_load (file_id, business_date, format, status, reason, statements, lines, run_id)"
-	    " VALUES ($1::bigint, $2::date, $3, $4, $5, $6::integer, $7::bigint, $8::bigint)", 8, p);
+	p[8] = devs;
+	e = db_command(ctx->db,
+	    "INSERT INTO file_load (file_id, business_date, format, status, reason, statements, lines, run_id,"
+	    " deviations) VALUES ($1::bigint, $2::date, $3, $4, $5, $6::integer, $7::bigint, $8::bigint,"
+	    " ARRAY(SELECT json_array_elements_text($9::json)))", 9, p);
+	free(devs);
+	return e;
 }
 
 /*
@@ -1306,7 +1334,7 @@ quarantine(struct load *L, const char *remote_name, const char *reason)
 	if (ctx->force && (e = delete_file_output(ctx, L->file_id)) != PERR_OK)
 		goto fail;
 	if ((e = record_file_load(ctx, L->file_id, L->fmt ? L->fmt->name : L->src->format, "QUARANTINED",
-	    reason, 0, 0)) != PERR_OK)
+	    reason, 0, 0, &L->dev)) != PERR_OK)
 		goto fail;
 	memset(&x, 0, sizeof x);
 	x.severity = "ERROR";
@@ -1454,7 +1482,8 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		}
 		L.rows_out = L.lines + 1;
 	} else {
-		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx };
+		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx, .deviations = &L.dev,
+			.strict = ss->src->mt940_strict };
 
 		if (ss->fmt->kind == FORMAT_TRUSTEE) {
 			struct regload R = { .L = &L };
@@ -1489,7 +1518,7 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out_rollback;
 	if ((e = record_file_load(ctx, file_id, ss->fmt->name,
 	    L.statements == 0 && L.duplicates > 0 ? "DUPLICATE" : "LOADED", NULL,
-	    L.statements, L.lines)) != PERR_OK)
+	    L.statements, L.lines, &L.dev)) != PERR_OK)
 		goto out_rollback;
 	if ((e = file_commit(ctx)) != PERR_OK)
 		goto out;

@@ -25,8 +25,10 @@
  *   UNMATCHED_LEDGER: ERROR; movement:ID; a movement not matched once business_days_between(
  *     expected_date, D) > W. Before that it is PENDING, not an exception: see pending_movements(d)
  *     and the view pending_movement in sql/030_reconcile.sql.
- *   LEDGER_BALANCE_BREAK: ERROR; balance:ACCOUNT; see "Ledger balance" below; closed when a later
- *     night's difference is zero.
+ *   STATEMENT_CONTINUITY_BREAK: ERROR; continuity:ACCOUNT; see "Statement continuity" below; closed
+ *     when a later night's difference is zero. (Called LEDGER_BALANCE_BREAK before sql/140.)
+ *   BOOK_BALANCE_BREAK: ERROR; book:ACCOUNT; see "Bank reconciliation" below; closed when a later
+ *     night's statement agrees with the book balance.
  *   HOLDING_MISMATCH / HOLDING_MISSING_AT_TRUSTEE / HOLDING_MISSING_IN_LEDGER: ERROR;
  *     holding:OFFERING:INVESTOR; the trustee register received for D (the latest trustee_register row
  *     with business_date D, as of its as_of_date R) against the ledger's holding as of R (the row
@@ -40,16 +42,25 @@
  * closes the old type and opens the new one. Ages are business days from opened_date (see
  * open_exceptions_as_of(d) in sql/030).
  *
- * Ledger balance (LEDGER_BALANCE_BREAK), per account with a PASSED statement for D:
+ * Statement continuity (STATEMENT_CONTINUITY_BREAK), per account with a PASSED statement for D. It
+ * proves nothing about the platform's books (the bank reconciliation below does that); it proves the
+ * bank's statements as loaded are whole: no line lost, altered or left in a rejected statement.
  *   anchor          = opening balance of the account's first PASSED statement (earliest opening date)
- *   ledger balance  = anchor + the signed sum of the movements matched on or before D to lines of
+ *   confirmed       = anchor + the signed sum of the movements matched on or before D to lines of
  *                     statements of business date <= D (what the bank has confirmed of the ledger)
  *   bank closing    = closing balance of the account's latest PASSED statement of business date D
  *   open lines      = signed sum of that account's lines (PASSED statements, business date <= D)
  *                     not matched on or before D (unmatched, ambiguous, mismatched, duplicates)
- *   unexplained     = (bank closing - open lines) - ledger balance; not zero is a break.
+ *   unexplained     = (bank closing - open lines) - confirmed; not zero is a break.
  * Every match is exact, so a difference means money on the bank's statements that no loaded line
  * accounts for: a statement gap, a statement rejected by its gate, or lines lost or altered.
+ *
+ * Bank reconciliation (BOOK_BALANCE_BREAK), per bank account, into bank_rec and bank_rec_item
+ * (sql/140 defines each figure): balance per bank (closing of D's PASSED statement), + deposits in
+ * transit, - outstanding payments (movements expected on or before D not matched by D), - bank items
+ * not in the books (lines not matched by D; movements matched by D but expected after it) = adjusted
+ * bank balance, beside the book balance of D from the ledger extract (book_balance). A difference is
+ * a break; no book balance for D is said so (status NO_BOOK_BALANCE), never assumed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,11 +87,12 @@ enum {
 	T_AMOUNT_MISMATCH = 1 << 2,
 	T_AMBIGUOUS = 1 << 3,
 	T_DUPLICATE_LINE = 1 << 4,
-	T_LEDGER_BALANCE_BREAK = 1 << 5,
+	T_STATEMENT_CONTINUITY_BREAK = 1 << 5,
 	T_HOLDING_MISMATCH = 1 << 6,
 	T_HOLDING_MISSING_AT_TRUSTEE = 1 << 7,
 	T_HOLDING_MISSING_IN_LEDGER = 1 << 8,
 	T_STATEMENT_MISSING = 1 << 9,
+	T_BOOK_BALANCE_BREAK = 1 << 10,
 };
 
 static const struct { unsigned bit; const char *name; } type_names[] = {
@@ -89,11 +101,12 @@ static const struct { unsigned bit; const char *name; } type_names[] = {
 	{ T_AMOUNT_MISMATCH, "AMOUNT_MISMATCH" },
 	{ T_AMBIGUOUS, "AMBIGUOUS" },
 	{ T_DUPLICATE_LINE, "DUPLICATE_LINE" },
-	{ T_LEDGER_BALANCE_BREAK, "LEDGER_BALANCE_BREAK" },
+	{ T_STATEMENT_CONTINUITY_BREAK, "STATEMENT_CONTINUITY_BREAK" },
 	{ T_HOLDING_MISMATCH, "HOLDING_MISMATCH" },
 	{ T_HOLDING_MISSING_AT_TRUSTEE, "HOLDING_MISSING_AT_TRUSTEE" },
 	{ T_HOLDING_MISSING_IN_LEDGER, "HOLDING_MISSING_IN_LEDGER" },
 	{ T_STATEMENT_MISSING, "STATEMENT_MISSING" },
+	{ T_BOOK_BALANCE_BREAK, "BOOK_BALANCE_BREAK" },
 };
 #define N_TYPES (sizeof type_names / sizeof type_names[0])
 #define LINE_TYPES (T_UNMATCHED_STATEMENT | T_AMOUNT_MISMATCH | T_AMBIGUOUS | T_DUPLICATE_LINE)
@@ -570,6 +583,9 @@ undo_date(struct recon *r)
 	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
 	if ((e = db_call(r->ctx->db, "SELECT recon_replace_date($1::bigint)", 1, params)))
 		return e;
+	/* The date's bank reconciliation statements (sql/140), their items by ON DELETE CASCADE. */
+	if ((e = db_call(r->ctx->db, "SELECT bank_rec_replace_date($1::bigint)", 1, params)))
+		return e;
 	return exceptions_reset(r->ctx, STAGE);
 }
 
@@ -973,7 +989,7 @@ numeric_i64(const char *s, int64_t *out)
 }
 
 static enum perr
-balance_checks(struct recon *r)
+continuity_checks(struct recon *r)
 {
 	PGresult *res;
 	int i, n;
@@ -1024,22 +1040,23 @@ balance_checks(struct recon *r)
 			e = perr_set(PERR_MONEY_OVERFLOW, "reconcile: balance of account %s does not fit in 64 bits", acct);
 			break;
 		}
-		snprintf(subject, sizeof subject, "balance:%s", acct);
+		snprintf(subject, sizeof subject, "continuity:%s", acct);
 		if (diff == 0) {
-			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: balances agree on %s",
+			snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the statements are continuous on %s",
 			    (long long)r->ctx->run_id, r->ctx->date_iso);
-			e = close_types(r, subject, T_LEDGER_BALANCE_BREAK, closed_by);
+			e = close_types(r, subject, T_STATEMENT_CONTINUITY_BREAK, closed_by);
 			continue;
 		}
-		snprintf(detail, sizeof detail, "Bank closing balance %s less open statement lines %s is %s, but the"
-		    " ledger balance is %s (opening balance %s of statement %s on %s plus matched movements %s):"
-		    " unexplained difference %s.",
+		snprintf(detail, sizeof detail, "Statement continuity: bank closing balance %s less open statement"
+		    " lines %s is %s, but the first opening balance plus the matched movements is %s (opening"
+		    " balance %s of statement %s on %s plus matched movements %s): unexplained difference %s;"
+		    " a statement or lines are missing or altered.",
 		    fmt_money(cur, closing, false, b1, sizeof b1), fmt_money(cur, open, false, b2, sizeof b2),
 		    fmt_money(cur, explained, false, b3, sizeof b3), fmt_money(cur, ledger, false, b4, sizeof b4),
 		    fmt_money(cur, anchor, false, b5, sizeof b5), PQgetvalue(res, i, 5), PQgetvalue(res, i, 4),
 		    fmt_money(cur, matched, false, b6, sizeof b6), fmt_money(cur, diff, false, b7, sizeof b7));
 		memset(&x, 0, sizeof x);
-		x.type = "LEDGER_BALANCE_BREAK";
+		x.type = "STATEMENT_CONTINUITY_BREAK";
 		x.severity = "ERROR";
 		x.subject = subject;
 		x.account_no = acct;
@@ -1049,6 +1066,172 @@ balance_checks(struct recon *r)
 		x.currency = cur;
 		x.detail = detail;
 		e = exception_open(r->ctx, STAGE, &x, NULL);
+	}
+	PQclear(res);
+	return e;
+}
+
+/*
+ * The reconciling items of D (see "Bank reconciliation" at the top and sql/140) into a temporary
+ * table, every item signed (credits positive) and aged in business days from its own date to D.
+ */
+static enum perr
+bank_rec_items(struct recon *r)
+{
+	return db_exec(r->ctx->db,
+	    "CREATE TEMP TABLE rec_item ON COMMIT DROP AS"
+	    " WITH p AS (SELECT d FROM recon_param),"
+	    " mm AS (SELECT x.movement_id, m.line_id FROM recon_match m"
+	    "          JOIN recon_match_movement x ON x.match_id = m.match_id, p WHERE m.business_date <= p.d)"
+	    " SELECT c.account_no,"
+	    "        CASE c.direction WHEN 'CREDIT' THEN 'DEPOSIT_IN_TRANSIT' ELSE 'OUTSTANDING_PAYMENT' END AS kind,"
+	    "        'movement:' || c.movement_id AS item, c.expected_date AS item_date,"
+	    "        business_days_between(c.expected_date, p.d) AS age_days,"
+	    "        CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END AS amount_minor,"
+	    "        c.reference"
+	    "   FROM cash_movement c, p"
+	    "  WHERE c.expected_date <= p.d AND NOT EXISTS (SELECT 1 FROM mm WHERE mm.movement_id = c.movement_id)"
+	    " UNION ALL"
+	    " SELECT l.account_no, 'BANK_NOT_IN_BOOKS', 'line:' || l.line_id, l.value_date,"
+	    "        business_days_between(l.value_date, p.d), l.amount_minor, l.reference"
+	    "   FROM statement_line l JOIN statement s ON s.statement_id = l.statement_id, p"
+	    "  WHERE s.gate = 'PASSED' AND s.business_date <= p.d"
+	    "    AND NOT EXISTS (SELECT 1 FROM mm WHERE mm.line_id = l.line_id)"
+	    /* on the bank and matched, but the books expect it only after D: not in D's book balance */
+	    " UNION ALL"
+	    " SELECT c.account_no, 'BANK_NOT_IN_BOOKS', 'movement:' || c.movement_id, l.value_date,"
+	    "        business_days_between(l.value_date, p.d),"
+	    "        CASE c.direction WHEN 'CREDIT' THEN c.amount_minor ELSE -c.amount_minor END, c.reference"
+	    "   FROM mm JOIN cash_movement c ON c.movement_id = mm.movement_id"
+	    "   JOIN statement_line l ON l.line_id = mm.line_id, p"
+	    "  WHERE c.expected_date > p.d");
+}
+
+/*
+ * One bank_rec row per bank account for D, and its items; the exception each item is about (the
+ * open one with the item as subject, or the AMOUNT_MISMATCH naming the movement) is linked.
+ */
+static enum perr
+bank_rec_rows(struct recon *r)
+{
+	char run[24];
+	const char *params[1] = { run };
+	enum perr e;
+
+	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
+	e = db_command(r->ctx->db,
+	    "WITH p AS (SELECT d FROM recon_param),"
+	    " st AS (SELECT DISTINCT ON (s.account_no) s.account_no, s.statement_id, s.closing_minor"
+	    "          FROM statement s, p WHERE s.business_date = p.d AND s.gate = 'PASSED'"
+	    "         ORDER BY s.account_no, s.closing_date DESC, s.statement_id DESC),"
+	    " sums AS (SELECT account_no,"
+	    "                 coalesce(sum(amount_minor) FILTER (WHERE kind = 'DEPOSIT_IN_TRANSIT'), 0) AS dit,"
+	    "                 coalesce(-sum(amount_minor) FILTER (WHERE kind = 'OUTSTANDING_PAYMENT'), 0) AS op,"
+	    "                 coalesce(sum(amount_minor) FILTER (WHERE kind = 'BANK_NOT_IN_BOOKS'), 0) AS bnb"
+	    "            FROM rec_item GROUP BY account_no),"
+	    " f AS (SELECT a.account_no, a.currency, a.purpose, st.statement_id, st.closing_minor,"
+	    "              coalesce(sums.dit, 0)::bigint AS dit, coalesce(sums.op, 0)::bigint AS op,"
+	    "              coalesce(sums.bnb, 0)::bigint AS bnb, b.balance_minor AS book"
+	    "         FROM bank_account a CROSS JOIN p"
+	    "         LEFT JOIN st ON st.account_no = a.account_no"
+	    "         LEFT JOIN sums ON sums.account_no = a.account_no"
+	    "         LEFT JOIN book_balance b ON b.account_no = a.account_no AND b.as_of_date = p.d),"
+	    " g AS (SELECT f.*, f.closing_minor + f.dit - f.op - f.bnb AS adj FROM f)"
+	    " INSERT INTO bank_rec (business_date, account_no, currency, purpose, status, statement_id,"
+	    "   bank_closing, in_transit, outstanding, bank_not_books, adjusted_bank, book_balance, difference, run_id)"
+	    " SELECT p.d, g.account_no, g.currency, g.purpose,"
+	    "        CASE WHEN g.statement_id IS NULL THEN 'NO_STATEMENT' WHEN g.book IS NULL THEN 'NO_BOOK_BALANCE'"
+	    "             WHEN g.adj = g.book THEN 'AGREED' ELSE 'BREAK' END,"
+	    "        g.statement_id, g.closing_minor, g.dit, g.op, g.bnb, g.adj, g.book, g.adj - g.book, $1::bigint"
+	    "   FROM g, p", 1, params);
+	if (e != PERR_OK)
+		return e;
+	return db_exec(r->ctx->db,
+	    "INSERT INTO bank_rec_item (business_date, account_no, kind, item, item_date, age_days, amount_minor,"
+	    "   reference, exception_id)"
+	    " SELECT p.d, i.account_no, i.kind, i.item, i.item_date, i.age_days, i.amount_minor, i.reference,"
+	    "        coalesce(bs.id, bm.id)"
+	    "   FROM rec_item i JOIN recon_param p ON true"
+	    "   JOIN bank_rec b ON b.business_date = p.d AND b.account_no = i.account_no"
+	    /* one pass over the open exceptions each (hash joins), not a lookup per item */
+	    "   LEFT JOIN (SELECT subject, min(exception_id) AS id FROM exception WHERE status = 'OPEN'"
+	    "               GROUP BY subject) bs ON bs.subject = i.item"
+	    "   LEFT JOIN (SELECT 'movement:' || ledger_id AS item, min(exception_id) AS id FROM exception"
+	    "               WHERE status = 'OPEN' AND type = 'AMOUNT_MISMATCH' GROUP BY ledger_id) bm ON bm.item = i.item"
+	    "  WHERE b.status <> 'NO_STATEMENT'");
+}
+
+/* The BOOK_BALANCE_BREAK of one bank_rec row in `res` (a difference), with the statement's arithmetic. */
+static enum perr
+book_balance_break(struct recon *r, PGresult *res, int i)
+{
+	const char *acct = PQgetvalue(res, i, 0), *cur = PQgetvalue(res, i, 1);
+	int64_t v[7];
+	char subject[64], detail[1024], b[7][48];
+	struct exception_rec x;
+	int k;
+
+	for (k = 0; k < 6; k++)
+		if (!numeric_i64(PQgetvalue(res, i, 3 + k), &v[k]))
+			return perr_set(PERR_INTERNAL, "reconcile: unexpected bank_rec row for %s", acct);
+	if (!money_sub(v[4], v[5], &v[6]))
+		return perr_set(PERR_MONEY_OVERFLOW, "reconcile: difference of account %s does not fit in 64 bits", acct);
+	for (k = 0; k < 7; k++)
+		fmt_money(cur, v[k], false, b[k], sizeof b[k]);
+	/* v: bank closing, in transit, outstanding, bank items not in the books, adjusted, book */
+	snprintf(subject, sizeof subject, "book:%s", acct);
+	snprintf(detail, sizeof detail, "Bank reconciliation of %s on %s: balance per bank %s (statement %s)"
+	    " + deposits in transit %s - outstanding payments %s - bank items not in the books %s ="
+	    " adjusted bank balance %s; the book balance is %s: difference %s (adjusted bank minus book)"
+	    " that no reconciling item explains.", acct, r->ctx->date_iso, b[0], PQgetvalue(res, i, 2), b[1],
+	    b[2], b[3], b[4], b[5], b[6]);
+	memset(&x, 0, sizeof x);
+	x.type = "BOOK_BALANCE_BREAK";
+	x.severity = "ERROR";
+	x.subject = subject;
+	x.account_no = acct;
+	x.item_date = r->ctx->date_iso;
+	x.has_amount = true;
+	x.amount_minor = v[6];
+	x.currency = cur;
+	x.detail = detail;
+	return exception_open(r->ctx, STAGE, &x, NULL);
+}
+
+/*
+ * The bank reconciliation statement of every account for D (bank_rec, bank_rec_item), and its
+ * breaks: a difference opens a BOOK_BALANCE_BREAK, an agreeing statement closes one. An account
+ * without a book balance or a statement for D neither opens nor closes anything.
+ */
+static enum perr
+bank_reconciliation(struct recon *r)
+{
+	PGresult *res;
+	int i, n;
+	enum perr e;
+
+	if ((e = bank_rec_items(r)) != PERR_OK || (e = bank_rec_rows(r)) != PERR_OK)
+		return e;
+	res = db_query(r->ctx->db, PGRES_TUPLES_OK,
+	    "SELECT b.account_no, b.currency, coalesce(s.statement_no, ''), b.bank_closing, b.in_transit,"
+	    "       b.outstanding, b.bank_not_books, b.adjusted_bank, b.book_balance, b.status"
+	    "  FROM bank_rec b JOIN recon_param p ON b.business_date = p.d"
+	    "  LEFT JOIN statement s ON s.statement_id = b.statement_id"
+	    " WHERE b.status IN ('AGREED', 'BREAK') ORDER BY b.account_no", 0, NULL);
+	if (res == NULL)
+		return PERR_DB;
+	n = PQntuples(res);
+	for (i = 0, e = PERR_OK; i < n && e == PERR_OK; i++) {
+		char subject[64], closed_by[160];
+
+		if (!strcmp(PQgetvalue(res, i, 9), "BREAK")) {
+			e = book_balance_break(r, res, i);
+			continue;
+		}
+		snprintf(subject, sizeof subject, "book:%s", PQgetvalue(res, i, 0));
+		snprintf(closed_by, sizeof closed_by, "reconcile run %lld: the bank reconciliation agrees with the"
+		    " book balance on %s", (long long)r->ctx->run_id, r->ctx->date_iso);
+		e = close_types(r, subject, T_BOOK_BALANCE_BREAK, closed_by);
 	}
 	PQclear(res);
 	return e;
@@ -1220,7 +1403,7 @@ holding_checks(struct recon *r)
 }
 
 /* The stage's progress on a terminal, one unit per step below (NULL when not a terminal). */
-#define RECON_STEPS 10
+#define RECON_STEPS 11
 static struct progress_bar *steps_bar;
 static int steps_done;
 
@@ -1318,14 +1501,18 @@ stage_reconcile(struct stage_ctx *ctx)
 	if ((e = flush_exceptions(&r)) != PERR_OK)
 		goto fail;
 	step_time("open exceptions", &ts);
-	if ((e = balance_checks(&r)) != PERR_OK)
+	if ((e = continuity_checks(&r)) != PERR_OK)
 		goto fail;
-	step_time("balance checks", &ts);
+	step_time("statement continuity", &ts);
 	if ((e = statement_checks(&r)) != PERR_OK || (e = holding_checks(&r)) != PERR_OK)
 		goto fail;
 	step_time("statement and holding checks", &ts);
 	if ((e = record_config(&r)) != PERR_OK)
 		goto fail;
+	/* After record_config: the items' ages count business days with this run's holidays. */
+	if ((e = bank_reconciliation(&r)) != PERR_OK)
+		goto fail;
+	step_time("bank reconciliation", &ts);
 	if ((e = db_commit(ctx->db)) != PERR_OK)
 		goto out;
 	step_time("commit", &ts);

@@ -52,7 +52,8 @@
  * BROKEN ACCOUNTS: unless [settle] pay_despite_breaks, nothing is paid out of an account whose
  * statement for the date failed the completeness gate (statement.gate BALANCE_BREAK, a file of its
  * source QUARANTINED on the date or an open FILE_QUARANTINED exception for it) or that has an open
- * LEDGER_BALANCE_BREAK exception. An offering that would pay from it is not settled today (a FAILED
+ * STATEMENT_CONTINUITY_BREAK or BOOK_BALANCE_BREAK exception (reconcile: the statements are not
+ * whole, or the bank does not reconcile to the books). An offering that would pay from it is not settled today (a FAILED
  * offering pays nothing and still settles); an approved transfer is not filed. Either way a
  * SETTLEMENT_BLOCKED exception (subject "offering:<id>" / "transfer:<id>") and a log line say why,
  * and the stage carries on with the other offerings. The exception closes when the work is done.
@@ -227,7 +228,7 @@ account_blocked(struct stage_ctx *ctx, const char *account, char **why)
 	    "     AND gate = 'BALANCE_BREAK')"
 	    " + (SELECT count(*) FROM exception WHERE status = 'OPEN' AND type = 'BALANCE_BREAK'"
 	    "     AND account_no = $1 AND opened_date = $2::date),"
-	    " (SELECT count(*) FROM exception WHERE status = 'OPEN' AND type = 'LEDGER_BALANCE_BREAK'"
+	    " (SELECT count(*) FROM exception WHERE status = 'OPEN' AND type IN ('STATEMENT_CONTINUITY_BREAK', 'BOOK_BALANCE_BREAK')"
 	    "     AND account_no = $1),"
 	    " (SELECT count(*) FROM exception e WHERE e.status = 'OPEN' AND e.type = 'FILE_QUARANTINED'"
 	    "     AND (e.account_no = $1 OR e.subject IN (SELECT 'file:' || f.file_id FROM fetched_file f"
@@ -250,7 +251,7 @@ account_blocked(struct stage_ctx *ctx, const char *account, char **why)
 	else if (quarantined_load > 0 || quarantined_exc > 0)
 		*why = xasprintf("a statement file of account %s was quarantined and is not resolved", account);
 	else if (ledger_break > 0)
-		*why = xasprintf("account %s has an unresolved LEDGER_BALANCE_BREAK", account);
+		*why = xasprintf("account %s has an unresolved STATEMENT_CONTINUITY_BREAK or BOOK_BALANCE_BREAK", account);
 	return PERR_OK;
 }
 

@@ -55,6 +55,15 @@ t_deliver() {
 	cp -R "$src/." "$T/remote/"
 }
 
+# t_register DATE SOURCE FILE: records FILE as fetched for SOURCE on DATE (status NEW), as fetch
+# would have, so normalize can be tested on a file directly.
+t_register() {
+	local sha
+	sha=$(sha256sum "$3" | cut -d' ' -f1)
+	t_psql "INSERT INTO fetched_file (business_date, source, remote_name, local_path, size_bytes, sha256, status, run_id)
+	   VALUES ('$1', '$2', '$(basename "$3")', '$3', $(stat -c %s "$3"), '$sha', 'NEW', 1)" >/dev/null
+}
+
 t_import() { t_pipeline -q ledger import "$REPO/fixtures/ledger/$1" >/dev/null; }
 
 # t_day DATE: the nightly for DATE as the scheduler runs it (late files delivered after exit 3).

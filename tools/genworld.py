@@ -49,6 +49,7 @@ PLATFORM_LT = "DABSSGS1AXXX"
 LEDGER_HEADERS = {
     "accounts.csv": "account_no,currency,purpose,name",
     "investors.csv": "investor_id,name,virtual_account,status",
+    "balances.csv": "account_no,as_of_date,book_balance",
     "cash_movements.csv": "movement_id,account_no,direction,amount,currency,expected_date,reference,kind,investor_id,batch_id",
     "offerings.csv": "offering_id,name,currency,unit_price,units_offered,min_units,subscription_open,subscription_close,settlement_date,fee_bps,trustee_account_no",
     "subscriptions.csv": "subscription_id,offering_id,investor_id,units,subscribed_at,status",
@@ -64,6 +65,15 @@ CSV_COLUMNS = '"Transaction Date","Value Date","Description","Reference","Withdr
 
 # ---------------------------------------------------------------------------------------------
 # Money and dates
+
+
+# Each account's opening balance on its first statement (2026-11-20), which is also where the books stand
+# before the movements of the extracts (the deposit expected 2026-11-18 aside, which the books hold).
+OPENING_BALANCES = {CLIENT: 1843756215, OPERATING: 125000000, TRUSTEE: 348021540}
+# Problem 7: the book balance the ledger reports for the operating account on 2026-11-25 includes a
+# vendor payment booked in the general ledger that is missing from that day's cash_movements.csv.
+BOOK_ERROR = {"day": dt.date(2026, 11, 25), "account": OPERATING, "movement": "OP-20261125-0001",
+              "amount": 123456, "what": "a vendor payment (DEBIT) booked in the general ledger"}
 
 
 def major(minor):
@@ -764,9 +774,12 @@ class Demo:
                 LEDGER_HEADERS["cash_movements.csv"],
                 [(m["id"], m["account"], m["direction"], major(m["amount"]), CURRENCY, m["expected"].isoformat(),
                   m["reference"], m["kind"], m["investor"], m["batch"]) for m in mvs]))
+            write_text(os.path.join(ddir, "balances.csv"), csv_text(
+                LEDGER_HEADERS["balances.csv"],
+                [(a, day.isoformat(), major(b)) for a, b in sorted(self.book_balances(day).items())]))
 
         # Statements
-        bal = {CLIENT: 1843756215, OPERATING: 125000000, TRUSTEE: 348021540}
+        bal = dict(OPENING_BALANCES)
         nos = {CLIENT: 327, OPERATING: 44, TRUSTEE: 112}
         prev_close_date = prev_business_day(d1)
         self.balances = {}
@@ -852,6 +865,9 @@ class Demo:
                        csv_text("type,account_no,reference,amount_minor", self.expected_exceptions(day)))
             write_text(os.path.join(edir, "balances.csv"),
                        csv_text("account_no,opening_minor,closing_minor", sorted(self.balances[day])))
+            write_text(os.path.join(edir, "bank_rec.csv"), csv_text(
+                "account_no,status,bank_closing,in_transit,outstanding,bank_not_books,adjusted_bank,book_balance,"
+                "difference", self.bank_rec_rows(day)))
             mrows = []
             for acct_key, acct in (("client", CLIENT), ("operating", OPERATING), ("trustee", TRUSTEE)):
                 for ln in self.lines[day][acct_key]:
@@ -902,6 +918,62 @@ class Demo:
                 else:                    # ACSC in the report (the statement's debit then changes nothing)
                     rows.append((t[0], "SETTLED", "SETTLED:PAIN002"))
         return sorted(rows)
+    def book_balances(self, day):
+        """The general ledger's cash balance of each account at the end of day: the opening balances plus
+        every movement the books expect on or before day (the extracts' and the settlement transfers,
+        which the books hold from their payment day), with problem 7's error on its day."""
+        book = dict(OPENING_BALANCES)
+        for mvs in self.movements.values():
+            for m in mvs:
+                if m["expected"] <= day:
+                    book[m["account"]] += m["amount"] if m["direction"] == "CREDIT" else -m["amount"]
+        for st in self.settlements.values():
+            if st.get("pay_day") is not None and st["pay_day"] <= day:
+                for _tid, frm, to, amount in st["transfers"]:
+                    book[frm] -= amount
+                    book[to] += amount
+        if day == BOOK_ERROR["day"]:
+            book[BOOK_ERROR["account"]] -= BOOK_ERROR["amount"]
+        return book
+
+    def bank_rec_rows(self, day):
+        """The bank reconciliation statement of each account on day, from the world's own lines and
+        movements: what reconcile must find (sql/140_bank_rec.sql names the columns)."""
+        keys = {CLIENT: "client", OPERATING: "operating", TRUSTEE: "trustee"}
+        matched, open_lines = set(), {a: 0 for a in keys}
+        for d in DEMO_DAYS:
+            if d > day:
+                break
+            for acct, key in keys.items():
+                for ln in self.lines[d][key]:
+                    if ln["rule"] in ("REFERENCE", "BATCH", "AMOUNT_DATE"):
+                        matched.update(ln["mvs"])
+                    else:
+                        open_lines[acct] += ln["amount"] if ln["mark"] == "C" else -ln["amount"]
+        dit, op = {a: 0 for a in keys}, {a: 0 for a in keys}
+        booked = [m for mvs in self.movements.values() for m in mvs]
+        for st in self.settlements.values():
+            for tid, frm, to, amount in st.get("transfers", []):
+                booked.append(dict(id=tid + "-DR", account=frm, direction="DEBIT", amount=amount, expected=st["pay_day"]))
+                booked.append(dict(id=tid + "-CR", account=to, direction="CREDIT", amount=amount, expected=st["pay_day"]))
+        for m in booked:
+            if m["expected"] <= day and m["id"] not in matched:
+                if m["direction"] == "CREDIT":
+                    dit[m["account"]] += m["amount"]
+                else:
+                    op[m["account"]] += m["amount"]
+        closing = {a: c for a, _o, c in self.balances[day]}
+        book = self.book_balances(day)
+        rows = []
+        for a in sorted(keys):
+            adj = closing[a] + dit[a] - op[a] - open_lines[a]
+            rows.append((a, "AGREED" if adj == book[a] else "BREAK", closing[a], dit[a], op[a], open_lines[a], adj,
+                         book[a], adj - book[a]))
+        return rows
+
+    def book_break(self, day):
+        """Adjusted bank balance minus book balance of problem 7's account on day (0 when none)."""
+        return BOOK_ERROR["amount"] if day == BOOK_ERROR["day"] else 0
 
     def issued(self, oid):
         st = self.settlements[oid]
@@ -943,6 +1015,8 @@ class Demo:
             rows.append(("AMOUNT_MISMATCH", CLIENT, sp["mismatch"]["ref"], sp["mismatch"]["amount"]))
         if day >= d3:
             rows.append(("DUPLICATE_LINE", CLIENT, sp["dup"]["ref"], sp["dup"]["amount"]))
+        if self.book_break(day):
+            rows.append(("BOOK_BALANCE_BREAK", BOOK_ERROR["account"], "", self.book_break(day)))
             rows.append(("HOLDING_MISMATCH", "", "OFF-C", ""))
         return sorted(rows, key=lambda r: tuple(str(v) for v in r))
 
@@ -1003,6 +1077,9 @@ class Demo:
         p("accounts.csv again (unchanged rows: re-importing them is a no-op) and only new rows: day 2 the OFF-C")
         p("subscriptions made on %s and the day's movements, day 3 the day's movements. No row ever changes." % d2)
         p("Settlement movements (PROCEEDS/FEE) are not in the extracts: the settle stage creates them.")
+        p("Every extract has balances.csv: each account's book balance (the general ledger's cash balance) at the")
+        p("end of its day: the opening balances of 2026-11-20 plus every movement the books expect on or before")
+        p("the day, the settlement transfers from their payment day included (problem 7 aside).")
         p("")
         p("References the pipeline extracts (pipeline.conf `reference_pattern`): deposits carry the investor's")
         p("virtual account `VA########` (in the :61: customer reference and the :86: narrative), withdrawals")
@@ -1111,6 +1188,12 @@ class Demo:
         p("6. **Trustee register mismatch** (day 3): the trustee registers %s with %d OFF-C units, one fewer" % (brk, brk_units - 1))
         p("   than the %d allocated. -> `HOLDING_MISMATCH` (reference `OFF-C`, ledger_id %s, subject" % (brk_units, brk))
         p("   `holding:OFF-C:%s`)." % brk)
+        p("7. **Book balance wrong** (day 3): the operating account's book balance in %s's balances.csv is" % BOOK_ERROR["day"])
+        p("   %s lower than its movements say: it includes %s (%s)" % (
+            money(BOOK_ERROR["amount"]), BOOK_ERROR["what"], BOOK_ERROR["movement"]))
+        p("   that is missing from the extract's cash_movements.csv and not on the bank. -> `BOOK_BALANCE_BREAK`")
+        p("   (subject `book:%s`, amount = adjusted bank balance minus book balance = %s)." % (
+            BOOK_ERROR["account"], money(BOOK_ERROR["amount"])))
         p("")
         p("Not problems, but there to be handled right:")
         p("- Two identical deposits on day 1: %s from %s twice, same narrative, different bank references" % (
@@ -1138,7 +1221,7 @@ class Demo:
         p("  credit) against the settle movements, the register shows OFF-B's holdings (matching), problems")
         p("  2 and 3 open, problem 1 carried. Settle closes OFF-C (PRO_RATA, %s proceeds + %s fee)." % (
             money(C["proceeds"]), money(C["fee"])))
-        p("- **%s** (Wed): OFF-C's transfers match; problem 4 and problem 6 open; 1, 2, 3 carried." % d3)
+        p("- **%s** (Wed): OFF-C's transfers match; problems 4, 6 and 7 open; 1, 2, 3 carried." % d3)
         p("")
         p("The bank's answers (pain.002.001.03, `bank/status/`, source `bank_status`): on each day after a")
         p("payment file the bank delivers a status report about it, which the next night's settle applies")
@@ -1148,10 +1231,14 @@ class Demo:
         p("DABS-PAY-%s-01 per transaction (TxSts ACSC, with AccptncDtTm); the statement's debits that night" % d2.strftime("%Y%m%d"))
         p("change nothing more. No PAYMENT_* exception is expected.")
         p("")
-        p("No `LEDGER_BALANCE_BREAK` is expected on any day: every difference between the bank's balance and")
-        p("the ledger's is explained by an open item (the unknown credit, the mismatched line, the duplicate")
-        p("line), so settle is never blocked. No `STATEMENT_MISSING`, `STATEMENT_GAP`, `BALANCE_BREAK`,")
-        p("`AMBIGUOUS` or `FILE_*` exception is expected after the day-2 rerun.")
+        p("No `STATEMENT_CONTINUITY_BREAK` is expected on any day: the statements are whole (every difference")
+        p("between the bank's balance and the first opening balance plus matched movements is an open line).")
+        p("The bank reconciliation (`expected/<DATE>/bank_rec.csv`) agrees with the book balance on every account")
+        p("and day except problem 7: the client-money account's reconciling items are the deposit in transit")
+        p("(problem 2), the unknown credit, the mismatched line and the ledger's own amount of that deposit")
+        p("(in transit), and the duplicate line. Settle is never blocked (nothing pays out of the operating")
+        p("account). No `STATEMENT_MISSING`, `STATEMENT_GAP`, `BALANCE_BREAK`, `AMBIGUOUS` or `FILE_*` exception")
+        p("is expected after the day-2 rerun.")
         p("")
         p("## expected/<DATE>/ (CSV, LF, header row; amounts in minor units)")
         p("")
@@ -1166,6 +1253,10 @@ class Demo:
         p("  empty for holdings. HOLDING_MISMATCH has no account; its reference is the offering id (the")
         p("  investor is the exception's ledger_id, see problem 6).")
         p("- `balances.csv` account_no,opening_minor,closing_minor: the bank statements of DATE.")
+        p("- `bank_rec.csv` account_no,status,bank_closing,in_transit,outstanding,bank_not_books,adjusted_bank,")
+        p("  book_balance,difference: the bank reconciliation statement of each account on DATE (sql/140_bank_rec.sql;")
+        p("  outstanding is the sum of the payments as a positive amount, bank_not_books signed, difference =")
+        p("  adjusted_bank - book_balance).")
         p("- `matches.csv` account_no,bank_ref,rule,reference,amount_minor,movement_ids: every match reconcile")
         p("  should make on DATE (movement_ids `;`-joined; for settlement lines the ids are named")
         p("  `<transfer_id>-DR` / `-CR` as the settle brief suggests: compare by reference if settle names them")

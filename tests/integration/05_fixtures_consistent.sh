@@ -62,7 +62,12 @@ for day in 2026-11-23 2026-11-24; do
 done
 grep -q '^CM-20261118-0001,0123456789,CREDIT,' "$REPO/fixtures/ledger/2026-11-23/cash_movements.csv" || fail "never-arriving deposit"
 exc3=$(tail -n +2 "$REPO/fixtures/expected/2026-11-25/exceptions.csv" | cut -d, -f1 | tr '\n' ' ')
-[ "$exc3" = "AMOUNT_MISMATCH DUPLICATE_LINE HOLDING_MISMATCH UNMATCHED_LEDGER UNMATCHED_STATEMENT " ] || fail "day 3 exceptions: $exc3"
+[ "$exc3" = "AMOUNT_MISMATCH BOOK_BALANCE_BREAK DUPLICATE_LINE HOLDING_MISMATCH UNMATCHED_LEDGER UNMATCHED_STATEMENT " ] || fail "day 3 exceptions: $exc3"
+# problem 7: the operating account's book balance of day 3 is 1234.56 below what its movements say
+grep -q '^0123456790,2026-11-25,1328795.24$' "$REPO/fixtures/ledger/2026-11-25/balances.csv" || fail "problem 7 book balance"
+grep -q '^0123456790,BREAK,.*,123456$' "$REPO/fixtures/expected/2026-11-25/bank_rec.csv" || fail "problem 7 expected break"
+[ "$(grep -c ',AGREED,' "$REPO"/fixtures/expected/*/bank_rec.csv | cut -d: -f2 | paste -sd+ | bc)" = 8 ] ||
+	fail "every other statement agrees with its book balance"
 # every file is small
 big=$(find "$REPO/fixtures/ledger" "$REPO/fixtures/statements" "$REPO/fixtures/expected" -type f -size +300k)
 [ -z "$big" ] || fail "fixture files over 300 KB: $big"

@@ -28,6 +28,17 @@ for d in 2026-11-23 2026-11-24 2026-11-25; do
 
 	assert_eq "$(expected "$EX/$d/balances.csv")" "$(t_psql "SELECT concat_ws(',', account_no, opening_minor, closing_minor)
 		FROM statement WHERE closing_date = '$d' AND gate = 'PASSED'" | sorted)" "$d: statement balances"
+	assert_eq "$(expected "$EX/$d/bank_rec.csv")" "$(t_psql "SELECT concat_ws(',', account_no, status, bank_closing,
+		in_transit, outstanding, bank_not_books, adjusted_bank, book_balance, difference)
+		FROM bank_rec WHERE business_date = '$d'" | sorted)" "$d: bank reconciliation statements"
+	# every statement's items add up to its figures
+	assert_eq "" "$(t_psql "SELECT b.account_no FROM bank_rec b LEFT JOIN (SELECT account_no,
+		coalesce(sum(amount_minor) FILTER (WHERE kind = 'DEPOSIT_IN_TRANSIT'), 0) AS dit,
+		coalesce(-sum(amount_minor) FILTER (WHERE kind = 'OUTSTANDING_PAYMENT'), 0) AS op,
+		coalesce(sum(amount_minor) FILTER (WHERE kind = 'BANK_NOT_IN_BOOKS'), 0) AS bnb
+		FROM bank_rec_item WHERE business_date = '$d' GROUP BY account_no) i USING (account_no)
+		WHERE b.business_date = '$d' AND (b.in_transit, b.outstanding, b.bank_not_books)
+		IS DISTINCT FROM (coalesce(i.dit, 0), coalesce(i.op, 0), coalesce(i.bnb, 0))")" "$d: the items add up"
 	assert_eq "$(expected "$EX/$d/matches.csv")" "$(t_psql "SELECT concat_ws(',', l.account_no, l.bank_ref, r.rule,
 		l.reference, l.amount_minor, string_agg(mm.movement_id, ';' ORDER BY mm.movement_id))
 		FROM recon_match r JOIN statement_line l USING (line_id) JOIN recon_match_movement mm USING (match_id)
@@ -62,6 +73,13 @@ assert_eq "2026-11-24" "$(t_psql "SELECT opened_date FROM exception WHERE type =
 	"the missing deposit breaks only after its window (pending on day 1)"
 assert_eq "2026-11-23" "$(t_psql "SELECT opened_date FROM exception WHERE type = 'UNMATCHED_STATEMENT'")" \
 	"the unknown deposit is carried from day 1, not reopened"
+assert_contains "$(t_psql "SELECT detail FROM exception WHERE type = 'BOOK_BALANCE_BREAK'")" \
+	"balance per bank SGD 1330029.80 (statement 00046) + deposits in transit SGD 0.00 - outstanding payments SGD 0.00 - bank items not in the books SGD 0.00 = adjusted bank balance SGD 1330029.80; the book balance is SGD 1328795.24: difference SGD 1234.56" \
+	"problem 7: the book balance break shows the statement's arithmetic"
+assert_eq "movement:CM-20261118-0001|DEPOSIT_IN_TRANSIT|700000|5|UNMATCHED_LEDGER" "$(t_psql "SELECT i.item, i.kind,
+	i.amount_minor, i.age_days, x.type FROM bank_rec_item i JOIN exception x USING (exception_id)
+	WHERE i.business_date = '2026-11-25' AND i.reference = 'VA69529860'")" \
+	"problem 2 is a deposit in transit, aged from its expected date, linked to its exception"
 assert_eq "2" "$(t_psql "SELECT count(*) FROM recon_match r JOIN statement_line l USING (line_id)
 	WHERE l.reference = 'VA67307949' AND l.amount_minor = 500000")" "two identical same-day deposits both matched"
 t_done

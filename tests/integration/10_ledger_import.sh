@@ -7,21 +7,24 @@ t_init ledger_import
 count_all() {
 	t_psql "SELECT (SELECT count(*) FROM bank_account) || ',' || (SELECT count(*) FROM investor) || ','
 	        || (SELECT count(*) FROM offering) || ',' || (SELECT count(*) FROM subscription) || ','
-	        || (SELECT count(*) FROM cash_movement) || ',' || (SELECT count(*) FROM holding)"
+	        || (SELECT count(*) FROM cash_movement) || ',' || (SELECT count(*) FROM holding) || ','
+	        || (SELECT count(*) FROM book_balance)"
 }
 
 assert_exit 0 t_pipeline ledger import "$REPO/fixtures/ledger-small"
 assert_contains "$T_OUT" "imported" "first import reports"
-assert_eq "4,3,1,2,3,1" "$(count_all)" "rows after the first import"
+assert_eq "4,3,1,2,3,1,3" "$(count_all)" "rows after the first import"
 assert_eq "150000|2050|150000" "$(t_psql "SELECT string_agg(amount_minor::text, '|' ORDER BY movement_id) FROM cash_movement")" \
 	"amounts stored exactly in minor units (SGD 1500.00, SGD 20.5, JPY 150000)"
+assert_eq "150000|-2050|150000" "$(t_psql "SELECT string_agg(balance_minor::text, '|' ORDER BY account_no) FROM book_balance")" \
+	"book balances in minor units of each account's currency (SGD 1500.00, SGD -20.5, JPY 150000)"
 assert_eq 'Müller "Max"' "$(t_psql "SELECT name FROM investor WHERE investor_id = 'I3'")" "quoted UTF-8 name"
 
 # Idempotent: the same extract again changes nothing.
 before=$(t_psql "SELECT md5(string_agg(c::text, ',' ORDER BY movement_id)) FROM cash_movement c")
 assert_exit 0 t_pipeline ledger import "$REPO/fixtures/ledger-small"
 assert_contains "$T_OUT" "0 new" "second import adds nothing"
-assert_eq "4,3,1,2,3,1" "$(count_all)" "rows after the second import"
+assert_eq "4,3,1,2,3,1,3" "$(count_all)" "rows after the second import"
 assert_eq "$before" "$(t_psql "SELECT md5(string_agg(c::text, ',' ORDER BY movement_id)) FROM cash_movement c")" \
 	"movements unchanged by the second import"
 
@@ -42,13 +45,13 @@ while IFS='|' read -r case expected; do
 done < "$REPO/fixtures/ledger-bad/expected.txt"
 
 # An extract with a bad row in a later file loads nothing from the earlier files either.
-t_psql "TRUNCATE holding, cash_movement, subscription, offering, investor, bank_account CASCADE" >/dev/null
+t_psql "TRUNCATE book_balance, holding, cash_movement, subscription, offering, investor, bank_account CASCADE" >/dev/null
 dir=$T/bad/all-or-nothing
 mkdir -p "$dir"
 cp "$REPO/fixtures/ledger-small/"*.csv "$dir/"
 cp "$REPO/fixtures/ledger-bad/holdings--negative-units.csv" "$dir/holdings.csv"
 assert_exit 1 t_pipeline ledger import "$dir"
-assert_eq "0,0,0,0,0,0" "$(count_all)" "a bad holdings.csv leaves accounts etc. unloaded"
+assert_eq "0,0,0,0,0,0,0" "$(count_all)" "a bad holdings.csv leaves accounts etc. unloaded"
 
 # A missing directory is a usage error.
 assert_exit 2 t_pipeline ledger import "$T/no-such-dir"

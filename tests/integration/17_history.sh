@@ -39,7 +39,8 @@ assert_eq "1" "$(t_psql "SELECT rows FROM history_replace WHERE action LIKE 'res
 
 # --- every UPDATE and DELETE of a history table as the nightly role: refused by privileges
 for tbl in stage_run fetched_file file_load statement statement_line trustee_register trustee_holding \
-	recon_match recon_match_movement exception recon_run_config history_replace \
+	recon_match recon_match_movement exception recon_run_config history_replace bank_rec bank_rec_item \
+	book_balance recon_signoff exception_assignment exception_comment \
 	payment_status_report payment_status transfer_status_event; do
 	col=$(t_psql "SELECT attname FROM pg_attribute WHERE attrelid = '$tbl'::regclass AND attnum = 1")
 	refused_as_nightly "DELETE FROM $tbl" "permission denied for table $tbl"
@@ -56,6 +57,7 @@ done_run=$(t_psql "SELECT max(run_id) FROM stage_run WHERE stage = 'normalize' A
 refused_as_nightly "SELECT normalize_replace_file($done_run, (SELECT min(file_id) FROM fetched_file WHERE business_date = '$D2'))" \
 	"run $done_run: not a running normalize stage \\(normalize done\\)"
 refused_as_nightly "SELECT recon_replace_date($done_run)" "not a running reconcile stage"
+refused_as_nightly "SELECT bank_rec_replace_date($done_run)" "not a running reconcile stage"
 refused_as_nightly "SELECT exceptions_replace($done_run, 'reconcile')" "not a running reconcile stage"
 refused_as_nightly "SELECT exception_close_open($done_run, 'UNMATCHED_STATEMENT', 'x', 'me')" "not a running normalize stage"
 refused_as_nightly "SELECT stage_run_reap()" "only the holder of the pipeline lock"

@@ -34,9 +34,10 @@ assert_eq "1|2026-11-24|2026-11-24|1500000|C||NTRF|NONREF|FT2632800012|VA0000012
 4||2026-11-24|-10000|RC||NTRF|NONREF|FT2632800014|" \
 	"$(q "SELECT line_no, entry_date, value_date, amount_minor, mark, funds_code, type_code, customer_ref, bank_ref, reference
 	      FROM statement_line WHERE account_no = '0123456789' ORDER BY line_no")" "day 1: MT940 lines"
-assert_eq "FAST TRF DEPOSIT VA00000123 TAN AH KOW|DEPOSIT VA00000123" \
+# issue 14: the :86: lines are joined exactly as sent (banks wrap inside words and IBANs)
+assert_eq "FAST TRF DEPOSIT VA00000123TAN AH KOW|DEPOSIT VA00000123" \
 	"$(q "SELECT narrative, supplementary FROM statement_line WHERE account_no = '0123456789' AND line_no = 1")" \
-	":86: continuation joined, :61: supplementary details kept"
+	":86: continuation joined as sent, :61: supplementary details kept"
 assert_eq "1|1500000|FT2632800012|TRF-OFF-B-FEE
 2|-2550|BC2611240001|" "$(q "SELECT line_no, amount_minor, bank_ref, reference FROM statement_line
 	WHERE account_no = '0123456790' ORDER BY line_no")" "day 1: CSV lines (withdrawal negative)"

@@ -31,12 +31,7 @@ sed -i '/^\[accounts\]/a other = DE44500105175407324931' "$T/pipeline.conf"
 q "INSERT INTO bank_account VALUES ('0123456789', 'SGD', 'CLIENT_MONEY', 'Client money')" >/dev/null
 q "INSERT INTO stage_run (business_date, stage, state, finished_at, pid, host, operator, config_digest)
    VALUES ('$D', 'fetch', 'done', now(), 1, 'test', 'test', 'test')" >/dev/null
-register() {  # register SOURCE FILE: as if fetch had brought FILE for source SOURCE
-	local sha
-	sha=$(sha256sum "$2" | cut -d' ' -f1)
-	q "INSERT INTO fetched_file (business_date, source, remote_name, local_path, size_bytes, sha256, status, run_id)
-	   VALUES ('$D', '$1', '$(basename "$2")', '$2', $(stat -c %s "$2"), '$sha', 'NEW', 1)" >/dev/null
-}
+register() { t_register "$D" "$1" "$2"; }  # register SOURCE FILE: as if fetch had brought FILE
 
 # source | fixture | message after "path:"
 cat > "$T/expected" <<'EOF'

@@ -78,15 +78,21 @@ DAY2_OPEN="AMBIGUOUS|WARNING|0123456789|-7700|FT005||M-AMB1,M-AMB2|2026-11-23
 AMOUNT_MISMATCH|ERROR|0123456789|-15001|FT003|BATCH-20261123-02|BATCH-20261123-02|2026-11-23
 AMOUNT_MISMATCH|ERROR|0123456789|99000|FT009|VA00000007|M-MIS|2026-11-23
 DUPLICATE_LINE|ERROR|0123456789|40000|FT012|VA00000003||2026-11-23
-LEDGER_BALANCE_BREAK|ERROR|0123456790|5000||||2026-11-24
+STATEMENT_CONTINUITY_BREAK|ERROR|0123456790|5000||||2026-11-24
 STATEMENT_MISSING|ERROR|8800123456|-||||2026-11-24
 UNMATCHED_LEDGER|ERROR|0123456789|30000||VA00000008|M-OUT|2026-11-23
 UNMATCHED_STATEMENT|ERROR|0123456789|123|@FT999|=2+3||2026-11-24
 UNMATCHED_STATEMENT|ERROR|0123456789|50000|FT008|VA00000050||2026-11-23
 UNMATCHED_STATEMENT|ERROR|0123456789|30000|FT010|VA00000008||2026-11-23"
 assert_eq "$DAY2_OPEN" "$(recon_open)" "day 2 open exceptions"
-assert_contains "$(t_psql "SELECT detail FROM exception WHERE type = 'LEDGER_BALANCE_BREAK'")" \
-	"unexplained difference SGD 50.00" "balance break shows the difference"
+assert_contains "$(t_psql "SELECT detail FROM exception WHERE type = 'STATEMENT_CONTINUITY_BREAK'")" \
+	"unexplained difference SGD 50.00" "continuity break shows the difference"
+assert_eq "continuity:0123456790" "$(t_psql "SELECT subject FROM exception WHERE type = 'STATEMENT_CONTINUITY_BREAK'")" \
+	"the continuity check's subject says what it is"
+assert_eq "NO_BOOK_BALANCE" "$(t_psql "SELECT string_agg(DISTINCT status, ',') FROM bank_rec
+	WHERE business_date = '2026-11-24' AND status <> 'NO_STATEMENT'")" \
+	"without book balances the reconciliation says so and opens no BOOK_BALANCE_BREAK"
+assert_eq 0 "$(t_psql "SELECT count(*) FROM exception WHERE type = 'BOOK_BALANCE_BREAK'")" "no break invented"
 
 # --- --force on day 2 replaces day 2 only
 BEFORE_D1=$(t_psql "SELECT match_id, line_id, rule FROM recon_match WHERE business_date = '2026-11-23' ORDER BY 1")

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Refusal to pay out of a broken account. For each kind of break on the client-money account - an
-# open LEDGER_BALANCE_BREAK, the day's statement failing the completeness gate, the day's statement
+# open BOOK_BALANCE_BREAK, the day's statement failing the completeness gate, the day's statement
 # file quarantined - the offerings that would pay are not settled (a failed offering, which pays
 # nothing, still is), a SETTLEMENT_BLOCKED exception and a log line say why, and nothing is filed.
 # Once the break is resolved the next run settles and closes the exception; an approved transfer is
@@ -30,7 +30,7 @@ offering:S-PRO|0123456789|111105|OPEN" "$(t_psql "SELECT subject, account_no, am
 	if [ "$kind" = ledger ]; then
 		# resolved by a person; the next day's run settles both and closes the refusals
 		t_psql "UPDATE exception SET status = 'RESOLVED', closed_date = '2026-11-24', closed_by = 'ops',
-		        close_note = 'bank corrected' WHERE type = 'LEDGER_BALANCE_BREAK'" >/dev/null
+		        close_note = 'bank corrected' WHERE type = 'BOOK_BALANCE_BREAK'" >/dev/null
 		assert_exit 0 t_pipeline -q settle --date 2026-11-24
 		assert_eq "S-BIG|2026-11-24
 S-FAIL|2026-11-23
@@ -62,7 +62,7 @@ offering:S-PRO|CLOSED|2026-11-24" "$(t_psql "SELECT subject, status, closed_date
 		assert_xsd "$(PAY_DIR)/pain001-20261123-01.xml"
 	fi
 done 3<<'CASES'
-ledger|account 0123456789 has an unresolved LEDGER_BALANCE_BREAK
+ledger|account 0123456789 has an unresolved STATEMENT_CONTINUITY_BREAK or BOOK_BALANCE_BREAK
 gate|the statement of account 0123456789 for 2026-11-23 failed the completeness gate (opening balance + lines != closing balance)
 quarantine|a statement file of account 0123456789 was quarantined and is not resolved
 CASES

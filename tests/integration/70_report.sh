@@ -33,34 +33,36 @@ print("sheets=" + ",".join(wb.sheetnames))
 print("exceptions=%d closed=%d matched=%d pending=%d transfers=%d issuance=%d statements=%d" % tuple(
     len(rows(n)) for n in ("Exceptions", "Closed Today", "Matched", "Pending", "Settlements", "DABS Issuance", "Statements")))
 e = rows("Exceptions")
-print("first=%s,%s,%s,%s" % (e[0][0], e[0][1], e[0][4], e[0][9]))
+print("first=%s,%s,%s,%s" % (e[0][1], e[0][2], e[0][5], e[0][8]))
 print("pending=" + ",".join(r[0] for r in rows("Pending")))
 print("closed=" + ",".join("%s:%s:%s" % (r[0], r[9], r[10]) for r in rows("Closed Today")))
-det = [r[10] for r in e if r[10].startswith("=HYPERLINK")]
-c = [c for c in wb["Exceptions"]["K"] if c.value == det[0]][0]
+det = [r[14] for r in e if r[14].startswith("=HYPERLINK")]
+c = [c for c in wb["Exceptions"]["O"] if c.value == det[0]][0]
 print("formula_text=%s type=%s" % (det[0][:10], c.data_type))
 s = wb["Summary"]
 hdr = None
+seen = set()
 for row in s.iter_rows(values_only=True):
-    if row[0] == "Account":
+    if row[0] == "Account" and hdr is None:
         hdr = row
-    if hdr is None:
+    if hdr is None or row[0] in seen:
         continue
+    seen.add(row[0])
     v = dict(zip(hdr, row))
     if row[0] == "0123456789":
-        print("client=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
-              "Difference", "Open Lines", "Unexplained", "Lines", "Matched", "Status")))
+        print("client=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Opening + Matched",
+              "Difference", "Open Lines", "Continuity Gap", "Lines", "Matched", "Status")))
     if row[0] == "JP00112233":
-        print("jpy=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Ledger Balance",
-              "Difference", "Open Lines", "Unexplained", "Status")))
+        print("jpy=%s" % "|".join(str(v[k]) for k in ("Bank Opening", "Bank Closing", "Opening + Matched",
+              "Difference", "Open Lines", "Continuity Gap", "Status")))
 jc = [r for r in wb["Statements"].iter_rows(min_row=3) if r[3].value == "JP00112233"][0][7]
 print("jpy_format=" + jc.number_format)
 print("issued=%s" % sum(r[6] for r in rows("DABS Issuance")))
-cr = [c for c in wb["Exceptions"]["G"] if isinstance(c.value, str) and c.value.endswith("CR-ref")][0]
+cr = [c for c in wb["Exceptions"]["J"] if isinstance(c.value, str) and c.value.endswith("CR-ref")][0]
 print("cr=%s|%s" % (cr.value.replace("\r", "<CR>"), cr.data_type))
 EOF
 )
-assert_eq "sheets=Summary,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
+assert_eq "sheets=Summary,Bank Reconciliation,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
 	"$(echo "$got" | sed -n 1p)" "sheet names and order"
 assert_eq "exceptions=7 closed=2 matched=6 pending=3 transfers=3 issuance=2 statements=5" \
 	"$(echo "$got" | sed -n 2p)" "rows per sheet"
@@ -135,8 +137,8 @@ got=$($PY -c "
 import openpyxl, sys
 ws = openpyxl.load_workbook(sys.argv[1])['Exceptions']
 for r in ws.iter_rows(min_row=3):
-    if r[10].value in ('gold', 'no currency'):
-        print('%s|%r|%s' % (r[10].value, r[4].value, r[4].number_format))
+    if r[14].value in ('gold', 'no currency'):
+        print('%s|%r|%s' % (r[14].value, r[5].value, r[5].number_format))
 " "$X")
 assert_eq "gold|5|#,##0;[Red]-#,##0
 no currency|'1234 minor units (no currency)'|General" "$got" "XAU with the table's exponent; no currency shown as text"

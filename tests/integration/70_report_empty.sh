@@ -14,7 +14,7 @@ wb = openpyxl.load_workbook(sys.argv[1])
 print(','.join(wb.sheetnames))
 print(wb['Exceptions']['A3'].value)
 " "$X")
-assert_eq "Summary,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
+assert_eq "Summary,Bank Reconciliation,Exceptions,Closed Today,Matched,Pending,Settlements,DABS Issuance,Statements" \
 	"$(echo "$got" | sed -n 1p)" "sheets of an empty day"
 assert_eq "No open exceptions at the end of this business date." "$(echo "$got" | sed -n 2p)" "empty table says so"
 t_done

@@ -53,13 +53,13 @@ for ws in [w for w in wb.worksheets if w.title.split(" (")[0] == "Exceptions"]:
     for r in ws.iter_rows(min_row=3, values_only=True):
         if r[1] is None:
             break
-        got.append((r[0], r[2] or "", r[6] or "", minor(r[4])))
+        got.append((r[1], r[3] or "", r[9] or "", minor(r[5])))
 want = [(x["type"], x["account_no"], x["reference"], int(x["amount_minor"]) if x["amount_minor"] else None)
         for x in csv.DictReader(open(sys.argv[2] + "/exceptions.csv"))]
 print("exceptions " + ("same" if sorted(got, key=str) == sorted(want, key=str) else "differ: %r vs %r" % (got, want)))
 s = wb["Summary"]; hdr = None; rows = {}
 for row in s.iter_rows(values_only=True):
-    if row[0] == "Account":
+    if row[0] == "Account" and hdr is None:
         hdr = row
         continue
     if hdr is not None:
@@ -71,8 +71,8 @@ for x in csv.DictReader(open(sys.argv[2] + "/balances.csv")):
     a = rows.get(x["account_no"])
     if a is None or minor(a["Bank Opening"]) != int(x["opening_minor"]) or minor(a["Bank Closing"]) != int(x["closing_minor"]):
         bad.append(x["account_no"])
-    elif a["Unexplained"] != 0:
-        bad.append(x["account_no"] + " unexplained %r" % a["Unexplained"])
+    elif a["Continuity Gap"] != 0:
+        bad.append(x["account_no"] + " unexplained %r" % a["Continuity Gap"])
 print("balances " + ("same" if not bad else "differ: %r" % bad))
 EOF2
 )

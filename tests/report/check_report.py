@@ -20,10 +20,10 @@ from decimal import Decimal
 
 import openpyxl
 
-SHEETS = ["Summary", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
+SHEETS = ["Summary", "Bank Reconciliation", "Exceptions", "Closed Today", "Matched", "Pending", "Settlements",
           "DABS Issuance", "Statements"]
-EXC_HEADERS = ["Type", "Severity", "Account", "Date", "Amount", "Currency", "Reference",
-               "Statement Ref", "Ledger ID", "Age (days)", "Detail"]
+EXC_HEADERS = ["ID", "Type", "Severity", "Account", "Direction", "Amount", "Currency", "Date", "Age (days)",
+               "Reference", "Statement Ref", "Ledger ID", "Owner", "Last Comment", "Detail", "Team Notes"]
 AMOUNT_FMT = {2: "#,##0.00;[Red]-#,##0.00", 0: "#,##0;[Red]-#,##0", 3: "#,##0.000;[Red]-#,##0.000"}
 EXP = {"SGD": 2, "USD": 2, "JPY": 0, "KRW": 0, "BHD": 3, "XAU": 0}   # XAU: only in a test's currency table
 FIRST_DATA = 3   # 1-based: row 1 title, row 2 headers
@@ -141,12 +141,12 @@ def check(path, date_iso):
     for ws in wb.worksheets:
         expect(ws.protection.sheet, "%s is not protected" % ws.title)
         expect(not ws.protection.password, "%s has a password" % ws.title)
-        expect(ws.auto_filter.ref, "%s has no autofilter" % ws.title)
+        expect(ws.auto_filter.ref or ws.title == "Bank Reconciliation", "%s has no autofilter" % ws.title)
         for row in ws.iter_rows():
             for c in row:
                 expect(c.data_type != "f", "%s!%s%s is a formula" % (ws.title, c.column_letter, c.row))
                 expect(c.hyperlink is None, "%s!%s%s is a hyperlink" % (ws.title, c.column_letter, c.row))
-        if ws.title != "Summary":
+        if ws.title not in ("Summary", "Bank Reconciliation"):
             expect(ws.freeze_panes == "A3", "%s: header not frozen (%r)" % (ws.title, ws.freeze_panes))
             expect(ws.auto_filter.ref.startswith("A2:"), "%s: autofilter %r" % (ws.title, ws.auto_filter.ref))
 
@@ -172,6 +172,12 @@ def check(path, date_iso):
             expect(r["Amount"].number_format == AMOUNT_FMT[EXP[cur]],
                    "Amount format %r for %s" % (r["Amount"].number_format, cur))
         expect(isinstance(r["Age (days)"].value, (int, float)), "Age is not a number")
+        expect(r["Team Notes"].protection.locked is False, "Team Notes is not left editable")
+        for k in EXC_HEADERS[:-1]:
+            expect(r[k].protection.locked is not False, "Exceptions %s is editable" % k)
+        if isinstance(r["Amount"].value, (int, float)):
+            expect(r["Direction"].value == ("debit" if r["Amount"].value < 0 else "credit"),
+                   "Direction %r for amount %r" % (r["Direction"].value, r["Amount"].value))
     # Text from outside stays text, whatever it starts with.
     for ws in wb.worksheets:
         for row in ws.iter_rows():
@@ -204,13 +210,22 @@ def check(path, date_iso):
                     "Statement Date": Cell(datetime.datetime.strptime(x["Statement Date"], "%Y-%m-%d"))}
                    for x in full]
     pending = table_rows(wb, "Pending")
-    ah, accts = block(s, "Accounts")
+    ah, accts = block(s, "Accounts (statement continuity; the bank against the books is on the Bank "
+                         "Reconciliation sheet)")
     by_acct = {}
     for a in accts:
         if str(a["Account"].value).startswith("Total "):
             continue
         by_acct[a["Account"].value] = a
-    totals = {a["Currency"].value: a for a in accts if str(a["Account"].value).startswith("Total ")}
+    # one total per purpose and currency, never across: its label says what it sums
+    totals = {}
+    for a in accts:
+        if str(a["Account"].value).startswith("Total "):
+            key = (a["Purpose"].value, a["Currency"].value)
+            expect(key not in totals, "two totals for %r" % (key,))
+            expect(re.fullmatch(r"Total %s %s \(\d+ accounts?\)" % key, a["Account"].value),
+                   "total label %r does not say what it sums" % a["Account"].value)
+            totals[key] = a
     sums = {}
     for acc, a in by_acct.items():
         cur = a["Currency"].value
@@ -221,10 +236,10 @@ def check(path, date_iso):
             last = max(st, key=lambda x: x["Closing Date"].value)
             expect(minor(a["Bank Opening"], cur) == minor(first["Opening"], cur), "%s opening" % acc)
             expect(minor(a["Bank Closing"], cur) == minor(last["Closing"], cur), "%s closing" % acc)
-            if a["Ledger Balance"].value is not None:
-                expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Ledger Balance"], cur),
+            if a["Opening + Matched"].value is not None:
+                expect(minor(a["Difference"], cur) == minor(a["Bank Closing"], cur) - minor(a["Opening + Matched"], cur),
                        "%s difference" % acc)
-                expect(minor(a["Unexplained"], cur) == minor(a["Difference"], cur) - minor(a["Open Lines"], cur),
+                expect(minor(a["Continuity Gap"], cur) == minor(a["Difference"], cur) - minor(a["Open Lines"], cur),
                        "%s unexplained" % acc)
         else:
             expect(a["Bank Opening"].value is None, "%s has an opening but no statement" % acc)
@@ -243,9 +258,9 @@ def check(path, date_iso):
         light = "RED" if errs else ("AMBER" if warns or pend else "GREEN")
         expect(a["Status"].value == light, "%s status %r, expected %r" % (acc, a["Status"].value, light))
         if cur:
-            t = sums.setdefault(cur, [0] * 11)
-            for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
-                                   "Open Lines", "Unexplained")):
+            t = sums.setdefault((a["Purpose"].value, cur), [0] * 11)
+            for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
+                                   "Open Lines", "Continuity Gap")):
                 if a[k].value is not None:
                     t[j] += minor(a[k], cur)
             t[6] += lines
@@ -256,11 +271,17 @@ def check(path, date_iso):
     every_exc_account = {(x["Account"].value or "") for x in exc}
     expect(all(("(none)" if k == "" else k) in by_acct for k in every_exc_account),
            "an exception's account is missing from the Summary")
-    for cur, t in sums.items():
-        tr = totals.get(cur)
-        expect(tr is not None, "no Total row for %s" % cur)
-        for j, k in enumerate(("Bank Opening", "Bank Closing", "Ledger Balance", "Difference",
-                               "Open Lines", "Unexplained")):
+    expect(set(totals) == set(sums), "totals %r for the accounts' purposes and currencies %r"
+           % (sorted(totals), sorted(sums)))
+    for key, t in sums.items():
+        cur = key[1]
+        tr = totals.get(key)
+        expect(tr is not None, "no Total row for %r" % (key,))
+        n_acc = sum(1 for a in by_acct.values() if (a["Purpose"].value, a["Currency"].value) == key)
+        expect(tr["Account"].value.endswith("(%d account%s)" % (n_acc, "" if n_acc == 1 else "s")),
+               "%r counts %d accounts" % (tr["Account"].value, n_acc))
+        for j, k in enumerate(("Bank Opening", "Bank Closing", "Opening + Matched", "Difference",
+                               "Open Lines", "Continuity Gap")):
             expect(minor(tr[k], cur) == t[j], "Total %s %s: %r, accounts sum to %r" % (cur, k, tr[k].value, t[j]))
         expect([tr[k].value for k in ("Lines", "Matched", "Open Errors", "Open Warnings", "Pending")] == t[6:],
                "Total %s counts %r vs %r" % (cur, [tr[k].value for k in ("Lines", "Matched", "Open Errors",
@@ -307,7 +328,138 @@ def check(path, date_iso):
     expect(gotb == want, "exceptions by type and age %r, Exceptions sheet says %r" % (gotb, want))
     if exc:
         expect(len(s._charts) == 1, "Summary has no chart")
+    check_worklists(s, exc, day, purposes={a: by_acct[a]["Purpose"].value for a in by_acct})
+    check_bank_rec(wb)
     print("ok")
+
+
+def bk_block(s, title):
+    """A per account-and-currency block of the Summary: {(account, currency): row} (Account, Purpose and
+    Currency columns first)."""
+    h, rows = block(s, title)
+    expect(h[:3] == ["Account", "Purpose", "Currency"], "%s: headers %r" % (title, h))
+    out = {}
+    for r in rows:
+        if isinstance(r["Account"].value, str) and r["Purpose"].value is None and r["Currency"].value is None:
+            continue    # the note of an empty block
+        key = (r["Account"].value, r["Currency"].value)
+        expect(key not in out, "%s: two rows for %r" % (title, key))
+        out[key] = r
+    return out
+
+
+def check_worklists(s, exc, day, purposes):
+    """The aged counts and sums, the new errors and the day's opened and carried exceptions equal the
+    Exceptions sheet, one row per account and currency (so no total mixes purposes or currencies)."""
+    def bucket(age):
+        return "0-1" if age <= 1 else "2-5" if age <= 5 else "6-30" if age <= 30 else ">30"
+    want = {}
+    for x in exc:
+        acc = x["Account"].value or "(no account)"
+        cur = x["Currency"].value if x["Amount"].value is not None else None
+        key = (acc, cur or "(no amount)")
+        w = want.setdefault(key, {})
+        b = bucket(x["Age (days)"].value)
+        amt = minor(x["Amount"], cur) if cur else 0
+        for k, v in ((b + " (count)", 1), (b + " (sum)", amt)):
+            w[k] = w.get(k, 0) + v
+        opened_today = x["Age (days)"].value == 0
+        mk = "Opened Today" if opened_today else "Carried"
+        w[mk] = w.get(mk, 0) + 1
+        w[mk + "s"] = w.get(mk + "s", 0) + amt
+        if opened_today and x["Severity"].value == "ERROR":
+            w["New Errors"] = w.get("New Errors", 0) + 1
+            w["New Errorss"] = w.get("New Errorss", 0) + amt
+    aged = bk_block(s, "Open exceptions by age (business days): count and sum per account and currency")
+    move = bk_block(s, "Day-on-day movement of exceptions (per account and currency)")
+    act = bk_block(s, "Needs action today (per account and currency)")
+    expect(set(aged) == set(want), "aged rows %r, Exceptions sheet has %r" % (sorted(aged), sorted(want)))
+    for key, w in want.items():
+        a = aged[key]
+        cur = None if key[1] == "(no amount)" else key[1]
+        expect((a["Purpose"].value or "") == (purposes.get(key[0]) or ""), "%r: purpose %r" % (key, a["Purpose"].value))
+        for b in ("0-1", "2-5", "6-30", ">30"):
+            expect(a[b + " (count)"].value == w.get(b + " (count)", 0), "%r: %s count" % (key, b))
+            if cur:
+                expect(minor(a[b + " (sum)"], cur) == w.get(b + " (sum)", 0), "%r: %s sum %r vs %r" % (
+                    key, b, a[b + " (sum)"].value, w.get(b + " (sum)", 0)))
+        m = move.get(key)
+        expect(m is not None, "%r: no day-on-day row" % (key,))
+        expect(m["Opened Today"].value == w.get("Opened Today", 0) and m["Carried"].value == w.get("Carried", 0),
+               "%r: opened/carried %r/%r vs %r" % (key, m["Opened Today"].value, m["Carried"].value, w))
+        if cur:
+            expect(minor(m["Opened (sum)"], cur) == w.get("Opened Todays", 0), "%r: opened sum" % (key,))
+            expect(minor(m["Carried (sum)"], cur) == w.get("Carrieds", 0), "%r: carried sum" % (key,))
+        n_new = act[key]["New Errors"].value if key in act else 0
+        expect(n_new == w.get("New Errors", 0), "%r: new errors %r vs %r" % (key, n_new, w.get("New Errors", 0)))
+
+
+REC_LINES = ["Balance per bank (closing balance)", "Add: deposits in transit", "Less: outstanding payments",
+             "Less: bank items not in the books (net, credits +)", "Adjusted bank balance",
+             "Book balance (general ledger)", "Difference (adjusted bank - book)"]
+REC_KINDS = [("Deposit in transit", "Total deposits in transit"),
+             ("Outstanding payment", "Total outstanding payments"),
+             ("Bank item not in the books", "Total bank items not in the books (net)")]
+
+
+def check_bank_rec(wb):
+    """Every bank reconciliation statement adds up: closing + in transit - outstanding - bank items =
+    adjusted; adjusted - book = difference; each kind's items sum to their total, and the total is the
+    statement's figure; one currency per block; prepared-by and reviewed-by lines under each."""
+    ws = wb["Bank Reconciliation"]
+    starts = [r for r in range(1, ws.max_row + 1)
+              if isinstance(ws.cell(r, 1).value, str) and ws.cell(r, 1).value.startswith("Bank reconciliation: ")]
+    expect(starts or any(ws.cell(r, 1).value == "Reconcile has not run for this business date: no statement to show."
+                         for r in range(1, ws.max_row + 1)), "Bank Reconciliation: no statement and no reason")
+    breaks = sorted(b.id for b in ws.row_breaks.brk)
+    expect(breaks == [r - 1 for r in starts[1:]], "one printed page per account: page breaks %r, blocks at %r"
+           % (breaks, starts))
+    expect(ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9",
+           "Bank Reconciliation prints on A4 landscape")
+    for i, r0 in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else ws.max_row + 1
+        title = ws.cell(r0, 1).value
+        m = re.search(r"\(([A-Z_]+), ([A-Z]{3})\)$", title)
+        expect(m, "block title %r names purpose and currency" % title)
+        cur = m.group(2)
+        rows = {ws.cell(r, 1).value: r for r in range(r0, end)}
+        signs = [ws.cell(r, 1).value for r in range(r0, end) if isinstance(ws.cell(r, 1).value, str)
+                 and ws.cell(r, 1).value.startswith(("Prepared by:", "Reviewed by:"))]
+        expect(len(signs) == 2, "%s: prepared-by and reviewed-by lines %r" % (title, signs))
+        if "status NO_STATEMENT" in (ws.cell(r0 + 1, 1).value or ""):
+            continue
+        for k in REC_LINES:
+            expect(k in rows, "%s: no line %r" % (title, k))
+        v = {}
+        for k in REC_LINES:
+            c = ws.cell(rows[k], 7)
+            v[k] = None if isinstance(c.value, str) else minor(c, cur)
+            if v[k] is not None:
+                expect(c.number_format == AMOUNT_FMT[EXP[cur]], "%s: %s format %r" % (title, k, c.number_format))
+        bank, dit, op, bnb, adj, book, diff = (v[k] for k in REC_LINES)
+        expect(bank + dit - op - bnb == adj, "%s: %d + %d - %d - %d != adjusted %d" % (title, bank, dit, op, bnb, adj))
+        if book is None:
+            expect(ws.cell(rows[REC_LINES[5]], 7).value == "no book balance", "%s: missing book balance not said" % title)
+            expect(diff is None, "%s: a difference without a book balance" % title)
+        else:
+            expect(adj - book == diff, "%s: adjusted %d - book %d != difference %d" % (title, adj, book, diff))
+            status = ws.cell(rows[REC_LINES[6]], 2).value
+            expect(status == ("AGREED" if diff == 0 else "BOOK_BALANCE_BREAK"), "%s: status %r for difference %d"
+                   % (title, status, diff))
+        for (kind, total), figure in zip(REC_KINDS, (dit, op, bnb)):
+            items = [minor(ws.cell(r, 7), cur) for r in range(r0, end) if ws.cell(r, 1).value == kind]
+            tr = [r for r in range(r0, end) if str(ws.cell(r, 1).value).startswith(total + " (")]
+            expect(len(tr) == 1, "%s: one %r row" % (title, total))
+            expect(ws.cell(tr[0], 1).value.endswith("(%d item%s)" % (len(items), "" if len(items) == 1 else "s")),
+                   "%s: %r counts %d items" % (title, ws.cell(tr[0], 1).value, len(items)))
+            expect(sum(items) == minor(ws.cell(tr[0], 7), cur) == figure,
+                   "%s: %s items sum %d, total %d, statement %d" % (title, kind, sum(items),
+                                                                     minor(ws.cell(tr[0], 7), cur), figure))
+            for r in range(r0, end):
+                if ws.cell(r, 1).value == kind:
+                    expect(isinstance(ws.cell(r, 5).value, int) and ws.cell(r, 5).value >= 0, "%s: age of row %d" % (title, r))
+                    expect(isinstance(ws.cell(r, 2).value, str) and re.match(r"(line|movement):", ws.cell(r, 2).value),
+                           "%s: item id of row %d" % (title, r))
 
 
 def volatile(ws, r, c):

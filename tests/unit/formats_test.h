@@ -92,7 +92,7 @@ run_parser(const char *fmt, const char *rel, enum text_encoding enc, const struc
 {
 	char path[512];
 	struct format *f = NULL;
-	struct parse_opts o;
+	struct parse_opts o = { 0 };
 	FILE *fp;
 	enum perr e;
 

@@ -2,11 +2,13 @@
  * test_mt940.c - the MT940 parser on good and hostile fixtures (fixtures/formats/mt940/): marks
  * and funds codes (CR is C with funds code R, RC a reversal), "9," amounts, :86: continuation,
  * entry dates across a year end, envelopes, several statements per file, and every rejection
- * with its exact message.
+ * with its exact message; the dialects of fixtures/formats/mt940-dialects/ (recorded as deviations,
+ * refused when strict) and the :86: decoders (formats/mt940_86.c) on their own.
  */
 #include "formats_test.h"
 
 #include "bizdate.h"
+#include "mt940_86.h"
 
 static date_t
 D(const char *iso)
@@ -47,7 +49,8 @@ test_good(void **state)
 	assert_string_equal(r.lines[0].customer_ref, "NONREF");
 	assert_string_equal(r.lines[0].bank_ref, "FT2632800012");
 	assert_string_equal(r.lines[0].supplementary, "DEPOSIT VA00000123");
-	assert_string_equal(r.lines[0].narrative, "FAST TRF DEPOSIT VA00000123 TAN AH KOW");
+	/* issue 14: :86: continuation lines are joined exactly as sent, nothing inserted */
+	assert_string_equal(r.lines[0].narrative, "FAST TRF DEPOSIT VA00000123TAN AH KOW");
 	/* line 2: D with one decimal "250,5" */
 	assert_string_equal(r.lines[1].l.mark, "D");
 	assert_int_equal(r.lines[1].l.amount_minor, -25050);
@@ -205,6 +208,182 @@ test_rejections(void **state)
 	    "927: MT940 :61: the sum of the statement's lines overflows");
 }
 
+static struct info86 in86;
+
+static void
+decode(const char *s)
+{
+	info86_decode(s, strlen(s), &in86);
+}
+
+/* German/Austrian ?NN subfields: keywords only where a subfield starts, values across subfields */
+static void
+test_info86_gvc(void **state)
+{
+	(void)state;
+	decode("166?00GUTSCHR. UEBERWEISUNG?109310?20EREF+VA0000?21 0001?22SVWZ+Rechnung 2026-11-0"
+	    "?2342 KREF+X?30COBADEFFXXX?31DE44500105175407324931?32TAN AH KOW?33 HOLDINGS?34000");
+	assert_int_equal(in86.kind, INFO86_GVC);
+	assert_string_equal(in86.code, "166");
+	assert_string_equal(in86.posting_text.p, "GUTSCHR. UEBERWEISUNG");
+	assert_string_equal(in86.eref.p, "VA0000 0001");         /* ?21 continues EREF+, as sent */
+	assert_string_equal(in86.svwz.p, "Rechnung 2026-11-042 KREF+X");  /* KREF+ mid-subfield is text */
+	assert_string_equal(in86.kref.p, "");
+	assert_string_equal(in86.bic.p, "COBADEFFXXX");
+	assert_string_equal(in86.account.p, "DE44500105175407324931");
+	assert_string_equal(in86.name.p, "TAN AH KOW HOLDINGS");
+	assert_string_equal(info86_e2e(&in86), "VA0000 0001");
+	/* KREF, MREF, CRED each in their own subfield; ?60-?63 continue the purpose */
+	decode("105?00LASTSCHRIFT?20EREF+NOTPROVIDED?21KREF+K-1?22MREF+M-2?23CRED+DE98ZZZ0999?24SVWZ+Beitrag"
+	    "?60 November");
+	assert_string_equal(in86.kref.p, "K-1");
+	assert_string_equal(in86.mref.p, "M-2");
+	assert_string_equal(in86.cred.p, "DE98ZZZ0999");
+	assert_string_equal(in86.svwz.p, "Beitrag November");
+	assert_null(info86_e2e(&in86));                           /* NOTPROVIDED is no reference */
+	/* no keywords: the purpose is the text, nothing else */
+	decode("020?00UEBERWEISUNG?20Miete?21 November?32HAUSVERWALTUNG");
+	assert_string_equal(in86.purpose.p, "Miete November");
+	assert_string_equal(in86.svwz.p, "");
+	assert_string_equal(in86.name.p, "HAUSVERWALTUNG");
+	/* a different separator character, and a separator without two digits inside a value */
+	decode("166@00GUTSCHRIFT@20EREF+A?B@32X");
+	assert_int_equal(in86.kind, INFO86_GVC);
+	assert_string_equal(in86.eref.p, "A?B");
+	assert_string_equal(in86.name.p, "X");
+}
+
+/* Dutch/Belgian slash tags: ABN AMRO, ING (CNTP, REMI/USTD), Rabobank (ORDP//NAME, REMI/STRD) */
+static void
+test_info86_slash(void **state)
+{
+	(void)state;
+	decode("/TRTP/SEPA OVERBOEKING/IBAN/NL81ASNB0123456789/BIC/ASNBNL21/NAME/TAN AH KOW/REMI/Factuur 12/2026"
+	    "/EREF/E-1");
+	assert_int_equal(in86.kind, INFO86_SLASH);
+	assert_string_equal(in86.posting_text.p, "SEPA OVERBOEKING");
+	assert_string_equal(in86.account.p, "NL81ASNB0123456789");
+	assert_string_equal(in86.bic.p, "ASNBNL21");
+	assert_string_equal(in86.name.p, "TAN AH KOW");
+	assert_string_equal(in86.purpose.p, "Factuur 12/2026");    /* a '/' inside a value stays */
+	assert_string_equal(in86.eref.p, "E-1");
+	decode("/EREF/WD-00000002//CNTP/NL47INGB0000123456/INGBNL2A/J. JANSEN/AMSTERDAM//REMI/USTD//Uitbetaling/");
+	assert_string_equal(in86.eref.p, "WD-00000002");
+	assert_string_equal(in86.account.p, "NL47INGB0000123456");
+	assert_string_equal(in86.bic.p, "INGBNL2A");
+	assert_string_equal(in86.name.p, "J. JANSEN");
+	assert_string_equal(in86.purpose.p, "Uitbetaling");
+	decode(" /ORDP//NAME/Stichting/ADDR/Kerkstraat 1/REMI/STRD/CUR/RF18539007547034/MARF/M-77/CSID/NL98ZZZ");
+	assert_string_equal(in86.name.p, "Stichting");
+	assert_string_equal(in86.purpose.p, "RF18539007547034");
+	assert_string_equal(in86.mref.p, "M-77");
+	assert_string_equal(in86.cred.p, "NL98ZZZ");
+	assert_null(info86_e2e(&in86));
+}
+
+/* Not structured: plain text, a slash that is no known tag, digits without a separator */
+static void
+test_info86_text(void **state)
+{
+	(void)state;
+	decode("FAST PAYMENT FROM TAN AH KOW VA00000001");
+	assert_int_equal(in86.kind, INFO86_TEXT);
+	assert_string_equal(in86.eref.p, "");
+	assert_null(info86_e2e(&in86));
+	decode("/XYZ/not a tag");
+	assert_int_equal(in86.kind, INFO86_TEXT);
+	decode("12345 PAYMENT");
+	assert_int_equal(in86.kind, INFO86_TEXT);
+	decode("");
+	assert_int_equal(in86.kind, INFO86_TEXT);
+	decode("166?0");                                            /* too short to be structured */
+	assert_int_equal(in86.kind, INFO86_TEXT);
+	info86_free(&in86);
+}
+
+/* Parses a dialect fixture with a deviations collector (and strict or not). */
+static enum perr
+run_dialect(const char *name, bool strict, struct deviations *dv, struct rec *r)
+{
+	char path[256];
+	struct parse_opts o = { .path = path, .encoding = ENC_UTF8, .deviations = dv, .strict = strict };
+	struct stmt_sink s = { .arg = r, .begin = rec_begin, .line = rec_line_cb, .end = rec_end };
+	FILE *fp;
+	enum perr e;
+
+	memset(r, 0, sizeof *r);
+	memset(dv, 0, sizeof *dv);
+	snprintf(path, sizeof path, "fixtures/formats/mt940-dialects/%s", name);
+	if ((fp = fopen(path, "rb")) == NULL)
+		fail_msg("cannot open %s", path);
+	e = mt940_parse(fp, &o, &s);
+	fclose(fp);
+	return e;
+}
+
+static void
+test_dialects_recorded(void **state)
+{
+	struct deviations dv;
+	struct rec r;
+	static const char *const codes[] = { "header_line", "reference_20_long", "tag_28", "statement_no_long",
+		"non_standard_field", "space_before_type", "blank_line", "zero_amount", "customer_ref_empty",
+		"empty_86", "trailing_spaces", "no_final_newline" };
+	static const long lines[] = { 1, 4, 6, 6, 8, 9, 12, 13, 13, 14, 18, 19 };
+
+	(void)state;
+	assert_int_equal(run_dialect("many-dialects.sta", false, &dv, &r), PERR_OK);
+	assert_int_equal(dv.n, 12);
+	for (int i = 0; i < dv.n; i++) {
+		assert_string_equal(dv.d[i].code, codes[i]);
+		assert_int_equal(dv.d[i].first_line, lines[i]);
+	}
+	assert_int_equal(dv.d[0].count, 2);
+	assert_int_equal(r.ends, 1);
+	assert_string_equal(r.h[0].statement_no, "123456");
+	assert_string_equal(r.h[0].sequence_no, "");
+	assert_true(stmt_balanced(&r.h[0], NULL));
+	assert_int_equal(r.nlines, 3);
+	assert_string_equal(r.lines[0].l.type_code, "N166");
+	assert_int_equal(r.lines[1].l.amount_minor, 0);
+	assert_string_equal(r.lines[1].customer_ref, "");
+	assert_string_equal(r.lines[2].narrative,
+	    "/EREF/WD-00000002//CNTP/NL47INGB0000123456/INGBNL2A/J. JANSEN/AMSTERDAM//REMI/USTD//Uitbetaling/");
+	/* strict: the first deviation is the error, naming file and line */
+	assert_int_equal(run_dialect("many-dialects.sta", true, &dv, &r), PERR_PARSE);
+	assert_string_equal(perr_detail(), "fixtures/formats/mt940-dialects/many-dialects.sta:1: MT940: bank header "
+	    "line before :20: is not standard MT940 (the source sets mt940_strict = yes)");
+	assert_int_equal(r.ends, 0);
+	/* a standard file has none, strict or not */
+	assert_int_equal(run_dialect("gvc-86.sta", true, &dv, &r), PERR_OK);
+	assert_int_equal(dv.n, 0);
+}
+
+/* :86: continuation lines joined exactly as sent; non-standard fields never merged into :86: */
+static void
+test_dialects_86(void **state)
+{
+	struct deviations dv;
+	struct rec r;
+
+	(void)state;
+	assert_int_equal(run_dialect("wrapped-86.sta", false, &dv, &r), PERR_OK);
+	assert_string_equal(r.lines[0].narrative, "SEPA CREDIT TRANSFER FROM TAN AH KOW IBAN DE44500105175407324931 "
+	    "REFERENCE VA00000001 INVOICE 2026-11");
+	assert_string_equal(r.lines[1].narrative, "PAYOUT WD-00000002 TO ACCOUNT NL91ABNA0417164300 BENEFICIARY "
+	    "MUELLER GMBH IBAN DE89370400440532013000");
+	assert_int_equal(run_dialect("non-standard-tags.sta", false, &dv, &r), PERR_OK);
+	assert_string_equal(r.lines[0].narrative, "FAST PAYMENT FROM TAN AH KOW VA00000001");
+	assert_int_equal(dv.n, 1);
+	assert_int_equal(dv.d[0].count, 4);
+	assert_int_equal(run_dialect("soh-etx.sta", false, &dv, &r), PERR_OK);
+	assert_int_equal(r.ends, 2);
+	assert_string_equal(dv.d[0].code, "soh_etx");
+	assert_int_equal(run_dialect("envelope-lines.sta", false, &dv, &r), PERR_OK);
+	assert_int_equal(r.ends, 1);
+	assert_string_equal(dv.d[0].code, "envelope_lines");
+}
+
 int
 main(void)
 {
@@ -217,6 +396,11 @@ main(void)
 		cmocka_unit_test(test_unbalanced_parses_but_fails_gate),
 		cmocka_unit_test(test_latin1),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_info86_gvc),
+		cmocka_unit_test(test_info86_slash),
+		cmocka_unit_test(test_info86_text),
+		cmocka_unit_test(test_dialects_recorded),
+		cmocka_unit_test(test_dialects_86),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
