@@ -159,6 +159,8 @@ BEGIN
             UNION ALL SELECT ARRAY[t] FROM unnest(ARRAY['PAYMENT_REJECTED', 'PAYMENT_STATUS_MISSING',
                 'PAYMENT_STATUS_UNKNOWN', 'PAYMENT_STATUS_CONFLICT']) t) x;
     EXECUTE 'ALTER TABLE exception DROP CONSTRAINT exception_type_check';
-    EXECUTE format('ALTER TABLE exception ADD CONSTRAINT exception_type_check CHECK (type = ANY (%L::text[]))',
-                   types);
+    -- written as type IN ('A', 'B', ...) like the original, so later migrations that read the list
+    -- back (sql/140 looks for 'LEDGER_BALANCE_BREAK' quoted) find each name as they expect
+    EXECUTE format('ALTER TABLE exception ADD CONSTRAINT exception_type_check CHECK (type IN (%s))',
+                   (SELECT string_agg(quote_literal(t), ', ' ORDER BY t) FROM unnest(types) t));
 END $$;

@@ -175,9 +175,12 @@ for r in ws.iter_rows(min_row=3, values_only=True):
     if r[0] == "TRF-S-PRO-PROCEEDS":
         v = dict(zip(h, r))
         print("settlements=%s|%s|%s" % (v["Status"], v["Bank Status"], v["Status Source"]))
-for r in wb["Exceptions"].iter_rows(min_row=3, values_only=True):
-    if r[0] == "PAYMENT_REJECTED":
-        print("exception=%s|%s|%s" % (r[1], r[6], "AC04 Creditor account closed" in r[10]))
+ws = wb["Exceptions"]
+h = [c.value for c in ws[2]]
+for r in ws.iter_rows(min_row=3, values_only=True):
+    v = dict(zip(h, r))
+    if v.get("Type") == "PAYMENT_REJECTED":
+        print("exception=%s|%s|%s" % (v["Severity"], v["Reference"], "AC04 Creditor account closed" in v["Detail"]))
 PY
 )
 assert_eq "settlements=REJECTED|RJCT AC04 Creditor account closed 8800123456|pain002_20261124_01.xml
