@@ -100,7 +100,7 @@ check_dir(struct doctor *dr, const char *what, const char *path, bool must_exist
 static bool
 is_builtin_format(const char *f)
 {
-	return !strcmp(f, "mt940") || !strcmp(f, "trustee_register");
+	return !strcmp(f, "mt940") || !strcmp(f, "trustee_register") || !strcmp(f, "pain002");
 }
 
 static void
@@ -119,7 +119,7 @@ check_source_static(struct doctor *dr, const struct config *cfg, const struct so
 		char *layout = xasprintf("%s/%s.layout", cfg->formats_dir, src->format);
 
 		if (access(layout, R_OK) != 0) {
-			snprintf(fix, sizeof fix, "set format to mt940, trustee_register or the name of a layout file "
+			snprintf(fix, sizeof fix, "set format to mt940, trustee_register, pain002 or the name of a layout file "
 			    "in %s (without .layout)", cfg->formats_dir);
 			report(dr, 'f', what, fix, "format %s: %s: %s", src->format, layout, strerror(errno));
 			free(layout);
@@ -495,7 +495,8 @@ check_nightly_role(struct doctor *dr, const struct config *cfg, PGconn *db)
 	    "                    'book_balance', 'recon_signoff', 'exception_assignment', 'exception_comment',"
 	    /* issue 16's action records: cancel/reissue audit, upload attempts, voided movements */
 	    "                    'settlement_action', 'outbound_attempt', 'cash_movement_void',"
-	    "                    'statement_pending', 'recon_match_notification', 'file_acceptance']) AS t(tbl),"
+	    "                    'statement_pending', 'recon_match_notification', 'file_acceptance',"
+	    "                    'payment_status_report', 'payment_status', 'transfer_status_event']) AS t(tbl),"
 	    "       unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)"
 	    " WHERE r.rolname = current_user GROUP BY current_user, r.rolsuper, r.rolbypassrls", 1, params);
 	char fix[512];

@@ -1,5 +1,7 @@
 /*
- * explain.c - `pipeline explain REF`: for any statement line or ledger movement named by REF (an
+ * explain.c - `pipeline explain REF`: for a transfer (TRF-...) its whole history - payment file,
+ * upload, every status the bank's pain.002 reports or the statement gave it, with the file or line
+ * that said so, its exceptions - and then, for any statement line or ledger movement named by REF (an
  * extracted reference, a bank reference, a line id or "line:ID", a movement id, or a batch id),
  * prints what it matched and by which rule, or why it did not: its exceptions (open, closed or
  * resolved, with who closed them), or that it is pending inside its window, or that its statement
@@ -251,6 +253,109 @@ explain_movements(PGconn *db, const struct config *cfg, const char *ref, int *fo
 	return e;
 }
 
+/* A transfer's history, from the rows that record it: its payment file and upload, every status
+ * the bank or the statement gave it (transfer_status_event, with the file or line that said so). */
+static enum perr
+print_transfer_history(PGconn *db, const char *id)
+{
+	const char *params[1] = { id };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT to_char(e.status_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.status, e.moved,"
+	    "       e.bank_status, e.reason_code, e.reason_text, e.source, coalesce(f.remote_name, ''),"
+	    "       coalesce(e.source_file::text, ''), coalesce(e.statement_line_id::text, ''),"
+	    "       coalesce(l.bank_ref, ''), coalesce(to_char(l.value_date, 'YYYY-MM-DD'), ''),"
+	    "       to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.run_id"
+	    "  FROM transfer_status_event e LEFT JOIN fetched_file f ON f.file_id = e.source_file"
+	    "  LEFT JOIN statement_line l ON l.line_id = e.statement_line_id"
+	    " WHERE e.transfer_id = $1 ORDER BY e.event_id", 1, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *code = PQgetvalue(res, i, 3), *rc = PQgetvalue(res, i, 4), *rt = PQgetvalue(res, i, 5);
+
+		printf("    %s %s %s", PQgetvalue(res, i, 0), strcmp(PQgetvalue(res, i, 2), "t") ? "shown" : "->",
+		    PQgetvalue(res, i, 1));
+		if (*code)
+			printf(" (%s%s%s%s%s)", code, *rc ? ", reason " : "", rc, *rt ? ": " : "", rt);
+		if (!strcmp(PQgetvalue(res, i, 6), "PAIN002"))
+			printf(" from the bank's status report %s (file %s)", PQgetvalue(res, i, 7), PQgetvalue(res, i, 8));
+		else if (!strcmp(PQgetvalue(res, i, 6), "STATEMENT"))
+			printf(" from the statement: line %s, bank reference %s, value date %s", PQgetvalue(res, i, 9),
+			    *PQgetvalue(res, i, 10) ? PQgetvalue(res, i, 10) : "(line replaced since)", PQgetvalue(res, i, 11));
+		printf("; recorded %s by settle run %s\n", PQgetvalue(res, i, 12), PQgetvalue(res, i, 13));
+	}
+	if (PQntuples(res) == 0)
+		printf("    no status from the bank yet\n");
+	PQclear(res);
+	return PERR_OK;
+}
+
+/* `explain TRF-...`: the transfer itself, its file, upload and status history, its exceptions. */
+static enum perr
+explain_transfer(PGconn *db, const char *ref, int *found)
+{
+	const char *params[1] = { ref };
+	PGresult *res;
+	enum perr e;
+	char *subject;
+	int shown = 0;
+
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT t.transfer_id, t.purpose, t.offering_id, t.amount_minor, t.currency, t.from_account, t.to_account,"
+	    "       t.status, to_char(t.business_date, 'YYYY-MM-DD'), coalesce(t.created_by, ''),"
+	    "       coalesce(t.approved_by, ''), coalesce(t.payment_file, ''), coalesce(o.msg_id, ''),"
+	    "       coalesce(to_char(o.written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+	    "       coalesce(to_char(o.uploaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+	    "       coalesce(o.destination, ''), coalesce(o.sha256, '')"
+	    "  FROM transfer t LEFT JOIN outbound_file o ON o.file_name = t.payment_file"
+	    " WHERE t.transfer_id = $1", 1, params);
+	if (res == NULL)
+		return PERR_DB;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return PERR_OK;
+	}
+	printf("transfer %s: %s of offering %s, ", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	print_money("", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+	printf(" from %s to %s, status %s\n", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7));
+	printf("  created by the settle run of %s%s%s%s\n", PQgetvalue(res, 0, 8), *PQgetvalue(res, 0, 9) ? " (operator " : "",
+	    PQgetvalue(res, 0, 9), *PQgetvalue(res, 0, 9) ? ")" : "");
+	if (*PQgetvalue(res, 0, 10))
+		printf("  approved by %s (four eyes)\n", PQgetvalue(res, 0, 10));
+	if (*PQgetvalue(res, 0, 11)) {
+		printf("  payment file %s (message %s), written %s, sha256 %.16s...\n", PQgetvalue(res, 0, 11),
+		    PQgetvalue(res, 0, 12), *PQgetvalue(res, 0, 13) ? PQgetvalue(res, 0, 13) : "(not yet)",
+		    PQgetvalue(res, 0, 16));
+		if (*PQgetvalue(res, 0, 14))
+			printf("  uploaded %s to %s\n", PQgetvalue(res, 0, 14), PQgetvalue(res, 0, 15));
+		else
+			printf("  not uploaded yet (%s)\n", PQgetvalue(res, 0, 15));
+	} else
+		printf("  in no payment file yet\n");
+	PQclear(res);
+	printf("  history:\n");
+	if ((e = print_transfer_history(db, ref)) != PERR_OK)
+		return e;
+	subject = xasprintf("transfer:%s", ref);
+	e = print_exceptions(db, subject, NULL, &shown);
+	free(subject);
+	if (e == PERR_OK) {
+		res = db_query(db, PGRES_TUPLES_OK,
+		    "SELECT x.exception_id, x.type, x.status, x.subject, x.detail FROM exception x"
+		    " WHERE x.type IN ('PAYMENT_STATUS_CONFLICT', 'PAYMENT_STATUS_UNKNOWN') AND x.ledger_id = $1"
+		    " ORDER BY x.exception_id", 1, params);
+		if (res == NULL)
+			return PERR_DB;
+		for (int i = 0; i < PQntuples(res); i++)
+			printf("  exception %s: %s %s (%s)\n    %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+		PQclear(res);
+	}
+	(*found)++;
+	return e;
+}
+
 int
 cmd_explain(int argc, char **argv, const char *config_path)
 {
@@ -270,7 +375,9 @@ cmd_explain(int argc, char **argv, const char *config_path)
 			printf("%s"
 			    "Explains what a statement line or ledger movement matched and by which rule, or why it\n"
 			    "did not. REF is a reference (VA..., WD-..., TRF-...), a bank reference, a batch id, a\n"
-			    "movement id, or a statement line id (123 or line:123).\n", explain_usage);
+			    "movement id, or a statement line id (123 or line:123). For a transfer id (TRF-...) also\n"
+			    "its payment file, upload and every status the bank gave it, with the file that said so.\n",
+			    explain_usage);
 			return 0;
 		default:
 			fputs(explain_usage, stderr);
@@ -283,7 +390,8 @@ cmd_explain(int argc, char **argv, const char *config_path)
 	}
 	if ((e = cli_open(config_path, "explain", &cfg, &db)) != PERR_OK)
 		return cli_fail(e);
-	if ((e = explain_lines(db, argv[optind], &found)) == PERR_OK)
+	if ((e = explain_transfer(db, argv[optind], &found)) == PERR_OK
+	    && (e = explain_lines(db, argv[optind], &found)) == PERR_OK)
 		e = explain_movements(db, cfg, argv[optind], &found);
 	if (e == PERR_OK && found == 0)
 		e = perr_set(PERR_NOT_FOUND, "explain: no statement line or ledger movement has the reference,"

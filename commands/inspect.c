@@ -5,7 +5,8 @@
  * register prints {"kind":"register",...} then {"kind":"holding",...}). A line whose MT940 :86: is
  * structured (formats/mt940_86.h) carries "details" (counterparty, end-to-end reference, purpose);
  * a file that is not standard MT940 ends with {"kind":"deviations",...} listing what was
- * tolerated (--strict, or the source's mt940_strict, refuses it instead). This is how a person
+ * tolerated (--strict, or the source's mt940_strict, refuses it instead); a pain.002 status report
+ * prints {"kind":"status_report",...} then {"kind":"status",...}. This is how a person
  * checks a new bank's file before it goes live.
  *
  * Each file is read twice: the first pass validates the whole file and collects the statement
@@ -34,6 +35,7 @@
 #include "layout.h"
 #include "money.h"
 #include "mt940_86.h"
+#include "pain002.h"
 #include "refx.h"
 #include "statement.h"
 #include "util.h"
@@ -427,6 +429,49 @@ print_register(FILE *fp, const char *path, const struct collect *c)
 }
 
 /*
+ * A pain.002 status report: {"kind":"status_report",...} then one {"kind":"status",...} per
+ * status in file order (formats/pain002.h). Read whole first, so a bad file prints nothing.
+ */
+static enum perr
+inspect_pain002(const char *path)
+{
+	static const char *const level[] = { "GROUP", "PMTINF", "TX" };
+	struct pain002_report *r = NULL;
+	json_t *o;
+	enum perr e;
+
+	if ((e = pain002_parse_file(path, &r)) != PERR_OK)
+		return e;
+	o = json_object();
+	jsonout_set(o, "kind", jsonout_str("status_report"));
+	jsonout_set(o, "file", jsonout_str(path));
+	jsonout_set(o, "format", jsonout_str("pain002"));
+	jsonout_set(o, "msg_id", jsonout_str(r->msg_id));
+	jsonout_set(o, "created", jsonout_str(r->created));
+	jsonout_set(o, "original_msg_id", jsonout_str(r->orgnl_msg_id));
+	jsonout_set(o, "original_msg_name", jsonout_str(r->orgnl_msg_nm_id));
+	jsonout_set(o, "statuses", jsonout_int((int64_t)r->n_statuses));
+	e = put_record(stdout, o);
+	for (size_t i = 0; i < r->n_statuses && e == PERR_OK; i++) {
+		const struct pain002_status *st = &r->statuses[i];
+
+		o = json_object();
+		jsonout_set(o, "kind", jsonout_str("status"));
+		jsonout_set(o, "level", jsonout_str(level[st->level]));
+		jsonout_set(o, "pmtinf_id", jsonout_str(st->pmtinf_id));
+		jsonout_set(o, "end_to_end_id", jsonout_str(st->end_to_end_id));
+		jsonout_set(o, "status", jsonout_str(st->status));
+		jsonout_set(o, "reason_code", jsonout_str(st->reason_code));
+		jsonout_set(o, "reason_text", jsonout_str(st->reason_text));
+		jsonout_set(o, "status_time", jsonout_str(st->status_time));
+		jsonout_set(o, "line", jsonout_int(st->line));
+		e = put_record(stdout, o);
+	}
+	pain002_free(r);
+	return e;
+}
+
+/*
  * Parses one file twice (validate + collect + gate, then print). *gate_failed: statements that
  * would not pass the gate (each also named on stderr).
  */
@@ -442,6 +487,8 @@ inspect_file(const char *path, const struct format *fmt, enum text_encoding enc,
 	FILE *fp;
 	enum perr e;
 
+	if (fmt->kind == FORMAT_PAIN002)
+		return inspect_pain002(path);
 	if (fmt->kind == FORMAT_BANKCSV)
 		o.encoding = fmt->layout->encoding;
 	fp = fopen(path, "rb");
@@ -490,8 +537,9 @@ inspect_usage(FILE *fp)
 {
 	fprintf(fp, "usage: pipeline inspect [--format NAME] [--source NAME] [--encoding ENC] [--strict] FILE...\n"
 	    "Parses statement files without the database and prints them as JSON Lines.\n"
-	    "  --format NAME    mt940, camt053, camt054, trustee_register or a layout under formats/\n"
-	    "                   (default: guessed from the content)\n"
+	    "  --format NAME    mt940, camt053, camt054, trustee_register, pain002 or a layout under\n"
+	    "                   formats/ (default: guessed from the content; a pain.002 status report\n"
+	    "                   needs --format pain002)\n"
 	    "  --source NAME    use that [source.NAME]'s format, encoding and reference patterns\n"
 	    "  --encoding ENC   UTF-8 (default) or ISO-8859-1 for MT940 and the trustee register\n"
 	    "  --strict         refuse MT940 that is not standard (as mt940_strict = yes does)\n"

@@ -3,6 +3,8 @@
  * most recent business dates that have anything recorded (newest first), as a table or as JSON.
  * Times are in the business time zone ([pipeline] timezone, the session's), and say so: the
  * table's header names the zone, JSON times carry their offset (ISO 8601).
+ * The table is followed by the transfers still on their way (not SETTLED or CANCELLED) or made
+ * or moved on the dates shown, with the bank's last word.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,8 +16,50 @@
 #include "commands.h"
 #include "db.h"
 #include "jsonout.h"
+#include "money.h"
 #include "utf8.h"
 #include "util.h"
+
+/*
+ * The transfers a person looks at with the stages: every one not yet final (SETTLED, CANCELLED)
+ * and every one made or moved on a date shown, with its latest status from the bank.
+ */
+static enum perr
+print_transfers(PGconn *db, const char *from_iso, const char *to_iso)
+{
+	const char *params[2] = { from_iso, to_iso };
+	PGresult *res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT t.transfer_id, t.status, t.currency,"
+	    "       coalesce(t.payment_file, ''), coalesce(e.bank_status || CASE WHEN e.reason_code <> ''"
+	    "       THEN ' ' || e.reason_code ELSE '' END || CASE WHEN e.reason_text <> '' THEN ' ' || e.reason_text"
+	    "       ELSE '' END, ''), coalesce(to_char(e.status_time, 'YYYY-MM-DD HH24:MI'), ''),"
+	    "       cu.exponent, t.amount_minor"
+	    "  FROM transfer t JOIN currency cu ON cu.code = t.currency"
+	    "  LEFT JOIN LATERAL (SELECT * FROM transfer_status_event x WHERE x.transfer_id = t.transfer_id"
+	    "                      ORDER BY x.event_id DESC LIMIT 1) e ON true"
+	    "  LEFT JOIN stage_run r ON r.run_id = e.run_id"
+	    " WHERE t.status NOT IN ('SETTLED', 'CANCELLED') OR t.business_date BETWEEN $1::date AND $2::date"
+	    "    OR r.business_date BETWEEN $1::date AND $2::date"
+	    " ORDER BY t.business_date, t.transfer_id", 2, params);
+
+	if (res == NULL)
+		return PERR_DB;
+	if (PQntuples(res) > 0) {
+		printf("\ntransfers\n  %-35s %-17s %21s  %-26s %-16s  %s\n", "TRANSFER", "STATUS", "AMOUNT",
+		    "PAYMENT FILE", "BANK SAID AT", "BANK STATUS");
+		for (int j = 0; j < PQntuples(res); j++) {
+			char amount[MONEY_BUFSZ], shown[48];
+
+			snprintf(shown, sizeof shown, "%s %s", PQgetvalue(res, j, 2),
+			    money_format(strtoll(PQgetvalue(res, j, 7), NULL, 10), atoi(PQgetvalue(res, j, 6)), amount));
+			printf("  %-35s %-17s %21s  %-26s %-16s  %s\n", PQgetvalue(res, j, 0), PQgetvalue(res, j, 1), shown,
+			    PQgetvalue(res, j, 3), PQgetvalue(res, j, 5), PQgetvalue(res, j, 4));
+		}
+	}
+	PQclear(res);
+	return PERR_OK;
+
+}
 
 /*
  * The stage's error as it may be printed: it can quote a remote name, so control, bidi and
@@ -195,7 +239,8 @@ cmd_status(int argc, char **argv, const char *config_path)
 		case 'h':
 			printf("usage: pipeline status [--date YYYY-MM-DD] [--json]\n"
 			    "Shows each stage's state for the date, or for the 7 most recent business dates\n"
-			    "with anything recorded, newest first. Times are in [pipeline] timezone.\n");
+			    "with anything recorded, newest first, then each transfer on its way or made or\n"
+			    "moved on those dates, with its status. Times are in [pipeline] timezone.\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: pipeline status [--date YYYY-MM-DD] [--json]\n");
@@ -273,6 +318,10 @@ cmd_status(int argc, char **argv, const char *config_path)
 		if (jsonout_write(stdout, days, JSONOUT_COMPACT, "\n") != 0)
 			e = perr_set(PERR_IO, "status: writing to standard output failed");
 		days = NULL;
+	} else if (n_dates > 0) {
+		char from[DATE_BUFSZ], to[DATE_BUFSZ];
+
+		e = print_transfers(db, date_format_iso(dates[n_dates - 1], from), date_format_iso(dates[0], to));
 	}
 out:
 	json_decref(days);

@@ -28,6 +28,7 @@ static const struct {
 	{ "trustee_register", FORMAT_TRUSTEE },
 	{ "camt053", FORMAT_CAMT },     /* camt053 and camt054: one parser, the document's namespace decides */
 	{ "camt054", FORMAT_CAMT },
+	{ "pain002", FORMAT_PAIN002 },          /* payment status reports (pain002.h), not statements */
 	/* FORMATS: add rows here */
 };
 #define N_BUILTIN (sizeof builtin_formats / sizeof builtin_formats[0])
@@ -148,6 +149,7 @@ format_parse_statements(const struct format *f, FILE *fp, const struct parse_opt
 	case FORMAT_CAMT:
 		return camt_parse(fp, o, sink);
 	case FORMAT_TRUSTEE:
+	case FORMAT_PAIN002:
 		break;
 	}
 	return perr_set(PERR_INTERNAL, "%s: format %s does not hold statements", o->path, f->name);

@@ -195,11 +195,11 @@ bool camt_sniff(const char *head, size_t n);
 
 /* ---- the registry (formats/format.c) ---- */
 
-enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2, FORMAT_CAMT = 3 };
+enum format_kind { FORMAT_MT940 = 0, FORMAT_BANKCSV = 1, FORMAT_TRUSTEE = 2, FORMAT_CAMT = 3, FORMAT_PAIN002 = 4 };
 
 struct format {
 	enum format_kind kind;
-	char *name;                  /* "mt940", "camt053", "camt054", "trustee_register" or the layout name */
+	char *name;                  /* "mt940", "camt053", "camt054", "trustee_register", "pain002" or the layout name */
 	struct layout *layout;       /* FORMAT_BANKCSV only; owned */
 };
 

@@ -30,6 +30,46 @@
 
 /* ------------------------------------------------------------------ summary */
 
+static void
+breaks_free(struct notify_break *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].type);
+		free(b[i].subject);
+		free(b[i].account);
+		free(b[i].detail);
+	}
+}
+
+/*
+ * Exceptions chosen by `sql` (columns exception_id, type, subject, account, amount_minor, currency,
+ * detail, opened_date) into b[0..NOTIFY_MAX_BREAKS), *n their count.
+ */
+static enum perr
+gather_breaks(PGconn *db, const char *sql, struct notify_break *b, size_t *n)
+{
+	PGresult *res = db_query(db, PGRES_TUPLES_OK, sql, 0, NULL);
+
+	if (res == NULL)
+		return PERR_DB;
+	for (int i = 0; i < PQntuples(res) && *n < NOTIFY_MAX_BREAKS; i++) {
+		struct notify_break *x = &b[(*n)++];
+		const struct currency *cur = currency_find(PQgetvalue(res, i, 5));
+		char m[MONEY_BUFSZ];
+
+		x->exception_id = db_get_i64(res, i, 0);
+		x->type = xstrdup(PQgetvalue(res, i, 1));
+		x->subject = xstrdup(PQgetvalue(res, i, 2));
+		x->account = xstrdup(PQgetvalue(res, i, 3));
+		money_format(PQgetisnull(res, i, 4) ? 0 : db_get_i64(res, i, 4), cur ? cur->exponent : 0, m);
+		snprintf(x->amount, sizeof x->amount, "%s %s", cur ? cur->code : "", m);
+		x->detail = xstrdup(PQgetvalue(res, i, 6));
+		snprintf(x->opened, sizeof x->opened, "%s", PQgetvalue(res, i, 7));
+	}
+	PQclear(res);
+	return PERR_OK;
+}
+
 void
 notify_summary_free(struct notify_summary *s)
 {
@@ -43,12 +83,8 @@ notify_summary_free(struct notify_summary *s)
 	for (i = 0; i < s->n_exc; i++)
 		free(s->exc[i].type);
 	free(s->exc);
-	for (i = 0; i < s->n_breaks; i++) {
-		free(s->breaks[i].type);
-		free(s->breaks[i].subject);
-		free(s->breaks[i].account);
-		free(s->breaks[i].detail);
-	}
+	breaks_free(s->breaks, s->n_breaks);
+	breaks_free(s->rejected, s->n_rejected);
 	free(s->report_path);
 	free(s->log_dir);
 	free(s->gather_error);
@@ -60,6 +96,7 @@ gather_db(PGconn *db, struct notify_summary *s)
 {
 	const char *params[1] = { s->date };
 	PGresult *res;
+	enum perr e;
 	int i;
 
 	res = db_query(db, PGRES_TUPLES_OK,
@@ -108,27 +145,24 @@ gather_db(PGconn *db, struct notify_summary *s)
 
 	/* Largest first by magnitude of minor units; amounts of different currencies are not
 	 * converted, this only picks what to show. */
-	res = db_query(db, PGRES_TUPLES_OK,
+	if ((e = gather_breaks(db,
 	    "SELECT exception_id, type, subject, coalesce(account_no, ''), amount_minor, coalesce(currency, ''),"
 	    "       detail, opened_date"
 	    "  FROM exception WHERE status = 'OPEN' AND amount_minor IS NOT NULL"
-	    " ORDER BY abs(amount_minor) DESC, exception_id LIMIT 5", 0, NULL);
+	    " ORDER BY abs(amount_minor) DESC, exception_id LIMIT 5", s->breaks, &s->n_breaks)) != PERR_OK)
+		return e;
+	/* Payments the bank rejected, whatever their size: named every night until a person acts. */
+	if ((e = gather_breaks(db,
+	    "SELECT exception_id, type, subject, coalesce(account_no, ''), amount_minor, coalesce(currency, ''),"
+	    "       detail, opened_date"
+	    "  FROM exception WHERE status = 'OPEN' AND type = 'PAYMENT_REJECTED'"
+	    " ORDER BY opened_date, exception_id LIMIT 5", s->rejected, &s->n_rejected)) != PERR_OK)
+		return e;
+	res = db_query(db, PGRES_TUPLES_OK,
+	    "SELECT count(*) FROM exception WHERE status = 'OPEN' AND type = 'PAYMENT_REJECTED'", 0, NULL);
 	if (res == NULL)
 		return PERR_DB;
-	for (i = 0; i < PQntuples(res) && s->n_breaks < NOTIFY_MAX_BREAKS; i++) {
-		struct notify_break *b = &s->breaks[s->n_breaks++];
-		const struct currency *cur = currency_find(PQgetvalue(res, i, 5));
-		char m[MONEY_BUFSZ];
-
-		b->exception_id = db_get_i64(res, i, 0);
-		b->type = xstrdup(PQgetvalue(res, i, 1));
-		b->subject = xstrdup(PQgetvalue(res, i, 2));
-		b->account = xstrdup(PQgetvalue(res, i, 3));
-		money_format(db_get_i64(res, i, 4), cur ? cur->exponent : 0, m);
-		snprintf(b->amount, sizeof b->amount, "%s %s", cur ? cur->code : "", m);
-		b->detail = xstrdup(PQgetvalue(res, i, 6));
-		snprintf(b->opened, sizeof b->opened, "%s", PQgetvalue(res, i, 7));
-	}
+	s->rejected_total = db_get_i64(res, 0, 0);
 	PQclear(res);
 	return PERR_OK;
 }
@@ -230,6 +264,18 @@ notify_subject(const struct notify_summary *s, char *buf, size_t cap)
 	}
 }
 
+/* The exceptions listed in a message: id, type, amount, opened, subject, account, then the detail. */
+static void
+put_breaks(FILE *fp, const struct notify_break *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "  #%lld %-24s %20s  opened %s  %s%s%s\n    ", (long long)b[i].exception_id, b[i].type,
+		    b[i].amount, b[i].opened, b[i].subject, b[i].account[0] ? "  account " : "", b[i].account);
+		put_field(fp, b[i].detail);
+		fputc('\n', fp);
+	}
+}
+
 static void
 write_body(FILE *fp, const struct notify_summary *s)
 {
@@ -269,17 +315,14 @@ write_body(FILE *fp, const struct notify_summary *s)
 			fprintf(fp, "  %-28s %6lld / %lld\n", s->exc[i].type, (long long)s->exc[i].new_count,
 			    (long long)s->exc[i].open_count);
 		fprintf(fp, "  %-28s %6lld / %lld\n", "total", (long long)s->new_total, (long long)s->open_total);
+		if (s->n_rejected) {
+			fprintf(fp, "\nPayments rejected by the bank (%lld open; nothing is re-sent automatically)\n",
+			    (long long)s->rejected_total);
+			put_breaks(fp, s->rejected, s->n_rejected);
+		}
 		if (s->n_breaks) {
 			fputs("\nLargest open breaks\n", fp);
-			for (i = 0; i < s->n_breaks; i++) {
-				const struct notify_break *b = &s->breaks[i];
-
-				fprintf(fp, "  #%lld %-24s %20s  opened %s  %s%s%s\n    ", (long long)b->exception_id,
-				    b->type, b->amount, b->opened, b->subject, b->account[0] ? "  account " : "",
-				    b->account);
-				put_field(fp, b->detail);
-				fputc('\n', fp);
-			}
+			put_breaks(fp, s->breaks, s->n_breaks);
 		}
 	}
 	fputc('\n', fp);
@@ -368,6 +411,7 @@ char *
 notify_format_json(const struct notify_summary *s)
 {
 	json_t *o = json_object(), *stages = json_array(), *exc = json_array(), *breaks = json_array();
+	json_t *rejected = json_array();
 	char *text = mail_text(s), *json, *out;
 	size_t i;
 
@@ -383,6 +427,8 @@ notify_format_json(const struct notify_summary *s)
 	}
 	for (i = 0; i < s->n_breaks; i++)
 		json_array_append_new(breaks, break_json(&s->breaks[i]));
+	for (i = 0; i < s->n_rejected; i++)
+		json_array_append_new(rejected, break_json(&s->rejected[i]));
 	jsonout_set(o, "text", jsonout_str(text));
 	jsonout_set(o, "date", jsonout_str(s->date));
 	jsonout_set(o, "status", jsonout_str(s->status));
@@ -393,6 +439,8 @@ notify_format_json(const struct notify_summary *s)
 	jsonout_set(o, "exceptions", exc);
 	jsonout_set(o, "new_total", jsonout_int(s->new_total));
 	jsonout_set(o, "open_total", jsonout_int(s->open_total));
+	jsonout_set(o, "rejected_payments", rejected);
+	jsonout_set(o, "rejected_payments_open", jsonout_int(s->rejected_total));
 	jsonout_set(o, "largest_breaks", breaks);
 	jsonout_set(o, "report", jsonout_str_or_null(s->report_path));
 	free(text);

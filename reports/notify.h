@@ -68,6 +68,9 @@ struct notify_summary {
 	int64_t new_total, open_total;
 	struct notify_break breaks[NOTIFY_MAX_BREAKS];
 	size_t n_breaks;
+	struct notify_break rejected[NOTIFY_MAX_BREAKS]; /* open PAYMENT_REJECTED, oldest first: the trustee is not paid */
+	size_t n_rejected;
+	int64_t rejected_total;   /* all open PAYMENT_REJECTED (rejected[] shows the first few) */
 	char *report_path;        /* owned; NULL if no report was written for the date */
 	char *log_dir;            /* owned; data_dir/log/DATE */
 	char *gather_error;       /* owned; why the database part is missing, or NULL */

@@ -20,6 +20,8 @@ const char *const rd_exception_types[RD_N_TYPES] = {
 	"DUPLICATE_LINE", "BALANCE_BREAK", "STATEMENT_GAP", "STATEMENT_CONTINUITY_BREAK", "BOOK_BALANCE_BREAK", "LEDGER_BALANCE_BREAK",
 	"HOLDING_MISMATCH", "HOLDING_MISSING_AT_TRUSTEE", "HOLDING_MISSING_IN_LEDGER",
 	"STATEMENT_MISSING", "FILE_CONFLICT", "FILE_QUARANTINED", "SETTLEMENT_BLOCKED",
+	/* the bank's answers (sql/115, engine/payment_status.h) */
+	"PAYMENT_REJECTED", "PAYMENT_STATUS_MISSING", "PAYMENT_STATUS_UNKNOWN", "PAYMENT_STATUS_CONFLICT",
 };
 
 /* The cursor name is one of the report's own constants (never input); checked anyway. */

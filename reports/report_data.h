@@ -77,7 +77,7 @@ const char *rd_cell_text(const char *s, size_t max, char *buf);
 bool rd_formula_like(const char *s);
 
 /* Exception types in the order the report lists them (sql/002_pipeline.sql's CHECK). */
-#define RD_N_TYPES 17
+#define RD_N_TYPES 21
 extern const char *const rd_exception_types[RD_N_TYPES];
 /* Index of a type in rd_exception_types, or -1. */
 int rd_type_index(const char *type);

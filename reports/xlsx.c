@@ -845,14 +845,28 @@ static const char sql_pending[] =
     "c.currency, c.reference, c.investor_id, c.batch_id, c.origin FROM cash_movement c WHERE "
     PENDING_WHERE " ORDER BY c.account_no, c.expected_date, c.movement_id";
 
+/* The day's transfers, those held for approval, those rejected by the bank, and those whose status
+ * the bank or the statement moved by a run of the day (engine/payment_status.h). */
 #define TRANSFER_WHERE \
-    "t.business_date = $1::date OR (t.status = 'AWAITING_APPROVAL' AND t.business_date <= $1::date)"
+    "t.business_date = $1::date OR (t.status IN ('AWAITING_APPROVAL', 'REJECTED') AND t.business_date <= $1::date) " \
+    "OR EXISTS (SELECT 1 FROM transfer_status_event x JOIN stage_run xr ON xr.run_id = x.run_id " \
+    "WHERE x.transfer_id = t.transfer_id AND xr.business_date = $1::date)"
 static const char sql_transfer_count[] = "SELECT count(*) FROM transfer t WHERE " TRANSFER_WHERE;
 static const char sql_transfers[] =
     "SELECT t.transfer_id, t.offering_id, t.purpose, t.from_account, t.to_account, t.amount_minor, "
     "t.currency, t.status, t.approved_by, t.payment_file, "
-    "to_char(o.uploaded_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), t.business_date "
-    "FROM transfer t LEFT JOIN outbound_file o ON o.file_name = t.payment_file WHERE "
+    "to_char(o.uploaded_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), t.business_date, "
+    "(SELECT concat_ws(' ', b.bank_status, nullif(b.reason_code, ''), nullif(b.reason_text, '')) "
+    "FROM transfer_status_event b WHERE b.transfer_id = t.transfer_id AND b.source = 'PAIN002' "
+    "ORDER BY b.event_id DESC LIMIT 1), "
+    "to_char(ev.status_time AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), "
+    "CASE ev.source WHEN 'PAIN002' THEN ev.remote_name WHEN 'STATEMENT' THEN 'statement line ' || "
+    "ev.statement_line_id ELSE '' END "
+    "FROM transfer t LEFT JOIN outbound_file o ON o.file_name = t.payment_file "
+    "LEFT JOIN LATERAL (SELECT e.status_time, e.source, "
+    "f.remote_name, e.statement_line_id FROM transfer_status_event e "
+    "LEFT JOIN fetched_file f ON f.file_id = e.source_file WHERE e.transfer_id = t.transfer_id "
+    "ORDER BY e.event_id DESC LIMIT 1) ev ON true WHERE "
     TRANSFER_WHERE " ORDER BY t.business_date, t.offering_id, t.purpose";
 
 /* Rows of the allocation block besides one per offering: gap, title, header, gap, rule lines, note. */
@@ -1503,6 +1517,9 @@ static const struct col transfer_cols[] = {
 	{ "Transfer ID", 24 }, { "Offering", 28 }, { "Purpose", 12 }, { "From", 13 }, { "To", 13 },
 	{ "Amount", 16 }, { "Currency", 16 }, { "Status", 24 }, { "Approved By", 16 },
 	{ "File", 30 }, { "Uploaded At", 18 }, { "Business Date", 13 },
+	/* the bank's last pain.002 status (code, reason); when and from what (file or statement line)
+	 * the transfer last got a status */
+	{ "Bank Status", 36 }, { "Status At", 18 }, { "Status Source", 30 },
 };
 
 static const char *const alloc_headers[] = {
@@ -1545,6 +1562,9 @@ sheet_settlements(struct rep *r, struct tsheet *ts, const char *const *params)
 		w_str(w, ws, row, 9, rd_val(&c, 9), fs->text);
 		w_ts_s(w, ws, row, 10, rd_val(&c, 10), fs->datetime);
 		w_date(w, ws, row, 11, bdate, fs->date);
+		w_str(w, ws, row, 12, rd_val(&c, 12), fs->text);
+		w_ts_s(w, ws, row, 13, rd_val(&c, 13), fs->datetime);
+		w_str(w, ws, row, 14, rd_val(&c, 14), fs->text);
 		ct = cur_get(r, cur);
 		if (bdate == r->ctx->date) {
 			ct->transfers++;
@@ -2618,7 +2638,7 @@ build_plan(struct rep *r, struct plan *p)
 	    (e = ts_plan(r, &p->ts_closed, "Closed Today", closed_cols, 13, p->n_closed)) != PERR_OK ||
 	    (e = ts_plan(r, &p->ts_matched, "Matched", matched_cols, 12, p->shown)) != PERR_OK ||
 	    (e = ts_plan(r, &p->ts_pending, "Pending", pending_cols, 12, p->n_pending)) != PERR_OK ||
-	    (e = ts_plan(r, &p->ts_settle, "Settlements", transfer_cols, 12, p->n_transfers)) != PERR_OK ||
+	    (e = ts_plan(r, &p->ts_settle, "Settlements", transfer_cols, 15, p->n_transfers)) != PERR_OK ||
 	    (e = ts_plan(r, &p->ts_iss, "DABS Issuance", issuance_cols, 10, p->n_iss)) != PERR_OK ||
 	    (e = ts_plan(r, &p->ts_stmt, "Statements", stmt_cols, 13, p->n_stmt)) != PERR_OK)
 		return e;
@@ -2691,7 +2711,7 @@ build_sheets(struct rep *r, struct plan *p)
 	p->t_pending = xasprintf("Expected movements still inside their window of %d business days "
 	    "(not breaks yet)", r->cfg->match_window_days);
 	ts_add(r, &p->ts_pending, p->t_pending);
-	ts_add(r, &p->ts_settle, "Transfers of the day and transfers held for approval");
+	ts_add(r, &p->ts_settle, "Transfers of the day, held for approval, rejected by the bank, or moved by its answer today");
 	ts_add(r, &p->ts_iss, "DABS issuance records of the day");
 	ts_add(r, &p->ts_stmt, "Statement files of the day: loaded, quarantined or duplicate");
 	if (w_ok(&r->w))

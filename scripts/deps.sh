@@ -25,6 +25,7 @@ python3
 python3-openpyxl
 libxml2-dev
 python3-paramiko
+libxml2-dev
 libxml2-utils
 tzdata
 procps

@@ -20,7 +20,7 @@
 # `dabs` (created if missing, no password, no shell) with fixtures/ssh/client_ed25519, client_ecdsa or
 # client_ed25519_pass (the one with a passphrase),
 # and see ROOT as "/" with the layout pipeline.conf expects:
-#   /bank/client /bank/operating /bank/payments-in /trustee/cash /trustee/register /trustee/issuance-in
+#   /bank/client /bank/operating /bank/status /bank/payments-in /trustee/cash /trustee/register /trustee/issuance-in
 # (the leaf directories belong to `dabs`, so it may upload, rename and archive there).
 #
 # sshd runs as root (we are root), in the foreground of a background job (-D), with a generated
@@ -106,7 +106,7 @@ prepare_root() {
 	chmod 0755 "$real"
 	install -d -o root -g root -m 0755 "$real/bank" "$real/trustee"
 	local d
-	for d in bank/client bank/operating bank/payments-in trustee/cash trustee/register trustee/issuance-in; do
+	for d in bank/client bank/operating bank/status bank/payments-in trustee/cash trustee/register trustee/issuance-in; do
 		install -d -o "$SFTP_USER" -g "$SFTP_USER" -m 0755 "$real/$d"
 	done
 	printf '%s\n' "$real"

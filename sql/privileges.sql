@@ -22,6 +22,8 @@
 --   History is every record of something that happened: stage_run, fetched_file, file_load,
 --   statement, statement_line, trustee_register, trustee_holding, recon_match,
 --   recon_match_movement, exception (its resolution and note), recon_run_config, history_replace,
+--   payment_status_report, payment_status, transfer_status_event (sql/115: the bank's answers and
+--   a transfer's life; triggers refuse any change to everyone),
 --   bank_rec and bank_rec_item (sql/140: replaced only by bank_rec_replace_date), and every table
 --   of actions by people or stages (approve, accept, cancel, resolve, ...; recon_signoff of sql/141,
 --   exception_assignment and exception_comment of sql/142: INSERT only, their triggers refuse the rest).

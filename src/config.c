@@ -461,6 +461,7 @@ parse_limit(struct parse_state *ps, const char *v)
 
 	if (!strcmp(v, "none")) {
 		cfg->four_eyes_limit_minor = INT64_MAX;
+	cfg->status_deadline_days = 2;
 		return 1;
 	}
 	if (strlen(v) < 5 || v[3] != ' ')
@@ -687,6 +688,7 @@ handler(void *user, const char *section, const char *k, const char *v)
 	} else if (!strcmp(section, "settle")) {
 		if (!strcmp(k, "four_eyes_limit")) return parse_limit(ps, v);
 		if (!strcmp(k, "pay_despite_breaks")) return parse_bool(ps, k, v, &cfg->pay_despite_breaks);
+		if (!strcmp(k, "status_deadline_days")) return int_key(ps, k, v, 1, 60, &cfg->status_deadline_days);
 		if (!strcmp(k, "debtor_name")) {
 			if (!name_fits(ps, k, v))
 				return 0;
@@ -1062,6 +1064,7 @@ config_load(const char *path, struct config **out)
 	cfg->match_window_days = 3;
 	cfg->rule_reference = cfg->rule_batch = cfg->rule_amount_date = true;
 	cfg->four_eyes_limit_minor = INT64_MAX;
+	cfg->status_deadline_days = 2;
 	cfg->matched_row_cap = 100000;
 	cfg->sheet_row_limit = 1048576;
 	cfg->sla_days = 5;

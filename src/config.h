@@ -104,6 +104,7 @@ struct config {
 	char *four_eyes_currency;        /* currency of the limit, e.g. "SGD" */
 	int64_t four_eyes_limit_minor;   /* transfers above this are held; INT64_MAX = no limit */
 	bool pay_despite_breaks;         /* default false */
+	int status_deadline_days;        /* default 2: business days an UPLOADED transfer may wait for its pain.002 */
 	char *debtor_name;               /* pain.001 initiating party / debtor name */
 	char *debtor_bic;                /* pain.001 debtor agent BIC */
 	/* DvP: an offering's issuance file waits until its payments are uploaded and verified,

@@ -1,7 +1,8 @@
 /*
  * normalize.c - the normalize stage: every fetched file of the business date becomes canonical
- * statements (statement, statement_line) or a trustee register (trustee_register,
- * trustee_holding) in PostgreSQL, or is quarantined whole with the reason.
+ * statements (statement, statement_line), a trustee register (trustee_register,
+ * trustee_holding) or a payment status report (payment_status_report, payment_status; loaded by
+ * normalize_pain002.c, applied by settle) in PostgreSQL, or is quarantined whole with the reason.
  *
  * Per file, in ONE transaction: the parser streams the file through a sink that, at each
  * statement's end, runs the completeness gate:
@@ -49,6 +50,7 @@
 #include "log.h"
 #include "money.h"
 #include "mt940_86.h"
+#include "normalize_pain002.h"
 #include "progress.h"
 #include "refx.h"
 #include "stage.h"
@@ -1429,7 +1431,15 @@ normalize_file(struct stage_ctx *ctx, struct src_state *ss, const char *file_id,
 		goto out_rollback;
 	if ((e = delete_superseded(ctx, file_id)) != PERR_OK)
 		goto out_rollback;
-	{
+	if (ss->fmt->kind == FORMAT_PAIN002) {
+		/* a payment status report: its statuses are rows for settle to apply (normalize_pain002.h) */
+		pe = normalize_pain002(ctx, path, file_id, &L.lines);
+		if (pe == PERR_DB) {
+			e = pe;
+			goto out_rollback;
+		}
+		L.rows_out = L.lines + 1;
+	} else {
 		struct parse_opts o = { .path = path, .encoding = enc, .refx = ss->rx, .deviations = &L.dev,
 			.strict = ss->src->mt940_strict };
 

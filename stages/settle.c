@@ -36,6 +36,8 @@
  *      delivered like C (and held at delivery if its payment is not through).
  * Each of B, C, D runs even if an earlier one failed; D's condition, not the order, keeps units
  * from going before money.
+ * Before A, the bank's answers are applied (engine/payment_status.h: pain.002 statuses and the
+ * statement's debits move transfers UPLOADED -> ACCEPTED -> SETTLED or -> REJECTED).
  * A process killed anywhere leaves a state from which the next run (or `settle --force`) finishes.
  * Test-only fault hook: PIPELINE_FAULT=settle:rows_committed|file_written|file_uploaded|upload_recorded
  * raises SIGKILL right after that point is first reached.
@@ -81,6 +83,7 @@
 #include "money.h"
 #include "pain001.h"
 #include "paytext.h"
+#include "payment_status.h"
 #include "stage.h"
 #include "transport.h"
 #include "util.h"
@@ -1731,7 +1734,7 @@ close_unblocked(struct stage_ctx *ctx)
 	    "SELECT subject FROM exception WHERE type = 'SETTLEMENT_BLOCKED' AND status = 'OPEN' AND ("
 	    "   (subject LIKE 'offering:%' AND substr(subject, 10) IN (SELECT offering_id FROM offering_settlement))"
 	    "   OR (subject LIKE 'transfer:%' AND substr(subject, 10) IN"
-	    "       (SELECT transfer_id FROM transfer WHERE status IN ('FILED', 'UPLOADED'))))"
+	    "       (SELECT transfer_id FROM transfer WHERE status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED'))))"
 	    " ORDER BY subject", 0, NULL);
 	if (res == NULL)
 		return PERR_DB;
@@ -1759,6 +1762,14 @@ stage_settle(struct stage_ctx *ctx)
 		    (rc = exceptions_reset(ctx, STAGE)) != PERR_OK ||
 		    (rc = db_commit(ctx->db)) != PERR_OK)
 			return rc;
+	}
+
+	/* the bank's answers (pain.002, the statement's debits) first: what is filed, issued and
+	 * reported below sees tonight's transfer statuses (engine/payment_status.h) */
+	if ((rc = payment_status_apply(ctx)) != PERR_OK) {
+		log_event(LOG_ERROR, STAGE, "payment statuses not applied", "error", perr_detail(), (const char *)NULL);
+		first = rc;
+		snprintf(first_detail, sizeof first_detail, "%s", perr_detail());
 	}
 
 	/* A. the offerings that closed on or before the date and are not settled */

@@ -238,6 +238,42 @@ class SgbankCsvWriter:
         return self.balance
 
 
+def pain002_report(*, msg_id, created, orig_msg_id, grp_sts=None, txs=()):
+    """A pain.002.001.03 status report (LF, two-space indentation) about our payment message
+    orig_msg_id (DABS-PAY-<YYYYMMDD>-<NN>, the MsgId settle gives the first payment file of a date).
+    txs: (end_to_end_id, status, acceptance time or None), all in the one SGD payment information
+    block "<orig_msg_id>-SGD" (formats/pain001.c)."""
+    o = ['<?xml version="1.0" encoding="UTF-8"?>',
+         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">',
+         '  <CstmrPmtStsRpt>',
+         '    <GrpHdr>',
+         '      <MsgId>%s</MsgId>' % msg_id,
+         '      <CreDtTm>%s</CreDtTm>' % created,
+         '      <DbtrAgt>',
+         '        <FinInstnId>',
+         '          <BIC>%s</BIC>' % CLIENT_BIC,
+         '        </FinInstnId>',
+         '      </DbtrAgt>',
+         '    </GrpHdr>',
+         '    <OrgnlGrpInfAndSts>',
+         '      <OrgnlMsgId>%s</OrgnlMsgId>' % orig_msg_id,
+         '      <OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId>']
+    if grp_sts:
+        o.append('      <GrpSts>%s</GrpSts>' % grp_sts)
+    o.append('    </OrgnlGrpInfAndSts>')
+    if txs:
+        o += ['    <OrgnlPmtInfAndSts>', '      <OrgnlPmtInfId>%s-%s</OrgnlPmtInfId>' % (orig_msg_id, CURRENCY)]
+        for e2e, sts, when in txs:
+            o += ['      <TxInfAndSts>', '        <OrgnlEndToEndId>%s</OrgnlEndToEndId>' % e2e,
+                  '        <TxSts>%s</TxSts>' % sts]
+            if when:
+                o.append('        <AccptncDtTm>%s</AccptncDtTm>' % when)
+            o.append('      </TxInfAndSts>')
+        o.append('    </OrgnlPmtInfAndSts>')
+    o += ['  </CstmrPmtStsRpt>', '</Document>', '']
+    return "\n".join(o)
+
+
 def statement_paths(root, day):
     ymd = day.strftime("%Y%m%d")
     base = os.path.join(root, day.isoformat())
@@ -246,6 +282,7 @@ def statement_paths(root, day):
         "operating": os.path.join(base, "bank", "operating", "acct_%s_%s.csv" % (OPERATING, ymd)),
         "trustee": os.path.join(base, "trustee", "cash", "trustee_%s_%s.sta" % (TRUSTEE, ymd)),
         "register": os.path.join(base, "trustee", "register", "register_%s.csv" % ymd),
+        "status": os.path.join(base, "bank", "status", "pain002_%s_01.xml" % ymd),
     }
 
 
@@ -791,6 +828,10 @@ class Demo:
             self.balances[day] = rows
             # trustee register: holdings registered the day after their settlement
             write_text(paths["register"], csv_text(REGISTER_HEADER, self.register_rows(day)))
+            # the bank's status report about the payment file settle sent the business day before
+            rep = self.status_report(day)
+            if rep is not None:
+                write_text(paths["status"], rep)
 
         # Expected results
         for day in DEMO_DAYS:
@@ -819,6 +860,8 @@ class Demo:
                     irows.append(("ISS-%s-%s" % (o["id"], inv), units, units * o["price"]))
             write_text(os.path.join(edir, "issuance.csv"),
                        csv_text("issuance_id,units,amount_minor", sorted(irows)))
+            write_text(os.path.join(edir, "transfer_status.csv"),
+                       csv_text("transfer_id,status,moves", self.expected_transfer_status(day)))
             write_text(os.path.join(edir, "exceptions.csv"),
                        csv_text("type,account_no,reference,amount_minor", self.expected_exceptions(day)))
             write_text(os.path.join(edir, "balances.csv"),
@@ -837,6 +880,45 @@ class Demo:
 
         write_text(os.path.join(out, "README.md"), self.readme())
 
+    def paid_by(self, day):
+        """The offering whose transfers settle sent on the business day before `day` (one a day here)."""
+        for oid in ("OFF-A", "OFF-B", "OFF-C"):
+            st = self.settlements[oid]
+            if st.get("transfers") and st["pay_day"] == day:
+                return oid
+        return None
+
+    def status_report(self, day):
+        """The pain.002 the bank delivers on `day` about the previous business day's payment file:
+        OFF-B's (day 2) accepted at group level, OFF-C's (day 3) settled per transaction (ACSC)."""
+        oid = self.paid_by(day)
+        if oid is None:
+            return None
+        st = self.settlements[oid]
+        orig = "DABS-PAY-%s-01" % self.off[oid]["close"].strftime("%Y%m%d")
+        created = "%sT08:30:00+08:00" % day.isoformat()
+        msg = "DBS-PSR-%s-0001" % day.strftime("%Y%m%d")
+        if oid == "OFF-B":
+            return pain002_report(msg_id=msg, created=created, orig_msg_id=orig, grp_sts="ACCP")
+        return pain002_report(msg_id=msg, created=created, orig_msg_id=orig,
+                              txs=[(t[0], "ACSC", "%sT08:0%d:00+08:00" % (day.isoformat(), k))
+                                   for k, t in enumerate(sorted(st["transfers"]), 1)])
+
+    def expected_transfer_status(self, day):
+        """Each transfer's status after the run of `day` and its moves past UPLOADED (status:source)."""
+        rows = []
+        for oid in ("OFF-A", "OFF-B", "OFF-C"):
+            st = self.settlements[oid]
+            if not st.get("transfers") or self.off[oid]["close"] > day:
+                continue
+            for t in st["transfers"]:
+                if day < st["pay_day"]:
+                    rows.append((t[0], "UPLOADED", ""))
+                elif oid == "OFF-B":     # ACCP in the report, then the debit on the statement
+                    rows.append((t[0], "SETTLED", "ACCEPTED:PAIN002;SETTLED:STATEMENT"))
+                else:                    # ACSC in the report (the statement's debit then changes nothing)
+                    rows.append((t[0], "SETTLED", "SETTLED:PAIN002"))
+        return sorted(rows)
     def book_balances(self, day):
         """The general ledger's cash balance of each account at the end of day: the opening balances plus
         every movement the books expect on or before day (the extracts' and the settlement transfers,
@@ -982,6 +1064,7 @@ class Demo:
         p("  bank/operating/acct_0123456790_<YYYYMMDD>.csv       operating account, CSV layout sgbank-corp (CRLF)")
         p("  trustee/cash/trustee_8800123456_<YYYYMMDD>.sta      trustee's cash account, MT940 (CRLF)")
         p("  trustee/register/register_<YYYYMMDD>.csv            trustee unit register (LF)")
+        p("  bank/status/pain002_<YYYYMMDD>_01.xml               the bank's pain.002 status report (days 2 and 3, LF)")
         p("statements/late/2026-11-24/bank/operating/            day 2's operating statement, which arrives late")
         p("expected/<DATE>/          what a correct run of DATE produces (machine-readable, for the tests)")
         p("```")
@@ -1141,6 +1224,14 @@ class Demo:
             money(C["proceeds"]), money(C["fee"])))
         p("- **%s** (Wed): OFF-C's transfers match; problems 4, 6 and 7 open; 1, 2, 3 carried." % d3)
         p("")
+        p("The bank's answers (pain.002.001.03, `bank/status/`, source `bank_status`): on each day after a")
+        p("payment file the bank delivers a status report about it, which the next night's settle applies")
+        p("before anything else. Day 2's report says OFF-B's message DABS-PAY-%s-01 is accepted at group" % d1.strftime("%Y%m%d"))
+        p("level (GrpSts ACCP): both transfers UPLOADED -> ACCEPTED, then SETTLED by their debits matched on")
+        p("day 2's client-money statement. Day 3's report settles OFF-C's two transfers of")
+        p("DABS-PAY-%s-01 per transaction (TxSts ACSC, with AccptncDtTm); the statement's debits that night" % d2.strftime("%Y%m%d"))
+        p("change nothing more. No PAYMENT_* exception is expected.")
+        p("")
         p("No `STATEMENT_CONTINUITY_BREAK` is expected on any day: the statements are whole (every difference")
         p("between the bank's balance and the first opening balance plus matched movements is an open line).")
         p("The bank reconciliation (`expected/<DATE>/bank_rec.csv`) agrees with the book balance on every account")
@@ -1171,6 +1262,8 @@ class Demo:
         p("  should make on DATE (movement_ids `;`-joined; for settlement lines the ids are named")
         p("  `<transfer_id>-DR` / `-CR` as the settle brief suggests: compare by reference if settle names them")
         p("  otherwise). amount_minor signed (debits negative).")
+        p("- `transfer_status.csv` transfer_id,status,moves: every transfer after the run of DATE and its moves")
+        p("  past UPLOADED (`STATUS:SOURCE`, `;`-joined in order; source PAIN002 or STATEMENT).")
         p("")
         p("## Large worlds for benchmarks")
         p("")
@@ -1634,6 +1727,11 @@ def check_world(root):
                 found.append((m.group(1), p_, check_mt940(p_)))
             elif fn.startswith("acct_") and fn.endswith(".csv"):
                 found.append((m.group(1), p_, check_sgbank(p_)))
+            elif fn.startswith("pain002_") and fn.endswith(".xml"):
+                data = open(p_, "rb").read().decode("utf-8")
+                if "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.03\">" not in data \
+                        or not data.endswith("</Document>\n") or "\r" in data:
+                    raise CheckError("%s: not a pain.002.001.03 report with LF endings" % p_)
             elif fn.startswith("register_"):
                 data = open(p_, "rb").read().decode("utf-8")
                 rows = data.split("\n")

@@ -20,6 +20,15 @@ for d in ledger statements expected; do
 done
 cmp -s "$REPO/fixtures/README.md" "$TMP/world/README.md" || fail "fixtures/README.md differs from the generator's output"
 
+# 1b. The bank's status reports of the world are valid pain.002.001.03.
+XSD2="$REPO/../shared/schemas/pain.002.001.03.xsd"
+n=0
+for f in "$REPO"/fixtures/statements/*/bank/status/*.xml; do
+	out=$(xmllint --noout --schema "$XSD2" "$f" 2>&1) || fail "$f is not valid pain.002.001.03: $out"
+	n=$((n + 1))
+done
+[ "$n" = 2 ] || fail "expected the world's 2 pain.002 reports, found $n"
+
 # 2. Parse-check the committed statements (an independent parser in genworld.py --check).
 out=$("$PY" "$GEN" --check "$REPO/fixtures" 2>&1) || fail "check: $out"
 case $out in *"9 statement files, 124 lines"*) ;; *) fail "unexpected statement count: $out" ;; esac

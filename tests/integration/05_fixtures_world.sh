@@ -3,7 +3,8 @@
 # it (day 2's operating statement is late: exit 3, deliver, rerun), compared with the expectations
 # tools/genworld.py computed independently (fixtures/expected/<DATE>/): statement balances, every
 # match (account, bank reference, rule, reference, amount, movements), the OPEN exceptions after
-# each night, settlements, allocations, transfers and issuance records.
+# each night, settlements, allocations, transfers, their statuses after the bank's pain.002 reports
+# and the statement (UPLOADED -> ACCEPTED -> SETTLED), and issuance records.
 source "$(dirname "$0")/../lib.sh"
 t_init fixtures_world
 EX=$REPO/fixtures/expected
@@ -53,6 +54,10 @@ for d in 2026-11-23 2026-11-24 2026-11-25; do
 		FROM allocation WHERE business_date = '$d'" | sorted)" "$d: allocations"
 	assert_eq "$(expected "$EX/$d/transfers.csv")" "$(t_psql "SELECT concat_ws(',', transfer_id, from_account,
 		to_account, amount_minor) FROM transfer WHERE business_date = '$d'" | sorted)" "$d: transfers"
+	assert_eq "$(expected "$EX/$d/transfer_status.csv")" "$(t_psql "SELECT concat_ws(',', t.transfer_id, t.status,
+		coalesce(string_agg(e.status || ':' || e.source, ';' ORDER BY e.event_id), ''))
+		FROM transfer t LEFT JOIN transfer_status_event e ON e.transfer_id = t.transfer_id AND e.moved
+		GROUP BY t.transfer_id, t.status" | sorted)" "$d: transfer statuses (the bank's pain.002 and the statement)"
 	assert_eq "$(expected "$EX/$d/issuance.csv")" "$(t_psql "SELECT concat_ws(',', issuance_id, units, amount_minor)
 		FROM issuance WHERE business_date = '$d'" | sorted)" "$d: issuance"
 done

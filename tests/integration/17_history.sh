@@ -42,7 +42,7 @@ for tbl in stage_run fetched_file file_load statement statement_line trustee_reg
 	recon_match recon_match_movement exception recon_run_config history_replace bank_rec bank_rec_item \
 	book_balance recon_signoff exception_assignment exception_comment \
 	settlement_action outbound_attempt cash_movement_void statement_pending recon_match_notification \
-	file_acceptance; do
+	file_acceptance payment_status_report payment_status transfer_status_event; do
 	col=$(t_psql "SELECT attname FROM pg_attribute WHERE attrelid = '$tbl'::regclass AND attnum = 1")
 	refused_as_nightly "DELETE FROM $tbl" "permission denied for table $tbl"
 	refused_as_nightly "UPDATE $tbl SET $col = $col" "permission denied for table $tbl"

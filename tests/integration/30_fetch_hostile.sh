@@ -15,6 +15,7 @@ D=2026-11-25
 ROOT=$T/hs
 mkdir -p "$ROOT"
 cp -R "$REPO/fixtures/statements/$D/." "$ROOT/"
+rm -f "$ROOT"/bank/status/*   # the day's four statement files; the bank's pain.002 (an optional source) is not served here
 cp "$T/pipeline.conf" "$T/base.conf"
 
 # use MODE [KEY=VALUE...]: a fresh database state, the hostile server in MODE, the config pointed

@@ -51,12 +51,12 @@ assert_exit 0 t_pipeline settle --date 2026-11-23
 assert_eq "pain001-20261123-01.xml" "$(ls -A "$(PAY_DIR)")" "accepted: payment delivered"
 assert_eq "" "$(ls -A "$(ISS_DIR)")" "accepted: issuance waits while UPLOADED"
 # stands in for the bank's pain.002 ACCP of the file (issue 15's branch applies it)
-t_psql "UPDATE transfer SET status = 'ACCEPTED' WHERE offering_id = 'S-PRO'" >/dev/null
+t_bank_says ACCEPTED "offering_id = 'S-PRO'"
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
 assert_eq "S-PRO" "$(t_psql "SELECT string_agg(DISTINCT offering_id, ',') FROM issuance WHERE issuance_file IS NOT NULL")" \
 	"accepted: only the accepted offering's records are filed"
 assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "accepted: its issuance delivered"
-t_psql "UPDATE transfer SET status = 'ACCEPTED' WHERE offering_id = 'S-FULL'" >/dev/null
+t_bank_says ACCEPTED "offering_id = 'S-FULL'"
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
 assert_eq "issuance-20261123-01.csv issuance-20261123-02.csv" "$(ls -A "$(ISS_DIR)" | tr '\n' ' ' | sed 's/ $//')" \
 	"accepted: the second offering's issuance follows its acceptance"
@@ -67,10 +67,10 @@ t_init settle_dvp_settled
 conf_set settle issue_after settled
 t_pipeline -q ledger import "$REPO/fixtures/settle/ledger" >/dev/null || t_fail "import"
 assert_exit 0 t_pipeline -q settle --date 2026-11-23
-t_psql "UPDATE transfer SET status = 'ACCEPTED'" >/dev/null      # stands in for pain.002 ACCP
+t_bank_says ACCEPTED      # stands in for pain.002 ACCP
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
 assert_eq "" "$(ls -A "$(ISS_DIR)")" "settled: accepted is not enough"
-t_psql "UPDATE transfer SET status = 'SETTLED'" >/dev/null       # stands in for pain.002 ACSC
+t_bank_says SETTLED       # stands in for pain.002 ACSC
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
 assert_eq "issuance-20261123-01.csv" "$(ls -A "$(ISS_DIR)")" "settled: delivered once SETTLED"
 order_ok "settled"

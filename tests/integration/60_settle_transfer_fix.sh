@@ -28,7 +28,7 @@ assert_contains "$T_ERR" "could still be paid" "re-issue refused too"
 assert_eq 0 "$(t_psql "SELECT count(*) FROM settlement_action")" "nothing recorded for a refusal"
 assert_exit 2 t_pipeline transfer cancel TRF-S-PRO-PROCEEDS --by alice
 assert_contains "$T_ERR" "needs --by NAME and --note TEXT" "the note is required"
-t_psql "UPDATE transfer SET status = 'REJECTED' WHERE transfer_id = 'TRF-S-PRO-PROCEEDS'" >/dev/null   # pain.002 RJCT
+t_bank_says REJECTED "transfer_id = 'TRF-S-PRO-PROCEEDS'"   # pain.002 RJCT
 sed -i 's/^four_eyes_limit = .*/four_eyes_limit = SGD 100.00/' "$T/pipeline.conf"
 assert_exit 0 t_pipeline transfer reissue TRF-S-PRO-PROCEEDS --by alice --note "rejected by the bank: AC04 closed account"
 assert_contains "$T_OUT" "cancelled TRF-S-PRO-PROCEEDS (was REJECTED)" "cancelled"
@@ -109,7 +109,7 @@ t_pipeline -q ledger import "$REPO/fixtures/settle/ledger" >/dev/null || t_fail 
 assert_exit 0 t_pipeline -q settle --date 2026-11-23
 assert_exit 0 t_pipeline issuance reissue ISS-S-FULL-I04 --by alice --note "investor asked for a corrected record"
 assert_contains "$T_OUT" "re-issued ISS-S-FULL-I04 as ISS-S-FULL-I04-R1" "re-issued"
-t_psql "UPDATE transfer SET status = 'ACCEPTED'" >/dev/null    # pain.002 ACCP
+t_bank_says ACCEPTED    # pain.002 ACCP
 assert_exit 0 t_pipeline -q settle --date 2026-11-23 --force
 f=$(ls "$(ISS_DIR)")
 assert_contains "$(cat "$(ISS_DIR)/$f")" "ISS-S-FULL-I04-R1,S-FULL,I04,60," "the replacement delivered"

@@ -44,7 +44,9 @@ assert_exit 0 bash "$REPO/scripts/demo.sh"
 port=$(grep '^port = ' "$REPO/var/demo/pipeline.conf" | sort -u)
 assert_eq 1 "$(echo "$port" | wc -l)" "one port in the generated configuration"
 [ "${port#port = }" != "$BUSY" ] || t_fail "the demo used the busy port $BUSY"
-assert_eq 6 "$(grep -c "^port = ${port#port = }\$" "$REPO/var/demo/pipeline.conf")" "every source and outbound uses the chosen port"
+assert_eq "$(grep -c '^\[\(source\|outbound\)\.' "$REPO/pipeline.conf")" "$(grep -c "^port = ${port#port = }\$" "$REPO/var/demo/pipeline.conf")" \
+	"every source and outbound uses the chosen port"
+assert_eq 7 "$(grep -c '^\[\(source\|outbound\)\.' "$REPO/pipeline.conf")" "five sources (the bank's pain.002 reports among them) and two outbounds"
 assert_contains "$T_OUT" "SFTP server on 127.0.0.1:${port#port = }" "the port is said"
 for day in 2026-11-23 2026-11-24 2026-11-25; do
 	assert_contains "$T_OUT" "== Business day $day" "$day: heading"

@@ -56,14 +56,24 @@ SELECT 'violation', 'transfer missing', s.offering_id || ' ' || x.purpose || ' n
    AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.offering_id = s.offering_id AND t.purpose = x.purpose
                      AND (t.status <> 'CANCELLED' OR NOT EXISTS (SELECT 1 FROM transfer r WHERE r.replaces = t.transfer_id)));
 
--- A transfer filed or uploaded is in exactly one payment file that exists; UPLOADED only if that
--- file's upload was recorded.
+-- A transfer filed or uploaded is in exactly one payment file that exists; UPLOADED (and what the
+-- bank's answer makes of it: ACCEPTED, SETTLED, REJECTED) only if that file's upload was recorded.
 SELECT 'violation', 'transfer file', t.transfer_id || ' ' || t.status || ' file ' || coalesce(t.payment_file, '-')
   FROM transfer t LEFT JOIN outbound_file f ON f.file_name = t.payment_file
  WHERE (t.status IN ('FILED', 'UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.file_name IS NULL)
     OR (t.status IN ('UPLOADED', 'ACCEPTED', 'SETTLED', 'REJECTED') AND f.uploaded_at IS NULL)
     OR (t.status = 'FILED' AND f.voided_at IS NOT NULL)
     OR (t.status IN ('AWAITING_APPROVAL', 'READY') AND t.payment_file IS NOT NULL);
+
+-- The bank's answer (sql/115): a transfer ACCEPTED, SETTLED or REJECTED has the event that moved it
+-- there, each move happened once, and only to an uploaded transfer's file.
+SELECT 'violation', 'transfer status event', t.transfer_id || ' ' || t.status || ' without its event'
+  FROM transfer t
+ WHERE t.status IN ('ACCEPTED', 'SETTLED', 'REJECTED')
+   AND NOT EXISTS (SELECT 1 FROM transfer_status_event e WHERE e.transfer_id = t.transfer_id
+                    AND e.status = t.status AND e.moved);
+SELECT 'violation', 'transfer moved twice', e.transfer_id || ' ' || e.status || ' ' || count(*) || ' times'
+  FROM transfer_status_event e WHERE e.moved GROUP BY e.transfer_id, e.status HAVING count(*) > 1;
 
 -- 4. Nothing issued twice; holdings equal issued units: per offering, the issuance records sum to
 --    the allocated units, and the units settle added to the ledger's holdings equal them too.

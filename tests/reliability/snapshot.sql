@@ -40,6 +40,9 @@ SELECT 'allocation', subscription_id, offering_id, investor_id, requested_units,
        business_date FROM allocation ORDER BY 2;
 SELECT 'transfer', transfer_id, offering_id, purpose, from_account, to_account, amount_minor, currency,
        business_date, status, coalesce(approved_by, '-'), coalesce(payment_file, '-') FROM transfer ORDER BY 2;
+SELECT 'transfer-event', e.transfer_id, e.status, e.moved, e.bank_status, e.reason_code, e.reason_text, e.source,
+       coalesce(f.remote_name, '-'), e.status_time FROM transfer_status_event e
+  LEFT JOIN fetched_file f ON f.file_id = e.source_file ORDER BY 2, 3, 4, 5, 9;
 SELECT 'issuance', issuance_id, offering_id, investor_id, units, unit_price_minor, amount_minor, currency,
        settlement_date, business_date, coalesce(issuance_file, '-') FROM issuance ORDER BY 2;
 SELECT 'holding', as_of_date, offering_id, investor_id, units, origin FROM holding ORDER BY 2, 3, 4;

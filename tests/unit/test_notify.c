@@ -103,6 +103,37 @@ test_mail(void **state)
 	notify_summary_free(&s);
 }
 
+/* A payment the bank rejected is listed with its reason, whatever its size, in mail and JSON. */
+static void
+test_rejected(void **state)
+{
+	struct notify_summary s;
+	char *m, *j;
+
+	(void)state;
+	fill(&s);
+	s.rejected[0].exception_id = 21;
+	s.rejected[0].type = xstrdup("PAYMENT_REJECTED");
+	s.rejected[0].subject = xstrdup("transfer:TRF-OFF-C-PROCEEDS");
+	s.rejected[0].account = xstrdup("0123456789");
+	s.rejected[0].detail = xstrdup("The bank rejected transfer TRF-OFF-C-PROCEEDS: reason AC04 Creditor account closed.");
+	snprintf(s.rejected[0].amount, sizeof s.rejected[0].amount, "SGD -4269677.11");
+	snprintf(s.rejected[0].opened, sizeof s.rejected[0].opened, "2026-11-25");
+	s.n_rejected = 1;
+	s.rejected_total = 1;
+	m = notify_format_mail(&s, NULL, NULL);
+	assert_non_null(strstr(m, "\nPayments rejected by the bank (1 open; nothing is re-sent automatically)\n"
+	    "  #21 PAYMENT_REJECTED" "              SGD -4269677.11  opened 2026-11-25  transfer:TRF-OFF-C-PROCEEDS"
+	    "  account 0123456789\n    The bank rejected transfer TRF-OFF-C-PROCEEDS: reason AC04 Creditor account closed.\n"));
+	assert_true(strstr(m, "Payments rejected") < strstr(m, "Largest open breaks"));
+	j = notify_format_json(&s);
+	assert_non_null(strstr(j, "\"rejected_payments\":[{\"exception_id\":21,\"type\":\"PAYMENT_REJECTED\","));
+	assert_non_null(strstr(j, "\"rejected_payments_open\":1,"));
+	free(m);
+	free(j);
+	notify_summary_free(&s);
+}
+
 static void
 test_subject_ok(void **state)
 {
@@ -266,6 +297,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mail),
+		cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_subject_ok),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_cut_off),

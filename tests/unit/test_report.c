@@ -96,7 +96,9 @@ test_age_buckets(void **state)
 	assert_int_equal(rd_age_bucket(30), 2);
 	assert_int_equal(rd_age_bucket(31), 3);
 	assert_int_equal(rd_type_index("UNMATCHED_STATEMENT"), 0);
-	assert_int_equal(rd_type_index("SETTLEMENT_BLOCKED"), RD_N_TYPES - 1);
+	assert_int_equal(rd_type_index("SETTLEMENT_BLOCKED"), 16);
+	assert_int_equal(rd_type_index("PAYMENT_REJECTED"), 17);
+	assert_int_equal(rd_type_index("PAYMENT_STATUS_CONFLICT"), RD_N_TYPES - 1);
 	assert_int_equal(rd_type_index("NOPE"), -1);
 }
 
