@@ -199,7 +199,7 @@ hostile_conf "missing key" "key_file .*no_such_key: No such file" stage
 sftp_source "$T/key_dir" >"$T/bad.conf"
 hostile_conf "key is a directory" "key_file .*key_dir is not a regular file" stage
 sed "/^\[database\]/a password_file = $T/pw_open" "$T/pipeline.conf" >"$T/bad.conf"
-hostile_conf "world-readable password file" "password_file .*pw_open is readable by others"
+hostile_conf "world-readable password file" "password_file: .*pw_open is readable by others"
 
 # --- secrets: a password file (0600) is used, its content never logged nor in the report
 chmod 600 "$T/pw_open"
