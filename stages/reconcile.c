@@ -69,6 +69,7 @@
 
 #include "db.h"
 #include "exceptions.h"
+#include "jsonout.h"
 #include "log.h"
 #include "progress.h"
 #include "match.h"
@@ -594,12 +595,33 @@ undo_date(struct recon *r)
 	return exceptions_reset(r->ctx, STAGE);
 }
 
+/* The run's matching parameters as recon_run_config.params (jsonb); the caller frees the text. */
+static char *
+params_json(const struct config *cfg, const char *cutoff_iso)
+{
+	json_t *o = json_object(), *rules = json_object(), *hol = json_array();
+	char d[DATE_BUFSZ];
+	size_t i;
+
+	jsonout_set(rules, "reference", json_boolean(cfg->rule_reference));
+	jsonout_set(rules, "batch", json_boolean(cfg->rule_batch));
+	jsonout_set(rules, "amount_date", json_boolean(cfg->rule_amount_date));
+	for (i = 0; i < cfg->calendar.n_holidays; i++)
+		json_array_append_new(hol, jsonout_str(date_format_iso(cfg->calendar.holidays[i], d)));
+	jsonout_set(o, "window_days", jsonout_int(cfg->match_window_days));
+	jsonout_set(o, "rules", rules);
+	jsonout_set(o, "cutoff_date", jsonout_str(cutoff_iso));
+	jsonout_set(o, "holidays", hol);
+	jsonout_set(o, "max_candidates_listed", jsonout_int(MATCH_MAX_CANDIDATES));
+	return jsonout_dumps(o, JSONOUT_COMPACT);
+}
+
 static enum perr
 record_config(struct recon *r)
 {
 	const struct config *cfg = r->cfg;
-	struct cbuf hol = { 0 }, json = { 0 };
-	char run[24], win[16], tmp[DATE_BUFSZ + 4], rules[64], li[24], mi[24], ma[24];
+	struct cbuf hol = { 0 };
+	char run[24], win[16], tmp[DATE_BUFSZ + 4], rules[64], li[24], mi[24], ma[24], *json = NULL;
 	const char *params[11];
 	size_t i;
 	enum perr e;
@@ -626,17 +648,7 @@ record_config(struct recon *r)
 	    cfg->rule_reference && (cfg->rule_batch || cfg->rule_amount_date) ? "," : "",
 	    cfg->rule_batch ? "batch" : "", cfg->rule_batch && cfg->rule_amount_date ? "," : "",
 	    cfg->rule_amount_date ? "amount_date" : "");
-	cb_reserve(&json, 256 + hol.len * 2);
-	json.len = (size_t)sprintf(json.b,
-	    "{\"window_days\": %d, \"rules\": {\"reference\": %s, \"batch\": %s, \"amount_date\": %s},"
-	    " \"cutoff_date\": \"%s\", \"holidays\": [", cfg->match_window_days,
-	    cfg->rule_reference ? "true" : "false", cfg->rule_batch ? "true" : "false",
-	    cfg->rule_amount_date ? "true" : "false", r->cutoff_iso);
-	for (i = 0; i < cfg->calendar.n_holidays; i++) {
-		date_format_iso(cfg->calendar.holidays[i], tmp);
-		json.len += (size_t)sprintf(json.b + json.len, "%s\"%s\"", i ? ", " : "", tmp);
-	}
-	json.len += (size_t)sprintf(json.b + json.len, "], \"max_candidates_listed\": %d}", MATCH_MAX_CANDIDATES);
+	json = params_json(cfg, r->cutoff_iso);
 	snprintf(run, sizeof run, "%lld", (long long)r->ctx->run_id);
 	snprintf(win, sizeof win, "%d", cfg->match_window_days);
 	snprintf(li, sizeof li, "%zu", r->nl);
@@ -649,7 +661,7 @@ record_config(struct recon *r)
 	params[4] = r->cutoff_iso;
 	params[5] = hol.b;
 	params[6] = cfg->digest;
-	params[7] = json.b;
+	params[7] = json;
 	params[8] = li;
 	params[9] = mi;
 	params[10] = ma;
@@ -660,7 +672,7 @@ record_config(struct recon *r)
 	    "  $9::bigint, $10::bigint, $11::bigint)", 11, params);
 out:
 	free(hol.b);
-	free(json.b);
+	free(json);
 	return e;
 }
 

@@ -50,6 +50,8 @@ M-USD|2026-11-26|3" "$(t_psql "SELECT movement_id, window_end, days_left FROM pe
 assert_eq "1|3|{reference,batch,amount_date}|2026-11-26" \
 	"$(t_psql "SELECT count(*), max(window_days), max(rules::text), max(cutoff_date) FROM recon_run_config")" \
 	"the configuration used is recorded"
+assert_eq '{"rules": {"batch": true, "reference": true, "amount_date": true}, "holidays": ["2026-12-25", "2027-01-01", "2027-02-06", "2027-02-08"], "cutoff_date": "2026-11-26", "window_days": 3, "max_candidates_listed": 10}' \
+	"$(t_psql "SELECT params FROM recon_run_config")" "the matching parameters recorded as jsonb"
 assert_eq "29|13|16|6|11" "$(t_psql "SELECT rows_in, lines_in, movements_in, rows_out, exceptions
 	FROM stage_run r JOIN recon_run_config c USING (run_id) WHERE r.stage = 'reconcile'")" "stage_run counts"
 
