@@ -21,32 +21,12 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 T=$REPO/var/bench/night
 source bench/lib.inc     # measure, rate, mib
+source tests/conf.inc    # t_write_config
 PY=/usr/bin/python3
 D=2026-11-23
 SIZES=${BENCH_NIGHT_SIZES:-"100000 1000000"}
 [ "${BENCH_10M:-0}" = 1 ] && SIZES="$SIZES 10000000"
 REPEAT=${BENCH_REPEAT:-1}
-
-# config DIR: pipeline.conf for a world under DIR: the embedded cluster (empty conninfo), the dir
-# transport from DIR/remote, data and reports under DIR.
-config() {
-	awk -v T="$1" -v REPO="$REPO" '
-		/^\[/ { sec = $0 }
-		sec == "[pipeline]" && /^data_dir *=/ { print "data_dir = " T "/data"; next }
-		sec == "[pipeline]" && /^formats_dir *=/ { print "formats_dir = " REPO "/formats"; next }
-		sec == "[database]" && /^conninfo *=/ { print "conninfo ="; next }
-		sec == "[report]" && /^dir *=/ { print "dir = " T "/reports"; next }
-		(sec ~ /^\[(source|outbound)\./) && /^transport *=/ { print "transport = dir"; next }
-		(sec ~ /^\[(source|outbound)\./) && /^remote_dir *=/ {
-			sub(/^remote_dir *= */, ""); print "remote_dir = " T "/remote" $0; next }
-		(sec ~ /^\[(source|outbound)\./) && /^(key_file|known_hosts) *=/ {
-			split($0, kv, / *= */); print kv[1] " = " REPO "/" kv[2]; next }
-		{ print }
-	' "$REPO/pipeline.conf" > "$1/pipeline.conf"
-	for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$1/pipeline.conf"); do
-		mkdir -p "$d"
-	done
-}
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 # step LABEL CMD...: runs CMD REPEAT times (it must be rerunnable), keeps the median seconds and the
@@ -88,7 +68,7 @@ for n in $SIZES; do
 	mkdir -p "$W" "$S"
 	echo "night: $n statement lines (generating the world ...)"
 	$PY tools/genworld.py --lines "$n" --out "$W/world" >/dev/null || { echo "night: genworld failed" >&2; exit 1; }
-	config "$W"
+	t_write_config "$W" ""        # the embedded cluster: production settings
 	P=("$REPO/pipeline" --config "$W/pipeline.conf" -q)
 	"${P[@]}" db init >/dev/null || { echo "night: db init failed" >&2; exit 1; }
 	SOCK=$("${P[@]}" db status | awk '$1 == "socket" { print $2 }')
@@ -109,8 +89,9 @@ for n in $SIZES; do
 	# floors, same machine, same data, same cluster
 	make -s build/rel/formats/mt940.o >/dev/null 2>&1
 	if cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Iengine -Iformats -o "$W/parsebench" tools/parsebench.c \
-		build/rel/formats/*.o build/rel/src/{money,bizdate,errors,util,utf8,csvout}.o \
-		$(pkg-config --libs libpcre2-8 libcrypto) -lcsv 2>"$W/cc.err"; then
+		build/rel/formats/*.o build/rel/src/*.o build/rel/migrations.o \
+		$(pkg-config --libs libpq libssh2 libpcre2-8 xlsxwriter inih libcrypto libcurl jansson libxml-2.0) \
+		-lcsv -lm 2>"$W/cc.err"; then
 		step parse "$W/parsebench" mt940 "$W/world/statements/$D/bank/client/"*.sta "$REPO/formats" || exit 1
 	else
 		echo "  (parse floor not built: $(head -1 "$W/cc.err"))"

@@ -8,6 +8,7 @@ umask 022
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIPELINE=${PIPELINE:-$REPO/pipeline}
+source "$REPO/tests/conf.inc"     # t_write_config
 PGSOCK=${PGSOCK:-$("$REPO/tests/pg.sh" start)}
 T_FAILS=0
 
@@ -22,22 +23,7 @@ t_init() {
 	mkdir -p "$T/remote" "$T/data"
 	psql -q -X -h "$PGSOCK" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $T_DB WITH (FORCE)" \
 		-c "CREATE DATABASE $T_DB" >/dev/null || { echo "t_init: cannot create database" >&2; exit 1; }
-	awk -v T="$T" -v REPO="$REPO" -v CONN="host=$PGSOCK user=postgres dbname=$T_DB" '
-		/^\[/ { sec = $0 }
-		sec == "[pipeline]" && /^data_dir *=/ { print "data_dir = " T "/data"; next }
-		sec == "[pipeline]" && /^formats_dir *=/ { print "formats_dir = " REPO "/formats"; next }
-		sec == "[database]" && /^conninfo *=/ { print "conninfo = " CONN; next }
-		sec == "[report]" && /^dir *=/ { print "dir = " T "/reports"; next }
-		(sec ~ /^\[(source|outbound)\./) && /^transport *=/ { print "transport = dir"; next }
-		(sec ~ /^\[(source|outbound)\./) && /^remote_dir *=/ {
-			sub(/^remote_dir *= */, ""); print "remote_dir = " T "/remote" $0; next }
-		(sec ~ /^\[(source|outbound)\./) && /^(key_file|known_hosts) *=/ {
-			split($0, kv, / *= */); print kv[1] " = " REPO "/" kv[2]; next }
-		{ print }
-	' "$REPO/pipeline.conf" > "$T/pipeline.conf"
-	for d in $(awk '/^remote_dir *=/ { sub(/^remote_dir *= */, ""); print }' "$T/pipeline.conf"); do
-		mkdir -p "$d"
-	done
+	t_write_config "$T" "host=$PGSOCK user=postgres dbname=$T_DB"
 	"$PIPELINE" --config "$T/pipeline.conf" -q db init >/dev/null || { echo "t_init: db init failed" >&2; exit 1; }
 }
 
