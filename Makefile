@@ -100,6 +100,7 @@ test: deps
 	$(MAKE) integration
 
 bench: deps
+	@sh scripts/deps.sh bench
 	$(MAKE) pipeline
 	@bash bench/run.sh
 

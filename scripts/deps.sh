@@ -42,6 +42,8 @@ bsdextrautils
 [ "${1:-}" = preview ] && PACKAGES="$PACKAGES libreoffice-calc-nogui poppler-utils"
 # `deps.sh fuzz`: clang with libFuzzer for `make fuzz`.
 [ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
+# `deps.sh bench`: pandas for the comparison in bench/night.sh (bench/pandas_match.py).
+[ "${1:-}" = bench ] && PACKAGES="$PACKAGES python3-pandas"
 
 # libssh2 talks to servers outside our control: an installed build older than the security fix
 # `pipeline doctor` requires (LIBSSH2_DEBIAN_FIXED in commands/doctor.c) is upgraded like a missing one.
