@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csvout.h"
 #include "db.h"
 #include "util.h"
 
@@ -210,12 +209,6 @@ rd_cell_text(const char *s, size_t max, char *buf)
 	memcpy(buf, s, max);
 	memcpy(buf + max, " [truncated]", sizeof(" [truncated]"));
 	return buf;
-}
-
-bool
-rd_formula_like(const char *s)
-{
-	return csv_formula_like(s);
 }
 
 int

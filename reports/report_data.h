@@ -73,8 +73,6 @@ date_t rd_pending_from(const struct calendar *cal, date_t d, int window);
 #define RD_CELL_MAX 32000
 const char *rd_cell_text(const char *s, size_t max, char *buf);
 
-/* True if `s` would be read as a formula by a spreadsheet (starts with = + - @ tab or CR). */
-bool rd_formula_like(const char *s);
 
 /* Exception types in the order the report lists them (sql/002_pipeline.sql's CHECK). */
 #define RD_N_TYPES 21

@@ -15,6 +15,7 @@
 
 #include "bizdate.h"
 #include "csv_export.h"
+#include "csvout.h"
 #include "report_data.h"
 
 /* One CSV row of the given fields (external = OWASP rule on), as a string the caller frees. */
@@ -60,15 +61,15 @@ test_csv_owasp_prefix(void **state)
 static void
 test_formula_like(void **state)
 {
-	assert_true(rd_formula_like("=x"));
-	assert_true(rd_formula_like("+x"));
-	assert_true(rd_formula_like("-x"));
-	assert_true(rd_formula_like("@x"));
-	assert_true(rd_formula_like("\tx"));
-	assert_true(rd_formula_like("\rx"));
-	assert_false(rd_formula_like("x=1"));
-	assert_false(rd_formula_like(""));
-	assert_false(rd_formula_like(NULL));
+	assert_true(csv_formula_like("=x"));
+	assert_true(csv_formula_like("+x"));
+	assert_true(csv_formula_like("-x"));
+	assert_true(csv_formula_like("@x"));
+	assert_true(csv_formula_like("\tx"));
+	assert_true(csv_formula_like("\rx"));
+	assert_false(csv_formula_like("x=1"));
+	assert_false(csv_formula_like(""));
+	assert_false(csv_formula_like(NULL));
 }
 
 static void
